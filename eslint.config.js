@@ -1,0 +1,29 @@
+// Flat config: typescript-eslint's recommended rules, plus the project's own boundaries.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'test-results/', 'bench/results/', '.local/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    // The domain never reaches back into Lambdas or infrastructure, and never uses `any`.
+    files: ['shared/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-imports': ['error', { patterns: ['**/functions/**', '**/infra/**', '**/local/**', '**/test/**'] }],
+    },
+  },
+  {
+    files: ['functions/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/infra/**', '**/local/**', '**/test/**'] }],
+    },
+  },
+);

@@ -1,0 +1,125 @@
+/**
+ * Every error reelay raises on purpose. Each has a stable `code`; the HTTP layer maps codes to responses in one
+ * place (shared/http), so the domain stays free of HTTP concerns.
+ */
+
+export abstract class ReelayError extends Error {
+  abstract readonly code: string;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** One problem found in the caller's input. `path` points at the offending field, e.g. `["options", "mp4"]`. */
+export interface ValidationIssue {
+  readonly path: ReadonlyArray<string | number>;
+  readonly message: string;
+}
+
+/** The caller sent something malformed or outside the rules (HTTP 400). */
+export class ValidationError extends ReelayError {
+  readonly code = 'validation_failed';
+  constructor(message: string, readonly details: readonly ValidationIssue[] = []) {
+    super(message);
+  }
+}
+
+/** The body was not JSON at all (HTTP 400). */
+export class MalformedJsonError extends ReelayError {
+  readonly code = 'malformed_json';
+}
+
+/** Too large: a declared upload size over the limit or a request body past what we accept (HTTP 413). */
+export class PayloadTooLargeError extends ReelayError {
+  readonly code = 'payload_too_large';
+}
+
+/** A content type reelay does not accept (HTTP 415). */
+export class UnsupportedMediaTypeError extends ReelayError {
+  readonly code = 'unsupported_media_type';
+}
+
+/** Missing, or not visible to this caller (HTTP 404; another owner's video is reported the same way). */
+export class NotFoundError extends ReelayError {
+  readonly code = 'not_found';
+}
+
+/** No valid credentials (HTTP 401). */
+export class UnauthorizedError extends ReelayError {
+  readonly code = 'unauthorized';
+}
+
+/** Valid credentials without the right (HTTP 403). */
+export class ForbiddenError extends ReelayError {
+  readonly code = 'forbidden';
+}
+
+/** The request conflicts with the resource's current state, e.g. completing an upload twice (HTTP 409). */
+export class ConflictError extends ReelayError {
+  readonly code = 'conflict';
+}
+
+/**
+ * An error reported by PostgreSQL, whichever driver carried it. `sqlState` is the five-character SQLSTATE
+ * (see {@link SqlState}); code decides on it, never on the message text.
+ */
+export class DatabaseError extends ReelayError {
+  readonly code = 'database_error';
+  readonly sqlState: string;
+  readonly hint?: string;
+  readonly position?: number;
+  readonly detail?: string;
+  constructor(fields: { message: string; sqlState: string; hint?: string; position?: number; detail?: string }, options?: { cause?: unknown }) {
+    super(fields.message, options);
+    this.sqlState = fields.sqlState;
+    if (fields.hint !== undefined) this.hint = fields.hint;
+    if (fields.position !== undefined) this.position = fields.position;
+    if (fields.detail !== undefined) this.detail = fields.detail;
+  }
+}
+
+export type UnavailableReason = 'resuming' | 'unavailable' | 'throttled' | 'timeout';
+
+/**
+ * The database could not be reached or did not answer in time, after the driver's retries
+ * (Serverless v2 still resuming from 0 ACU, throttling, a timeout on a statement that is not safe to repeat).
+ */
+export class DatabaseUnavailableError extends ReelayError {
+  readonly code = 'database_unavailable';
+  constructor(message: string, readonly reason: UnavailableReason, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A migration could not be applied, or the ledger disagrees with the files (e.g. an applied file was edited). */
+export class MigrationError extends ReelayError {
+  readonly code = 'migration_failed';
+}
+
+/** Mux refused or failed a call. `retryable` is true for 408/409/429/5xx and network failures. */
+export class MuxApiError extends ReelayError {
+  readonly code = 'mux_api_error';
+  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** SQLSTATE codes reelay acts on (PostgreSQL Appendix A). */
+export const SqlState = {
+  undefinedColumn: '42703',
+  undefinedTable: '42P01',
+  duplicateTable: '42P07',
+  duplicateColumn: '42701',
+  duplicateObject: '42710',
+  uniqueViolation: '23505',
+  lockNotAvailable: '55P03',
+  serializationFailure: '40001',
+  deadlockDetected: '40P01',
+  queryCanceled: '57014',
+  syntaxError: '42601',
+} as const;
+
+export function isDatabaseError(error: unknown, ...sqlStates: string[]): error is DatabaseError {
+  return error instanceof DatabaseError && (sqlStates.length === 0 || sqlStates.includes(error.sqlState));
+}

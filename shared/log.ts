@@ -1,0 +1,73 @@
+/**
+ * Structured JSON logs, one object per line (what CloudWatch Logs Insights and Powertools-style tooling expect).
+ * Every line has `level`, `event` (a stable dotted name such as `videodb.create.fallback_basic`), `time`, the
+ * logger's persistent keys, and the event's own fields. Secrets never go in fields.
+ */
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+export type LogFields = Record<string, unknown>;
+export type LogSink = (line: string) => void;
+
+const levelOrder: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
+
+export interface Logger {
+  debug(event: string, fields?: LogFields): void;
+  info(event: string, fields?: LogFields): void;
+  warn(event: string, fields?: LogFields): void;
+  error(event: string, fields?: LogFields): void;
+  /** A logger that adds `keys` to every line (e.g. the request id). */
+  child(keys: LogFields): Logger;
+}
+
+export interface LoggerOptions {
+  readonly level?: LogLevel;
+  readonly sink?: LogSink;
+  readonly keys?: LogFields;
+}
+
+function serialiseError(error: Error): LogFields {
+  const fields: LogFields = { name: error.name, message: error.message };
+  for (const key of ['code', 'sqlState', 'reason', 'status'] as const) {
+    const value = (error as unknown as Record<string, unknown>)[key];
+    if (value !== undefined) fields[key] = value;
+  }
+  return fields;
+}
+
+function replacer(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Error) return serialiseError(value);
+  return value;
+}
+
+function envLevel(): LogLevel {
+  const raw = (process.env.LOG_LEVEL ?? 'info').toLowerCase();
+  return raw in levelOrder ? (raw as LogLevel) : 'info';
+}
+
+export function createLogger(options: LoggerOptions = {}): Logger {
+  const threshold = levelOrder[options.level ?? envLevel()];
+  const sink = options.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
+  const keys = options.keys ?? {};
+  const write = (level: LogLevel, event: string, fields?: LogFields) => {
+    if (levelOrder[level] < threshold) return;
+    sink(JSON.stringify({ level, event, time: new Date().toISOString(), ...keys, ...fields }, replacer));
+  };
+  return {
+    debug: (event, fields) => write('debug', event, fields),
+    info: (event, fields) => write('info', event, fields),
+    warn: (event, fields) => write('warn', event, fields),
+    error: (event, fields) => write('error', event, fields),
+    child: (extra) => createLogger({ level: options.level, sink, keys: { ...keys, ...extra } }),
+  };
+}
+
+/** Collects lines in memory: for tests that assert on what was logged. */
+export function memoryLogger(level: LogLevel = 'debug'): Logger & { readonly lines: LogFields[] } {
+  const lines: LogFields[] = [];
+  const logger = createLogger({ level, sink: (line) => lines.push(JSON.parse(line) as LogFields) });
+  return Object.assign(logger, { lines });
+}
+
+/** Discards everything. */
+export const silentLogger: Logger = createLogger({ level: 'error', sink: () => {} });
