@@ -1,0 +1,9 @@
+/** reelay's migrations, in order. Append new ones; never edit one that has been applied (the ledger refuses it). */
+import type { Migration } from './migration.js';
+import { basicVideos } from './0001_basic_videos.js';
+import { muxColumnsMigration } from './0002_mux_columns.js';
+import { indexesMigration } from './0003_indexes.js';
+
+export const migrations: readonly Migration[] = [basicVideos, muxColumnsMigration, indexesMigration];
+
+export const latestVersion: number = migrations[migrations.length - 1]?.version ?? 0;
