@@ -1,0 +1,206 @@
+/**
+ * Where Mux credentials and options come from.
+ *
+ * - Locally and in tests: MUX_TOKEN_ID, MUX_TOKEN_SECRET, MUX_WEBHOOK_SECRET, and MUX_BASE_URL for the emulator.
+ * - In AWS: MUX_SECRET_ARN names a Secrets Manager secret `{ "tokenId", "tokenSecret", "webhookSecret" }`, read at
+ *   first use through the AWS Parameters and Secrets Lambda Extension
+ *   (`GET http://localhost:2773/secretsmanager/get?secretId=…`, header `X-Aws-Parameters-Secrets-Token` =
+ *   AWS_SESSION_TOKEN). That keeps the Secrets Manager SDK out of the bundle and the secrets out of the function's
+ *   environment (visible to anyone with lambda:GetFunctionConfiguration). The extension answers only during INVOKE,
+ *   not INIT, which is why nothing is read at import time.
+ *
+ * This module never imports the Mux SDK: the health function reads `configured` without paying for it.
+ */
+import { z } from 'zod';
+import { ReelayError } from '../errors.js';
+import type { MuxPlaybackPolicy } from './assets.js';
+import { defaultMuxUrlHosts, type MuxUrlHosts } from './urls.js';
+
+/** Mux is missing or misconfigured: a bad MUX_* value, or a secret that cannot be read or parsed. A server fault. */
+export class MuxConfigurationError extends ReelayError {
+  readonly code = 'mux_configuration_error';
+}
+
+export type MuxVideoQuality = 'basic' | 'plus' | 'premium';
+
+export interface MuxCredentials {
+  readonly tokenId: string;
+  readonly tokenSecret: string;
+  /** Null when none is configured: webhooks then cannot be verified (and are refused). */
+  readonly webhookSecret: string | null;
+}
+
+export type MuxCredentialSource = 'env' | 'secrets-manager' | 'none';
+
+export interface MuxConfig extends MuxUrlHosts {
+  /** True when credentials are available (env) or promised (a secret ARN); says nothing about their value. */
+  readonly configured: boolean;
+  readonly credentialSource: MuxCredentialSource;
+  /** The API origin when overridden (the emulator); null for api.mux.com. */
+  readonly baseUrl: string | null;
+  readonly playbackPolicy: MuxPlaybackPolicy;
+  readonly videoQuality: MuxVideoQuality | null;
+  /** Reads the credentials (from the extension at most once per TTL). Throws MuxConfigurationError if unavailable. */
+  loadCredentials(): Promise<MuxCredentials>;
+}
+
+/** What diagnostics may show: no secrets, no ARNs' contents. */
+export function describeMuxConfig(config: MuxConfig): Record<string, unknown> {
+  return {
+    configured: config.configured,
+    credentialSource: config.credentialSource,
+    emulator: config.baseUrl !== null,
+    playbackPolicy: config.playbackPolicy,
+    videoQuality: config.videoQuality,
+  };
+}
+
+export interface MuxConfigOptions {
+  /** How long a secret read through the extension is reused by this container. Default 300 s (the extension's own). */
+  readonly secretTtlMs?: number;
+  /** The extension's origin. Default `http://localhost:${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773}`. */
+  readonly secretsExtensionUrl?: string;
+  readonly fetch?: typeof fetch;
+  readonly now?: () => number;
+  /** Per-request timeout for the extension call. Default 5 s. */
+  readonly secretsTimeoutMs?: number;
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const playbackPolicies: readonly MuxPlaybackPolicy[] = ['public', 'signed'];
+const videoQualities: readonly MuxVideoQuality[] = ['basic', 'plus', 'premium'];
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new MuxConfigurationError(`${name} must be one of ${allowed.join(', ')}`);
+}
+
+function httpUrl(name: string, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new MuxConfigurationError(`${name} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MuxConfigurationError(`${name} must be http(s)`);
+  return value.replace(/\/+$/, '');
+}
+
+/**
+ * Reads Mux settings from the environment. Invalid values throw at once (a cold start fails loudly rather than the
+ * first upload); credentials are only read when `loadCredentials()` is called.
+ *
+ * Stream/image hosts: MUX_STREAM_BASE_URL / MUX_IMAGE_BASE_URL, else MUX_BASE_URL when set (the SDK and the emulator
+ * serve everything from one origin), else stream.mux.com / image.mux.com.
+ */
+export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptions = {}): MuxConfig {
+  const baseUrl = httpUrl('MUX_BASE_URL', nonEmpty(env.MUX_BASE_URL)) ?? null;
+  const playbackPolicy = oneOf('MUX_PLAYBACK_POLICY', nonEmpty(env.MUX_PLAYBACK_POLICY), playbackPolicies) ?? 'public';
+  const videoQuality = oneOf('MUX_VIDEO_QUALITY', nonEmpty(env.MUX_VIDEO_QUALITY), videoQualities) ?? null;
+  const streamBaseUrl =
+    httpUrl('MUX_STREAM_BASE_URL', nonEmpty(env.MUX_STREAM_BASE_URL)) ?? baseUrl ?? defaultMuxUrlHosts.streamBaseUrl;
+  const imageBaseUrl =
+    httpUrl('MUX_IMAGE_BASE_URL', nonEmpty(env.MUX_IMAGE_BASE_URL)) ?? baseUrl ?? defaultMuxUrlHosts.imageBaseUrl;
+  const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl };
+
+  const secretArn = nonEmpty(env.MUX_SECRET_ARN);
+  if (secretArn) {
+    const read = secretReader(secretArn, env, options);
+    return { ...common, configured: true, credentialSource: 'secrets-manager', loadCredentials: read };
+  }
+
+  const tokenId = nonEmpty(env.MUX_TOKEN_ID);
+  const tokenSecret = nonEmpty(env.MUX_TOKEN_SECRET);
+  if (tokenId && tokenSecret) {
+    const credentials: MuxCredentials = { tokenId, tokenSecret, webhookSecret: nonEmpty(env.MUX_WEBHOOK_SECRET) ?? null };
+    return { ...common, configured: true, credentialSource: 'env', loadCredentials: async () => credentials };
+  }
+
+  return {
+    ...common,
+    configured: false,
+    credentialSource: 'none',
+    loadCredentials: async () => {
+      throw new MuxConfigurationError('Mux is not configured: set MUX_TOKEN_ID and MUX_TOKEN_SECRET, or MUX_SECRET_ARN');
+    },
+  };
+}
+
+const secretPayloadSchema = z.object({
+  tokenId: z.string().min(1),
+  tokenSecret: z.string().min(1),
+  webhookSecret: z.string().min(1).nullish(),
+});
+
+const extensionResponseSchema = z.object({ SecretString: z.string() });
+
+interface CachedSecret {
+  readonly expiresAt: number;
+  readonly credentials: Promise<MuxCredentials>;
+}
+
+/** Per container, keyed by extension origin and secret id, so every config built from the same env shares it. */
+const secretCache = new Map<string, CachedSecret>();
+
+function secretReader(secretId: string, env: Env, options: MuxConfigOptions): () => Promise<MuxCredentials> {
+  const origin =
+    options.secretsExtensionUrl ?? `http://localhost:${nonEmpty(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT) ?? '2773'}`;
+  const ttlMs = options.secretTtlMs ?? 300_000;
+  const now = options.now ?? Date.now;
+  const cacheKey = `${origin}|${secretId}`;
+  return () => {
+    const cached = secretCache.get(cacheKey);
+    if (cached && cached.expiresAt > now()) return cached.credentials;
+    // Concurrent first calls share one request; a failure is not cached, so the next call tries again.
+    const credentials = fetchSecret(origin, secretId, env, options);
+    secretCache.set(cacheKey, { expiresAt: now() + ttlMs, credentials });
+    credentials.catch(() => {
+      if (secretCache.get(cacheKey)?.credentials === credentials) secretCache.delete(cacheKey);
+    });
+    return credentials;
+  };
+}
+
+async function fetchSecret(origin: string, secretId: string, env: Env, options: MuxConfigOptions): Promise<MuxCredentials> {
+  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+  if (!sessionToken) throw new MuxConfigurationError('MUX_SECRET_ARN is set but AWS_SESSION_TOKEN is not (not in Lambda?)');
+  const url = `${origin}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
+  const doFetch = options.fetch ?? fetch;
+  let response: Response;
+  try {
+    response = await doFetch(url, {
+      headers: { 'X-Aws-Parameters-Secrets-Token': sessionToken },
+      signal: AbortSignal.timeout(options.secretsTimeoutMs ?? 5_000),
+    });
+  } catch (error) {
+    throw new MuxConfigurationError('The Parameters and Secrets extension could not be reached', { cause: error });
+  }
+  if (!response.ok) {
+    // The body can echo the request; only the status is reported.
+    await response.body?.cancel();
+    throw new MuxConfigurationError(`The Parameters and Secrets extension answered ${response.status} for the Mux secret`);
+  }
+  const envelope = extensionResponseSchema.safeParse(await response.json().catch(() => null));
+  if (!envelope.success) throw new MuxConfigurationError('The Mux secret has no SecretString');
+  let payload: unknown;
+  try {
+    payload = JSON.parse(envelope.data.SecretString);
+  } catch {
+    throw new MuxConfigurationError('The Mux secret is not JSON');
+  }
+  const secret = secretPayloadSchema.safeParse(payload);
+  if (!secret.success) {
+    // Field names only: issue messages could quote the values.
+    const fields = [...new Set(secret.error.issues.map((issue) => issue.path.join('.')))].join(', ');
+    throw new MuxConfigurationError(`The Mux secret must be JSON with tokenId, tokenSecret, webhookSecret (bad: ${fields})`);
+  }
+  return { tokenId: secret.data.tokenId, tokenSecret: secret.data.tokenSecret, webhookSecret: secret.data.webhookSecret ?? null };
+}
