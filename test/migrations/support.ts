@@ -1,7 +1,9 @@
 /** Helpers shared by the migration suites. */
-import type { Driver } from '../../shared/db/driver.js';
+import type { Driver, Executor } from '../../shared/db/driver.js';
+import { PgDriver } from '../../shared/db/pg-driver.js';
 import { memoryLogger, type LogFields } from '../../shared/log.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
+import type { TestDatabase } from '../support/databases.js';
 
 /** A migrator with fast test timings and a logger whose lines the test can read. */
 export function testMigrator(driver: Driver, options: Partial<MigratorOptions> = {}) {
@@ -47,4 +49,55 @@ export async function insertBasicVideo(driver: Driver, fields: { ownerId?: strin
     { ownerId: fields.ownerId ?? 'user-1', title: fields.title ?? `video ${counter}`, s3Key: `uploads/${process.pid}-${Date.now()}-${counter}.mp4` },
   );
   return (rows[0] as { id: string }).id;
+}
+
+/** A second, independent driver on the same database (a second runner "process"); PGlite has only the one. */
+export function secondDriver(db: TestDatabase): { driver: Driver; close(): Promise<void> } {
+  if (db.connection.kind === 'pglite') return { driver: db.driver, close: async () => {} };
+  const driver = PgDriver.fromUrl(db.connection.url, { max: 4 });
+  return { driver, close: () => driver.close() };
+}
+
+export class RunnerKilled extends Error {}
+
+/**
+ * Wraps a driver so that, from the first statement matching `killAt` on, every call fails: the runner's process
+ * "died" there. Work done before stays done, and its lease is never released.
+ */
+export function killableDriver(inner: Driver, killAt: RegExp): Driver & { readonly killed: boolean } {
+  let killed = false;
+  const check = (sql: string) => {
+    if (!killed && killAt.test(sql)) killed = true;
+    if (killed) throw new RunnerKilled(`runner killed before: ${sql.slice(0, 60)}`);
+  };
+  const wrap = (executor: Executor): Executor => ({
+    execute: async (sql, params, options) => {
+      check(sql);
+      return executor.execute(sql, params, options);
+    },
+    batch: async (sql, parameterSets) => {
+      check(sql);
+      return executor.batch(sql, parameterSets);
+    },
+  });
+  const outer = wrap(inner);
+  return {
+    name: inner.name,
+    get killed() {
+      return killed;
+    },
+    execute: outer.execute,
+    batch: outer.batch,
+    transaction: (work) => {
+      if (killed) return Promise.reject(new RunnerKilled('runner killed'));
+      return inner.transaction((tx) => work(wrap(tx)));
+    },
+    close: async () => {},
+  };
+}
+
+/** Drops everything in the public schema: a database as fresh as a new one, for what the migrations touch. */
+export async function emptyPublicSchema(driver: Driver): Promise<void> {
+  await driver.execute('DROP SCHEMA public CASCADE');
+  await driver.execute('CREATE SCHEMA public');
 }
