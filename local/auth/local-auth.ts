@@ -27,7 +27,8 @@ export interface MintTokenOptions {
   /** Seconds from now before which the token is not valid (the `nbf` claim). */
   readonly notBeforeIn?: number;
   readonly issuer?: string;
-  readonly audience?: string | readonly string[];
+  /** `null` leaves `aud` out, as Cognito access tokens do (they carry `client_id` instead). */
+  readonly audience?: string | readonly string[] | null;
   readonly claims?: Readonly<Record<string, unknown>>;
 }
 
@@ -98,11 +99,12 @@ export async function createLocalAuth(options: LocalAuthOptions = {}): Promise<L
         .setProtectedHeader({ alg: signingAlgorithm, kid: privateJwk.kid, typ: 'JWT' })
         .setSubject(token.sub)
         .setIssuer(token.issuer ?? issuer)
-        .setAudience(typeof token.audience === 'string' || token.audience === undefined ? (token.audience ?? audience) : [...token.audience])
         .setIssuedAt(now)
         .setJti(randomUUID())
         .setExpirationTime(typeof expiresIn === 'number' ? now + expiresIn : expiresIn);
       if (token.notBeforeIn !== undefined) jwt.setNotBefore(now + token.notBeforeIn);
+      const tokenAudience = token.audience === undefined ? audience : token.audience;
+      if (tokenAudience !== null) jwt.setAudience(typeof tokenAudience === 'string' ? tokenAudience : [...tokenAudience]);
       return jwt.sign(signingKey);
     },
   };
