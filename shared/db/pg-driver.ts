@@ -7,13 +7,12 @@ import pg from 'pg';
 import type { CustomTypesConfig, Pool, PoolClient, PoolConfig } from 'pg';
 import { DatabaseError, DatabaseUnavailableError } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
-import type { Driver, Executor, Params, QueryResult, Row, ExecuteOptions } from './driver.js';
+import type { Driver, ExecuteOptions, Executor, Params, QueryResult, Row } from './driver.js';
 import {
   createPositionalExecutor,
   createTransactionExecutor,
   translateServerError,
   type PositionalQuery,
-  type PositionalRunner,
   type RawResult,
 } from './postgres-statement.js';
 import { decoderFor } from './postgres-types.js';
@@ -88,24 +87,31 @@ export class PgDriver implements Driver {
 
   async transaction<T>(work: (tx: Executor) => Promise<T>): Promise<T> {
     const client = await this.#connect();
+    // A checked-out client has no pool listener: if the server drops it between statements, pg emits 'error' on
+    // the client, which would crash the process unheard. The next statement then fails and the client is destroyed.
+    const onConnectionError = (error: Error) => this.#logger.warn('db.pg.transaction_connection_lost', { error });
+    client.on('error', onConnectionError);
+    const release = (destroy: boolean) => {
+      client.removeListener('error', onConnectionError);
+      client.release(destroy);
+    };
     try {
       await client.query('BEGIN');
     } catch (error) {
-      client.release(true);
+      release(true);
       throw translatePgError(error);
     }
-    const run: PositionalRunner = (query) => runOn(client, query);
-    const tx = createTransactionExecutor(run, translatePgError);
+    const tx = createTransactionExecutor((query) => runOn(client, query), translatePgError);
     let result: T;
     try {
       result = await work(tx.executor);
     } catch (error) {
       await tx.finish();
-      await this.#rollback(client);
+      await this.#rollback(client, release);
       throw error;
     }
     await tx.finish();
-    await this.#commit(client);
+    await this.#commit(client, release);
     return result;
   }
 
@@ -121,16 +127,16 @@ export class PgDriver implements Driver {
     }
   }
 
-  async #commit(client: PoolClient): Promise<void> {
+  async #commit(client: PoolClient, release: (destroy: boolean) => void): Promise<void> {
     let command: string;
     try {
       command = (await client.query('COMMIT')).command;
     } catch (error) {
       // A failed COMMIT ends the transaction; the connection is still good unless the failure was the connection.
-      client.release(translateServerError(error) === undefined);
+      release(translateServerError(error) === undefined);
       throw translatePgError(error);
     }
-    client.release();
+    release(false);
     // COMMIT of a transaction that already failed succeeds as a ROLLBACK: surface it the way PGlite does.
     if (command === 'ROLLBACK') {
       throw new DatabaseError({
@@ -140,14 +146,14 @@ export class PgDriver implements Driver {
     }
   }
 
-  async #rollback(client: PoolClient): Promise<void> {
+  async #rollback(client: PoolClient, release: (destroy: boolean) => void): Promise<void> {
     try {
       await client.query('ROLLBACK');
-      client.release();
+      release(false);
     } catch (error) {
       // The work's error is what the caller needs; a connection that cannot roll back is destroyed, not reused.
       this.#logger.warn('db.pg.rollback_failed', { error });
-      client.release(true);
+      release(true);
     }
   }
 }

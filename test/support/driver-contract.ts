@@ -47,7 +47,7 @@ const selectTypes = `SELECT small, whole, single, double, big, exact, flag, word
   at, at_tz AS "atTz", day, doc, docb, bytes FROM contract_types WHERE id = :id`;
 
 /** Runs `work` and returns what it threw (failing the test if it did not throw). */
-async function caught(work: () => Promise<unknown>): Promise<unknown> {
+export async function caught(work: () => Promise<unknown>): Promise<unknown> {
   try {
     await work();
   } catch (error) {
@@ -56,7 +56,8 @@ async function caught(work: () => Promise<unknown>): Promise<unknown> {
   throw new Error('expected the call to throw');
 }
 
-async function caughtDatabaseError(work: () => Promise<unknown>): Promise<DatabaseError> {
+/** Runs `work` and returns the DatabaseError it threw (failing the test if it threw anything else or nothing). */
+export async function caughtDatabaseError(work: () => Promise<unknown>): Promise<DatabaseError> {
   const error = await caught(work);
   expect(error).toBeInstanceOf(DatabaseError);
   return error as DatabaseError;
