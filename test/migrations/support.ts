@@ -60,40 +60,39 @@ export function secondDriver(db: TestDatabase): { driver: Driver; close(): Promi
 
 export class RunnerKilled extends Error {}
 
-/**
- * Wraps a driver so that, from the first statement matching `killAt` on, every call fails: the runner's process
- * "died" there. Work done before stays done, and its lease is never released.
- */
-export function killableDriver(inner: Driver, killAt: RegExp): Driver & { readonly killed: boolean } {
-  let killed = false;
-  const check = (sql: string) => {
-    if (!killed && killAt.test(sql)) killed = true;
-    if (killed) throw new RunnerKilled(`runner killed before: ${sql.slice(0, 60)}`);
-  };
+/** Wraps a driver so that `beforeStatement` sees (and may throw on) every statement, in or out of transactions. */
+export function interceptingDriver(inner: Driver, beforeStatement: (sql: string) => void): Driver {
   const wrap = (executor: Executor): Executor => ({
     execute: async (sql, params, options) => {
-      check(sql);
+      beforeStatement(sql);
       return executor.execute(sql, params, options);
     },
     batch: async (sql, parameterSets) => {
-      check(sql);
+      beforeStatement(sql);
       return executor.batch(sql, parameterSets);
     },
   });
   const outer = wrap(inner);
   return {
     name: inner.name,
-    get killed() {
-      return killed;
-    },
     execute: outer.execute,
     batch: outer.batch,
-    transaction: (work) => {
-      if (killed) return Promise.reject(new RunnerKilled('runner killed'));
-      return inner.transaction((tx) => work(wrap(tx)));
-    },
+    transaction: (work) => inner.transaction((tx) => work(wrap(tx))),
     close: async () => {},
   };
+}
+
+/**
+ * A driver on which, from the first statement matching `killAt` on, every statement fails: the runner's process
+ * "died" there. Work done before stays done, and its lease is never released.
+ */
+export function killableDriver(inner: Driver, killAt: RegExp): Driver & { readonly killed: boolean } {
+  let killed = false;
+  const driver = interceptingDriver(inner, (sql) => {
+    if (!killed && killAt.test(sql)) killed = true;
+    if (killed) throw new RunnerKilled(`runner killed before: ${sql.slice(0, 60)}`);
+  });
+  return Object.defineProperty(driver, 'killed', { get: () => killed }) as Driver & { readonly killed: boolean };
 }
 
 /** Drops everything in the public schema: a database as fresh as a new one, for what the migrations touch. */
