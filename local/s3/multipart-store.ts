@@ -30,18 +30,27 @@ function isMissing(error: unknown): boolean {
   return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ENOENT';
 }
 
-/** The upload and its fully stored parts (ascending), or undefined when no such upload exists for this key. */
-export async function readUpload(directory: string, bucket: string, key: string, uploadId: string): Promise<StoredUpload | undefined> {
+/** The upload's folder when `uploadId` is an open upload for `key` (S3 ties an upload id to its key). */
+async function openUploadFolder(directory: string, bucket: string, key: string, uploadId: string): Promise<string | undefined> {
   const folder = uploadDirectory(directory, bucket, uploadId);
   if (folder === undefined) return undefined;
-  let storedKey: string;
   try {
-    storedKey = await readFile(path.join(folder, 'key'), 'utf8');
+    return (await readFile(path.join(folder, 'key'), 'utf8')) === key ? folder : undefined;
   } catch (error) {
     if (isMissing(error)) return undefined;
     throw error;
   }
-  if (storedKey !== key) return undefined;
+}
+
+/** Cheap existence check (one small read), for every UploadPart. */
+export async function uploadExists(directory: string, bucket: string, key: string, uploadId: string): Promise<boolean> {
+  return (await openUploadFolder(directory, bucket, key, uploadId)) !== undefined;
+}
+
+/** The upload and its fully stored parts (ascending), or undefined when no such upload exists for this key. */
+export async function readUpload(directory: string, bucket: string, key: string, uploadId: string): Promise<StoredUpload | undefined> {
+  const folder = await openUploadFolder(directory, bucket, key, uploadId);
+  if (folder === undefined) return undefined;
 
   const names = await readdir(folder);
   const parts: StoredPart[] = [];
@@ -56,13 +65,13 @@ export async function readUpload(directory: string, bucket: string, key: string,
     }
   }
   parts.sort((a, b) => a.partNumber - b.partNumber);
-  return { key: storedKey, parts };
+  return { key, parts };
 }
 
 /** Deletes the upload and its parts. False when there was no such upload for this key. */
 export async function abortUpload(directory: string, bucket: string, key: string, uploadId: string): Promise<boolean> {
-  if ((await readUpload(directory, bucket, key, uploadId)) === undefined) return false;
-  const folder = uploadDirectory(directory, bucket, uploadId);
-  if (folder !== undefined) await rm(folder, { recursive: true, force: true });
+  const folder = await openUploadFolder(directory, bucket, key, uploadId);
+  if (folder === undefined) return false;
+  await rm(folder, { recursive: true, force: true });
   return true;
 }

@@ -21,7 +21,7 @@ import { createS3Client, MiB, S3Limits } from '../../shared/storage/config.js';
 import { encodeS3EventKey } from '../../shared/storage/events.js';
 import { silentLogger } from '../../shared/log.js';
 import type { Logger } from '../../shared/log.js';
-import { abortUpload, readUpload } from './multipart-store.js';
+import { abortUpload, readUpload, uploadExists } from './multipart-store.js';
 import { isPresignedRequest, verifyPresignedRequest } from './presigned-auth.js';
 import type { LocalCredentials } from './presigned-auth.js';
 
@@ -40,6 +40,11 @@ export interface LocalS3Options {
   readonly onObjectCreated?: (record: S3EventRecord) => void;
   /** Check SigV4 on presigned-URL requests (default true). */
   readonly verifyPresignedUrls?: boolean;
+  /**
+   * The only keys presigned URLs may be signed with (default {@link localS3Credentials}). Functions that build their
+   * own S3Client from the environment must get these as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
+   */
+  readonly credentials?: LocalCredentials;
   /** S3's minimum for every part but the last (default 5 MiB); lower only to keep tests small. */
   readonly minPartBytes?: number;
   readonly logger?: Logger;
@@ -147,6 +152,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const verifyPresigned = options.verifyPresignedUrls ?? true;
   const notificationPrefix = options.notificationPrefix ?? '';
   const { directory, bucket } = options;
+  const credentials = options.credentials ?? localS3Credentials;
   await mkdir(directory, { recursive: true });
 
   const s3rver = new S3rver({
@@ -287,12 +293,13 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const url = new URL(request.url ?? '/', `http://${request.headers.host ?? '127.0.0.1'}`);
     const method = (request.method ?? 'GET').toUpperCase();
     if (verifyPresigned && method !== 'OPTIONS' && isPresignedRequest(url)) {
-      const verdict = await verifyPresignedRequest({ method, url, headers: request.headers }, localS3Credentials);
+      const verdict = await verifyPresignedRequest({ method, url, headers: request.headers }, credentials);
       if (!verdict.ok) return sendError(request, response, verdict.status, verdict.code, verdict.message);
     }
     const target = targetOf(url);
     const uploadId = url.searchParams.get('uploadId');
-    if (target === undefined || uploadId === null) return proxy(request, response);
+    // Only the configured bucket's multipart state is read from disk (and never a path built from another name).
+    if (target === undefined || target.bucket !== bucket || uploadId === null) return proxy(request, response);
 
     switch (method) {
       case 'GET':
@@ -309,7 +316,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
           return sendError(request, response, 400, 'InvalidArgument', `Part number must be an integer between 1 and ${S3Limits.maxParts}, inclusive`);
         }
         // s3rver would silently recreate the folder of an aborted upload.
-        if ((await readUpload(directory, target.bucket, target.key, uploadId)) === undefined) {
+        if (!(await uploadExists(directory, target.bucket, target.key, uploadId))) {
           return sendError(request, response, 404, 'NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
         }
         return proxy(request, response);
@@ -334,14 +341,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   });
   const address = front.address() as AddressInfo;
   const endpoint = `http://${address.address}:${address.port}`;
-  const client = createS3Client({ region, endpoint, forcePathStyle: true }, localS3Credentials);
+  const client = createS3Client({ region, endpoint, forcePathStyle: true }, credentials);
   logger.info('local_s3.started', { endpoint, bucket, directory });
 
   return {
     endpoint,
     bucket,
     region,
-    credentials: localS3Credentials,
+    credentials,
     client,
     async close() {
       client.destroy();

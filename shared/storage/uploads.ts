@@ -223,6 +223,19 @@ export class UploadStorage {
     return `${this.prefix}${videoId}/source${extension === undefined ? '' : `.${extension}`}`;
   }
 
+  /**
+   * Where the SRT made from a Mux text track goes: `${prefix}${videoId}/captions/${language}.srt`. Inside the upload
+   * prefix (the only one the functions' IAM role may write), and not a source key, so the object-created event it
+   * raises is recognisable and skipped by ingest ({@link videoIdFromKey} returns undefined for it).
+   */
+  captionsKeyFor(videoId: string, language: string): string {
+    if (!/^[A-Za-z0-9-]{1,35}$/.test(language)) {
+      throw new ValidationError(`Not a usable caption language for an object key: "${language}"`, [issue(['language'], 'letters, digits and dashes only')]);
+    }
+    const source = this.objectKeyFor(videoId, '');
+    return `${source.slice(0, -'source'.length)}captions/${language}.srt`;
+  }
+
   /** The video id inside a key made by {@link objectKeyFor}, or undefined for any other key. */
   videoIdFromKey(key: string): string | undefined {
     if (!key.startsWith(this.prefix)) return undefined;

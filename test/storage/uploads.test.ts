@@ -3,7 +3,7 @@ import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { MiB } from '../../shared/storage/config.js';
+import { createS3Client, MiB } from '../../shared/storage/config.js';
 import { UploadStorage, planMultipart } from '../../shared/storage/uploads.js';
 import { NodeSha256, verifyPresignedRequest } from '../../local/s3/presigned-auth.js';
 import { patternBytes, startTestS3 } from './local-s3.js';
@@ -43,6 +43,14 @@ describe('object keys', () => {
     expect(storage.videoIdFromKey(storage.objectKeyFor(id, 'a.webm'))).toBe(id);
     expect(storage.videoIdFromKey(`captions/${id}/source.mp4`)).toBeUndefined();
     expect(storage.videoIdFromKey(`uploads/${id}/other.mp4`)).toBeUndefined();
+  });
+
+  it('put captions inside the upload prefix, under keys ingest does not take for a source', () => {
+    const id = '3f1c2a9e-5b7d-4c1e-9a0b-1234567890ab';
+    const key = storage.captionsKeyFor(id, 'en-US');
+    expect(key).toBe(`uploads/${id}/captions/en-US.srt`);
+    expect(storage.videoIdFromKey(key)).toBeUndefined();
+    expect(() => storage.captionsKeyFor(id, '../x')).toThrow(ValidationError);
   });
 });
 
@@ -108,6 +116,16 @@ describe('single presigned PUT', () => {
     const html = await fetch(upload.url, { method: 'PUT', headers: { 'content-type': 'text/html' }, body: patternBytes(100) });
     expect(html.status).toBe(403);
     expect(await storage.headObject(key)).toBeNull();
+  });
+
+  it('is refused by the local S3 when signed with keys it does not know', async () => {
+    const stranger = createS3Client({ region: s3.region, endpoint: s3.endpoint, forcePathStyle: true }, { accessKeyId: 'AKIASTRANGER', secretAccessKey: 'nope' });
+    const foreign = new UploadStorage({ client: stranger, bucket: s3.bucket, prefix: 'uploads/', urlTtlSeconds: 60 });
+    const upload = await foreign.presignSinglePut({ key: nextKey(), contentType: 'video/mp4', size: 3 });
+    const response = await fetch(upload.url, { method: 'PUT', headers: { 'content-type': 'video/mp4' }, body: 'abc' });
+    expect(response.status).toBe(403);
+    expect(await response.text()).toContain('<Code>InvalidAccessKeyId</Code>');
+    stranger.destroy();
   });
 
   it('stops working once expired', async () => {
@@ -234,7 +252,7 @@ describe('multipart upload', () => {
 
 describe('server-side objects', () => {
   it('putObject writes captions; headObject reads them; a missing key heads as null', async () => {
-    const key = 'captions/abc/en.srt';
+    const key = storage.captionsKeyFor('abc', 'en');
     const srt = '1\n00:00:00,000 --> 00:00:01,000\nHéllo\n';
     await storage.putObject(key, srt, 'application/x-subrip');
     expect(await storage.headObject(key)).toMatchObject({ key, contentType: 'application/x-subrip', size: Buffer.byteLength(srt) });
