@@ -1,5 +1,7 @@
 /**
- * 0001: the legacy `videos` table, exactly what production had before the Mux fix. Kept as its own migration so a
+ * 0001: the legacy `videos` table, what production had before the Mux fix: the basic columns, and the S3
+ * multipart upload id (`s3_upload_id`), which the upload routes need on every schema to sign, list, complete and
+ * abort a multipart upload. Kept as its own migration so a
  * database "at 0001" can be built on purpose, which is how the fallback path of the data layer is tested.
  *
  * Timestamps are `timestamp` (without time zone) holding UTC, the convention of the driver contract; the default
@@ -23,6 +25,7 @@ export const basicVideos: Migration = {
         content_type      text NOT NULL,
         size_bytes        bigint NOT NULL,
         s3_key            text NOT NULL UNIQUE,
+        s3_upload_id      text,
         status            text NOT NULL DEFAULT 'awaiting_upload',
         created_at        timestamp NOT NULL DEFAULT ${utcNow},
         updated_at        timestamp NOT NULL DEFAULT ${utcNow}
