@@ -234,36 +234,36 @@ export async function startLocalDataApi(options: LocalDataApiOptions): Promise<L
     return response;
   };
 
-  const handlers: Record<DataApiOperation, (body: RequestBody) => Promise<Record<string, unknown>>> = {
-    ExecuteStatement: async (body) => {
+  /** `session` is the open transaction's connection when the call names one, else undefined (autocommit). */
+  const handlers: Record<DataApiOperation, (body: RequestBody, session?: Queryable) => Promise<Record<string, unknown>>> = {
+    ExecuteStatement: async (body, session) => {
       const statement = prepare(body.sql);
       const { values, types } = bind(statement, body.parameters);
-      const run = (target: Queryable) => target.query(statement.text, values, types);
-      const raw = body.transactionId ? await inTransaction(body.transactionId, run) : await run(backend);
+      const raw = await (session ?? backend).query(statement.text, values, types);
       return executeResponse(raw, body);
     },
-    BatchExecuteStatement: async (body) => {
+    BatchExecuteStatement: async (body, session) => {
       const statement = prepare(body.sql);
       const sets = (body.parameterSets ?? []).map((set) => bind(statement, set));
       const runAll = async (target: Queryable) => {
         for (const { values, types } of sets) await target.query(statement.text, values, types);
         return { updateResults: sets.map(() => ({ generatedFields: [] })) };
       };
-      if (body.transactionId) return inTransaction(body.transactionId, runAll);
+      if (session) return runAll(session);
       // Outside a transaction the batch commits as one unit.
-      const session = await backend.begin();
+      const own = await backend.begin();
       try {
-        const result = await runAll(session);
-        await session.commit();
+        const result = await runAll(own);
+        await own.commit();
         return result;
       } catch (error) {
-        await session.rollback().catch(() => undefined);
+        await own.rollback().catch(() => undefined);
         throw error;
       }
     },
     BeginTransaction: async () => {
-      const session = await backend.begin();
-      const transaction: OpenTransaction = { id: randomBytes(96).toString('base64'), session, busy: false };
+      const opened = await backend.begin();
+      const transaction: OpenTransaction = { id: randomBytes(96).toString('base64'), session: opened, busy: false };
       transactions.set(transaction.id, transaction);
       armExpiry(transaction);
       return { transactionId: transaction.id };
@@ -337,13 +337,19 @@ export async function startLocalDataApi(options: LocalDataApiOptions): Promise<L
     }
     stats.record(operation, body.sql);
     const started = Date.now();
-    try {
+    // Latency and faults happen inside the call: a transaction is busy from the moment its call arrives.
+    const runCall = async (session?: Queryable) => {
       if (faults.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, faults.latencyMs));
       const fault = faults.take(operation);
       if (fault && fault.kind !== 'statement-timeout' && fault.kind !== 'hang') throw faultError(fault);
-      const result = await handlers[operation](body);
+      const result = await handlers[operation](body, session);
       if (fault?.kind === 'hang') await holdResponse(request, fault.hangMs);
       if (fault) throw faultError(fault);
+      return result;
+    };
+    try {
+      const statementCall = operation === 'ExecuteStatement' || operation === 'BatchExecuteStatement';
+      const result = statementCall && body.transactionId ? await inTransaction(body.transactionId, runCall) : await runCall();
       const json = stringifyWire(result);
       if (Buffer.byteLength(json) > maxResponseBytes) throw badRequest('Database returned more than the allowed response size limit');
       send(response, 200, json);

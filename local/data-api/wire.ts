@@ -12,6 +12,7 @@
  * rounded on this side.
  */
 
+import { decodeArray } from '../../shared/db/postgres-types.js';
 import type { Backend, RawField, TypeInfo } from './backend.js';
 
 /** An integer to be written into JSON as a bare number with exactly these digits. */
@@ -147,43 +148,9 @@ function scalarValue(text: string, typeName: string, options: ResultOptions): Wi
 
 type ArrayTree = Array<string | null | ArrayTree>;
 
-/** Parses Postgres array text (`{1,2,NULL}`, `{"a b","c\"d"}`, `{{1,2},{3,4}}`, optional `[0:1]=` bounds). */
-export function parseArrayLiteral(text: string): ArrayTree {
-  let i = text.startsWith('[') ? text.indexOf('=') + 1 : 0;
-  const parseLevel = (): ArrayTree => {
-    const items: ArrayTree = [];
-    i += 1; // '{'
-    while (i < text.length) {
-      const ch = text[i];
-      if (ch === '}') {
-        i += 1;
-        return items;
-      }
-      if (ch === ',') {
-        i += 1;
-      } else if (ch === '{') {
-        items.push(parseLevel());
-      } else if (ch === '"') {
-        let value = '';
-        i += 1;
-        while (i < text.length && text[i] !== '"') {
-          if (text[i] === '\\') i += 1;
-          value += text[i] ?? '';
-          i += 1;
-        }
-        i += 1;
-        items.push(value);
-      } else {
-        let end = i;
-        while (end < text.length && text[end] !== ',' && text[end] !== '}') end += 1;
-        const raw = text.slice(i, end).trim();
-        items.push(raw === 'NULL' ? null : raw);
-        i = end;
-      }
-    }
-    return items;
-  };
-  return parseLevel();
+/** Postgres array text as nested arrays of element text (NULL elements as null). */
+function parseArrayLiteral(text: string): ArrayTree {
+  return decodeArray(text, (element) => element) as ArrayTree;
 }
 
 function arrayValue(tree: ArrayTree, elementType: string, options: ResultOptions): WireArray {

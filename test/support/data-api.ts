@@ -46,7 +46,8 @@ export async function startDataApi(db: TestDatabase, options: StartDataApiOption
     region: 'us-east-1',
     credentials: { accessKeyId: 'AKIALOCALTEST', secretAccessKey: 'local-secret' },
     maxAttempts: 1,
-    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000 },
+    // Without throwOnRequestTimeout this SDK only logs a warning when requestTimeout passes.
+    requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, throwOnRequestTimeout: true },
   });
   const driver = new DataApiDriver({
     client,
