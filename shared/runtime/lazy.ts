@@ -1,0 +1,24 @@
+/**
+ * Building a function's dependencies is asynchronous (drivers are loaded with dynamic imports) and must happen once
+ * per container. `lazyHandler` builds on the first invocation and reuses the result; a failed build is not cached,
+ * so a container whose first invocation hit a transient fault recovers on the next one.
+ */
+
+export function once<T>(factory: () => Promise<T>): () => Promise<T> {
+  let pending: Promise<T> | undefined;
+  return () => {
+    pending ??= factory().catch((error: unknown) => {
+      pending = undefined;
+      throw error;
+    });
+    return pending;
+  };
+}
+
+/** A Lambda handler that builds the real handler on first use. */
+export function lazyHandler<E, C, R>(build: () => Promise<(event: E, context: C) => Promise<R>>): (event: E, context: C) => Promise<R> {
+  const get = once(build);
+  return async (event, context) => (await get())(event, context);
+}
+
+export type Env = Readonly<Record<string, string | undefined>>;
