@@ -4,6 +4,7 @@
  */
 import { silentLogger, type Logger } from '../log.js';
 import type { Driver } from './driver.js';
+import type { DataApiRetryOptions } from './data-api-driver.js';
 
 export type DriverConfig =
   | {
@@ -52,7 +53,16 @@ export function driverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): Drive
  */
 export const dataApiRequestTimeoutMs = 70_000;
 
-export async function createDriver(config: DriverConfig, options: { readonly logger?: Logger } = {}): Promise<Driver> {
+export interface CreateDriverOptions {
+  readonly logger?: Logger;
+  /**
+   * The Data API driver's retry budget (default: wait out a Serverless v2 resume, ~60 s). A caller that must answer
+   * fast, such as the health check, passes a short one and reports "resuming" instead of waiting.
+   */
+  readonly dataApiRetry?: DataApiRetryOptions;
+}
+
+export async function createDriver(config: DriverConfig, options: CreateDriverOptions = {}): Promise<Driver> {
   const logger = options.logger ?? silentLogger;
   switch (config.kind) {
     case 'data-api': {
@@ -61,7 +71,9 @@ export async function createDriver(config: DriverConfig, options: { readonly log
         import('./data-api-driver.js'),
       ]);
       const client = new RDSDataClient({
-        requestHandler: { requestTimeout: dataApiRequestTimeoutMs, connectionTimeout: 5_000 },
+        // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes, and a hung call
+        // would hang the invocation until Lambda kills it.
+        requestHandler: { requestTimeout: dataApiRequestTimeoutMs, connectionTimeout: 5_000, throwOnRequestTimeout: true },
         // DataApiDriver decides what is safe to repeat (it knows which statements are idempotent); the SDK's own
         // retries would repeat a timed-out write blindly.
         maxAttempts: 1,
@@ -74,6 +86,7 @@ export async function createDriver(config: DriverConfig, options: { readonly log
         secretArn: config.secretArn,
         database: config.database,
         logger,
+        ownsClient: true,
       });
     }
     case 'pg': {
