@@ -1,8 +1,8 @@
 /**
  * 0001: the legacy `videos` table, what production had before the Mux fix: the basic columns, and the S3
  * multipart upload id (`s3_upload_id`), which the upload routes need on every schema to sign, list, complete and
- * abort a multipart upload. Kept as its own migration so a
- * database "at 0001" can be built on purpose, which is how the fallback path of the data layer is tested.
+ * abort a multipart upload. Kept as its own migration so a database "at 0001" can be built on purpose, which is
+ * how the fallback path of the data layer is tested.
  *
  * Timestamps are `timestamp` (without time zone) holding UTC, the convention of the driver contract; the default
  * converts explicitly so it does not depend on the session's TimeZone setting.

@@ -252,6 +252,7 @@ async function readInvalidIndexes(executor: Executor): Promise<InvalidIndex[]> {
 class Lease {
   #timer: NodeJS.Timeout | undefined;
   #lost = false;
+  #released = false;
 
   private constructor(
     private readonly driver: Driver,
@@ -295,10 +296,11 @@ class Lease {
   }
 
   async #renew(): Promise<void> {
-    if (this.#lost) return;
+    if (this.#lost || this.#released) return;
     try {
       const { rows } = await this.driver.execute(renewLeaseSql, { owner: this.owner, ttlSeconds: this.ttlMs / 1000 });
-      if (rows.length === 0) {
+      // A renewal that was in flight while release() deleted the row has not lost anything.
+      if (rows.length === 0 && !this.#released) {
         this.#lost = true;
         this.logger.error('migrate.lock.lost', { owner: this.owner });
       }
@@ -314,6 +316,7 @@ class Lease {
   }
 
   async release(): Promise<void> {
+    this.#released = true;
     clearInterval(this.#timer);
     try {
       await this.driver.execute('DELETE FROM schema_migrations_lock WHERE id = 1 AND owner = :owner', { owner: this.owner });

@@ -1,11 +1,10 @@
 /** The engine through the production driver: DataApiDriver → the local Data API endpoint → the test database. */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { basicVideos } from '../../shared/migrations/0001_basic_videos.js';
 import { migrations } from '../../shared/migrations/index.js';
-import { concurrentIndex, migrationChecksum } from '../../shared/migrations/migration.js';
+import { migrationChecksum } from '../../shared/migrations/migration.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startDataApi, type StartedDataApi } from '../support/data-api.js';
-import { eventsNamed, indexValidity, insertBasicVideo, interceptingDriver, ledger, testMigrator } from './support.js';
+import { eventsNamed, indexValidity, insertBasicVideo, interceptingDriver, ledger, testMigrator, uniqueTitlesMigrations } from './support.js';
 
 describe.each(backends)('migrations through the Data API on %s', (backend) => {
   let db: TestDatabase;
@@ -38,18 +37,14 @@ describe.each(backends)('migrations through the Data API on %s', (backend) => {
   });
 
   it('repairs a failed concurrent build on the next run', async () => {
-    const testMigrations = [
-      basicVideos,
-      { version: 2, name: 'unique_titles', steps: [concurrentIndex({ name: 'videos_title_unique_idx', table: 'videos', columns: 'title', unique: true })] },
-    ];
-    await testMigrator(api.driver, { migrations: testMigrations }).migrator.up({ to: 1 });
+    await testMigrator(api.driver, { migrations: uniqueTitlesMigrations }).migrator.up({ to: 1 });
     await insertBasicVideo(db.driver, { title: 'twice' });
     const duplicate = await insertBasicVideo(db.driver, { title: 'twice' });
-    await expect(testMigrator(api.driver, { migrations: testMigrations }).migrator.up()).rejects.toMatchObject({ code: 'migration_failed' });
+    await expect(testMigrator(api.driver, { migrations: uniqueTitlesMigrations }).migrator.up()).rejects.toMatchObject({ code: 'migration_failed' });
     expect(await indexValidity(db.driver, 'videos_title_unique_idx')).toBe(false);
 
     await db.driver.execute('DELETE FROM videos WHERE id = :id', { id: duplicate });
-    const { migrator, lines } = testMigrator(api.driver, { migrations: testMigrations });
+    const { migrator, lines } = testMigrator(api.driver, { migrations: uniqueTitlesMigrations });
     expect((await migrator.up()).applied.map((m) => m.version)).toEqual([2]);
     expect(eventsNamed(lines, 'migrate.index.rebuild')).toHaveLength(1);
     expect(await indexValidity(db.driver, 'videos_title_unique_idx')).toBe(true);

@@ -1,73 +1,57 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MigrationError } from '../../shared/errors.js';
-import { basicVideos } from '../../shared/migrations/0001_basic_videos.js';
-import { concurrentIndex, type Migration } from '../../shared/migrations/migration.js';
-import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
-import { eventsNamed, indexValidity, insertBasicVideo, ledger, testMigrator } from './support.js';
-
-/** A migration whose concurrent UNIQUE build fails while two videos share a title. */
-const uniqueTitles: Migration = {
-  version: 2,
-  name: 'unique_titles',
-  steps: [concurrentIndex({ name: 'videos_title_unique_idx', table: 'videos', columns: 'title', unique: true })],
-};
+import { backends } from '../support/databases.js';
+import { eventsNamed, uniqueTitlesMigrations, useFreshDatabase, indexValidity, insertBasicVideo, ledger, testMigrator } from './support.js';
 
 describe.each(backends)('concurrent index builds on %s', (backend) => {
-  let db: TestDatabase;
-  beforeEach(async () => {
-    db = await openTestDatabase(backend);
-  });
-  afterEach(async () => {
-    await db.dispose();
-  });
+  const db = useFreshDatabase(backend);
 
   it('a failed build leaves an INVALID index that the next up() detects, drops and rebuilds', async () => {
-    const testMigrations = [basicVideos, uniqueTitles];
-    await testMigrator(db.driver, { migrations: testMigrations }).migrator.up({ to: 1 });
-    await insertBasicVideo(db.driver, { title: 'same' });
-    const duplicate = await insertBasicVideo(db.driver, { title: 'same' });
+    await testMigrator(db().driver, { migrations: uniqueTitlesMigrations }).migrator.up({ to: 1 });
+    await insertBasicVideo(db().driver, { title: 'same' });
+    const duplicate = await insertBasicVideo(db().driver, { title: 'same' });
 
-    const failing = testMigrator(db.driver, { migrations: testMigrations });
+    const failing = testMigrator(db().driver, { migrations: uniqueTitlesMigrations });
     const failure = await failing.migrator.up().catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(MigrationError);
     expect((failure as MigrationError).message).toContain('2 (unique_titles)');
     expect(eventsNamed(failing.lines, 'migrate.index.invalid')).toHaveLength(1);
-    expect(await indexValidity(db.driver, 'videos_title_unique_idx')).toBe(false);
+    expect(await indexValidity(db().driver, 'videos_title_unique_idx')).toBe(false);
     expect((await failing.migrator.status()).invalidIndexes).toEqual([{ name: 'videos_title_unique_idx', table: 'videos', building: false }]);
-    expect((await ledger(db.driver)).map((row) => row.version)).toEqual([1]);
+    expect((await ledger(db().driver)).map((row) => row.version)).toEqual([1]);
 
-    await db.driver.execute('DELETE FROM videos WHERE id = :id', { id: duplicate });
-    const repairing = testMigrator(db.driver, { migrations: testMigrations });
+    await db().driver.execute('DELETE FROM videos WHERE id = :id', { id: duplicate });
+    const repairing = testMigrator(db().driver, { migrations: uniqueTitlesMigrations });
     expect((await repairing.migrator.up()).applied.map((m) => m.version)).toEqual([2]);
     expect(eventsNamed(repairing.lines, 'migrate.index.rebuild')).toMatchObject([{ index: 'videos_title_unique_idx' }]);
-    expect(await indexValidity(db.driver, 'videos_title_unique_idx')).toBe(true);
+    expect(await indexValidity(db().driver, 'videos_title_unique_idx')).toBe(true);
     expect((await repairing.migrator.status()).invalidIndexes).toEqual([]);
-    const again = await insertBasicVideo(db.driver, { title: 'same' }).catch((error: unknown) => error);
+    const again = await insertBasicVideo(db().driver, { title: 'same' }).catch((error: unknown) => error);
     expect(again).toMatchObject({ sqlState: '23505' });
   });
 
   it('rebuilds an index of an applied migration that has become INVALID', async () => {
-    await testMigrator(db.driver).migrator.up();
-    await insertBasicVideo(db.driver);
+    await testMigrator(db().driver).migrator.up();
+    await insertBasicVideo(db().driver);
     // What a failed REINDEX CONCURRENTLY or a crashed build leaves behind; superuser-only, as test set-up.
-    await db.driver.execute(
+    await db().driver.execute(
       `UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'videos_owner_listing_idx'::regclass`,
     );
-    const { migrator, lines } = testMigrator(db.driver);
+    const { migrator, lines } = testMigrator(db().driver);
     expect((await migrator.status()).invalidIndexes).toEqual([{ name: 'videos_owner_listing_idx', table: 'videos', building: false }]);
     expect((await migrator.plan()).repairs).toEqual(['videos_owner_listing_idx']);
 
     expect(await migrator.up()).toEqual({ applied: [], repaired: ['videos_owner_listing_idx'], currentVersion: 3 });
     expect(eventsNamed(lines, 'migrate.index.rebuild')).toHaveLength(1);
-    expect(await indexValidity(db.driver, 'videos_owner_listing_idx')).toBe(true);
+    expect(await indexValidity(db().driver, 'videos_owner_listing_idx')).toBe(true);
     expect((await migrator.status()).invalidIndexes).toEqual([]);
   });
 
   it('leaves INVALID indexes that no migration owns alone, but reports them', async () => {
-    await testMigrator(db.driver).migrator.up();
-    await db.driver.execute('CREATE INDEX someone_elses_idx ON videos (title)');
-    await db.driver.execute(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'someone_elses_idx'::regclass`);
-    const { migrator } = testMigrator(db.driver);
+    await testMigrator(db().driver).migrator.up();
+    await db().driver.execute('CREATE INDEX someone_elses_idx ON videos (title)');
+    await db().driver.execute(`UPDATE pg_index SET indisvalid = false WHERE indexrelid = 'someone_elses_idx'::regclass`);
+    const { migrator } = testMigrator(db().driver);
     expect(await migrator.up()).toEqual({ applied: [], repaired: [], currentVersion: 3 });
     expect((await migrator.status()).invalidIndexes.map((index) => index.name)).toEqual(['someone_elses_idx']);
   });

@@ -3,7 +3,7 @@ import { MigrationError } from '../../shared/errors.js';
 import type { LogFields } from '../../shared/log.js';
 import { migrations } from '../../shared/migrations/index.js';
 import { backends, openTestDatabase } from '../support/databases.js';
-import { emptyPublicSchema, eventsNamed, killableDriver, ledger, RunnerKilled, secondDriver, testMigrator } from './support.js';
+import { emptyPublicSchema, eventsNamed, interceptingDriver, killableDriver, ledger, RunnerKilled, secondDriver, testMigrator } from './support.js';
 
 const allVersions = migrations.map((m) => m.version);
 const totalSteps = migrations.reduce((sum, m) => sum + m.steps.length, 0);
@@ -105,6 +105,28 @@ describe.each(backends)('concurrent migration runners on %s', (backend) => {
       expect(result.currentVersion).toBe(3);
       expect((await ledger(db.driver)).map((row) => row.version)).toEqual(allVersions);
       expect(await next.migrator.status()).toMatchObject({ pending: [], drift: [], invalidIndexes: [] });
+    } finally {
+      await db.dispose();
+    }
+  });
+
+  it('a runner whose lease was taken over cannot record its migration', async () => {
+    const db = await openTestDatabase(backend);
+    try {
+      let stolen = false;
+      const robbed = interceptingDriver(db.driver, async (sql) => {
+        if (!stolen && sql.includes('INSERT INTO schema_migrations ')) {
+          stolen = true;
+          await db.driver.execute(`UPDATE schema_migrations_lock SET owner = 'thief', expires_at = now() + interval '1 hour'`);
+        }
+      });
+      const { migrator } = testMigrator(robbed);
+      const failure = await migrator.up({ to: 1 }).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(MigrationError);
+      expect((failure as Error).message).toMatch(/no longer held/);
+      expect(await ledger(db.driver)).toEqual([]);
+      const { rows } = await db.driver.execute<{ owner: string }>('SELECT owner FROM schema_migrations_lock');
+      expect(rows, 'the new holder keeps its lease').toEqual([{ owner: 'thief' }]);
     } finally {
       await db.dispose();
     }

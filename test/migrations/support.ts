@@ -3,7 +3,10 @@ import type { Driver, Executor } from '../../shared/db/driver.js';
 import { PgDriver } from '../../shared/db/pg-driver.js';
 import { memoryLogger, type LogFields } from '../../shared/log.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
-import type { TestDatabase } from '../support/databases.js';
+import { afterEach, beforeEach } from 'vitest';
+import { basicVideos } from '../../shared/migrations/0001_basic_videos.js';
+import { concurrentIndex, type Migration } from '../../shared/migrations/migration.js';
+import { openTestDatabase, type BackendName, type TestDatabase } from '../support/databases.js';
 
 /** A migrator with fast test timings and a logger whose lines the test can read. */
 export function testMigrator(driver: Driver, options: Partial<MigratorOptions> = {}) {
@@ -61,14 +64,14 @@ export function secondDriver(db: TestDatabase): { driver: Driver; close(): Promi
 export class RunnerKilled extends Error {}
 
 /** Wraps a driver so that `beforeStatement` sees (and may throw on) every statement, in or out of transactions. */
-export function interceptingDriver(inner: Driver, beforeStatement: (sql: string) => void): Driver {
+export function interceptingDriver(inner: Driver, beforeStatement: (sql: string) => void | Promise<void>): Driver {
   const wrap = (executor: Executor): Executor => ({
     execute: async (sql, params, options) => {
-      beforeStatement(sql);
+      await beforeStatement(sql);
       return executor.execute(sql, params, options);
     },
     batch: async (sql, parameterSets) => {
-      beforeStatement(sql);
+      await beforeStatement(sql);
       return executor.batch(sql, parameterSets);
     },
   });
@@ -100,3 +103,29 @@ export async function emptyPublicSchema(driver: Driver): Promise<void> {
   await driver.execute('DROP SCHEMA public CASCADE');
   await driver.execute('CREATE SCHEMA public');
 }
+
+/** A fresh database for every test of the enclosing describe; call the returned function inside a test. */
+export function useFreshDatabase(backend: BackendName): () => TestDatabase {
+  let db: TestDatabase | undefined;
+  beforeEach(async () => {
+    db = await openTestDatabase(backend);
+  });
+  afterEach(async () => {
+    await db?.dispose();
+    db = undefined;
+  });
+  return () => {
+    if (db === undefined) throw new Error('useFreshDatabase: only available inside a test');
+    return db;
+  };
+}
+
+/** 0001, then a migration whose concurrent UNIQUE build fails while two videos share a title. */
+export const uniqueTitlesMigrations: readonly Migration[] = [
+  basicVideos,
+  {
+    version: 2,
+    name: 'unique_titles',
+    steps: [concurrentIndex({ name: 'videos_title_unique_idx', table: 'videos', columns: 'title', unique: true })],
+  },
+];
