@@ -115,7 +115,8 @@ export async function verifyPresignedRequest(
       query: unsignedQuery,
       headers,
     },
-    { signingDate, expiresIn, signableHeaders: new Set(signedHeaders) },
+    // What the URL signed as headers must stay headers (the signer would move `x-amz-meta-*` into the query).
+    { signingDate, expiresIn, signableHeaders: new Set(signedHeaders), unhoistableHeaders: new Set(signedHeaders) },
   );
   const expected = Buffer.from(String(recomputed.query?.['X-Amz-Signature'] ?? ''), 'utf8');
   const provided = Buffer.from(query.get('X-Amz-Signature') ?? '', 'utf8');

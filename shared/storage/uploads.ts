@@ -75,8 +75,11 @@ export interface SinglePutUpload {
   readonly mode: 'single';
   readonly method: 'PUT';
   readonly url: string;
-  /** Send exactly these; both are signed. Browsers set content-length themselves from the body. */
-  readonly headers: { readonly 'content-type': string; readonly 'content-length': string };
+  /**
+   * Send exactly these; all are signed. Browsers set content-length themselves from the body. Any `x-amz-meta-*`
+   * entries are the object metadata asked for in {@link UploadStorage.presignSinglePut}: omitting one fails the PUT.
+   */
+  readonly headers: { readonly 'content-type': string; readonly 'content-length': string } & Readonly<Record<string, string>>;
   /** ISO 8601. */
   readonly expiresAt: string;
 }
@@ -111,7 +114,34 @@ export interface StoredObject {
   readonly eTag?: string;
   readonly contentType?: string;
   readonly lastModified?: string;
+  /** User metadata (`x-amz-meta-*`), names without the prefix, lower-cased as S3 returns them. */
+  readonly metadata?: Readonly<Record<string, string>>;
 }
+
+/**
+ * User metadata for an object: names of lower-case letters, digits and dashes (they become `x-amz-meta-<name>`
+ * headers), ASCII values (S3 refuses other bytes in a REST header).
+ */
+export type ObjectMetadata = Readonly<Record<string, string>>;
+
+function assertMetadata(metadata: ObjectMetadata): void {
+  const problems = Object.entries(metadata).flatMap(([name, value]) => {
+    const found: ValidationIssue[] = [];
+    if (!/^[a-z0-9-]{1,100}$/.test(name)) found.push(issue(['metadata', name], 'lower-case letters, digits and dashes only'));
+    if (!/^[\x20-\x7e]*$/.test(value)) found.push(issue(['metadata', name], 'printable ASCII only'));
+    return found;
+  });
+  if (problems.length > 0) throw new ValidationError('Object metadata S3 cannot carry', problems);
+}
+
+/** The SDK input for `metadata` (checked first); nothing when there is none. */
+function metadataInput(metadata: ObjectMetadata): { Metadata?: Record<string, string> } {
+  assertMetadata(metadata);
+  return Object.keys(metadata).length === 0 ? {} : { Metadata: { ...metadata } };
+}
+
+const metadataHeaders = (metadata: ObjectMetadata): Record<string, string> =>
+  Object.fromEntries(Object.entries(metadata).map(([name, value]) => [`x-amz-meta-${name}`, value]));
 
 export interface PresignedGet {
   readonly url: string;
@@ -253,37 +283,61 @@ export class UploadStorage {
   private async presign(
     ttlSeconds: number,
     signedHeaders: readonly string[],
-    sign: (options: { expiresIn: number; signingDate: Date; signableHeaders: Set<string> }) => Promise<string>,
+    sign: (options: { expiresIn: number; signingDate: Date; signableHeaders: Set<string>; unhoistableHeaders: Set<string> }) => Promise<string>,
   ): Promise<PresignedGet> {
     if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > S3Limits.maxPresignSeconds) {
       throw new ValidationError(`URL lifetime must be 1..${S3Limits.maxPresignSeconds} seconds, got ${ttlSeconds}`);
     }
     const signingDate = this.now();
-    const url = await sign({ expiresIn: ttlSeconds, signingDate, signableHeaders: new Set(signedHeaders) });
+    // A signed header stays a header: the presigner would otherwise move `x-amz-*` ones (metadata) into the query,
+    // and the uploader would not have to send them.
+    const url = await sign({ expiresIn: ttlSeconds, signingDate, signableHeaders: new Set(signedHeaders), unhoistableHeaders: new Set(signedHeaders) });
     const credentials = await this.client.config.credentials();
     const urlExpiry = signingDate.getTime() + ttlSeconds * 1000;
     const credentialExpiry = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY;
     return { url, expiresAt: new Date(Math.min(urlExpiry, credentialExpiry)).toISOString() };
   }
 
-  /** A URL for one PUT whose signature covers content-type and content-length: no other size or type is accepted. */
-  async presignSinglePut(input: { readonly key: string; readonly contentType: string; readonly size: number }): Promise<SinglePutUpload> {
+  /**
+   * A URL for one PUT whose signature covers content-type and content-length: no other size or type is accepted.
+   * `metadata` is signed too, as `x-amz-meta-*` headers the uploader must send (returned in `headers`).
+   */
+  async presignSinglePut(input: {
+    readonly key: string;
+    readonly contentType: string;
+    readonly size: number;
+    readonly metadata?: ObjectMetadata;
+  }): Promise<SinglePutUpload> {
     const plan = planUpload({ size: input.size, threshold: S3Limits.singlePutMaxBytes });
     if (plan.mode !== 'single') {
       throw new ValidationError(`A single PUT holds at most ${S3Limits.singlePutMaxBytes} bytes; use multipart`, [issue(['size'], 'too large for one PUT')]);
     }
-    const command = new PutObjectCommand({ Bucket: this.bucket, Key: input.key, ContentType: input.contentType, ContentLength: input.size });
+    const metadata = input.metadata ?? {};
+    const command = new PutObjectCommand({
+      Bucket: this.bucket,
+      Key: input.key,
+      ContentType: input.contentType,
+      ContentLength: input.size,
+      ...metadataInput(metadata),
+    });
     stripChecksumHeaders(command.middlewareStack);
-    const { url, expiresAt } = await this.presign(this.urlTtlSeconds, ['content-type', 'content-length'], (options) =>
+    const extraHeaders = metadataHeaders(metadata);
+    const { url, expiresAt } = await this.presign(this.urlTtlSeconds, ['content-type', 'content-length', ...Object.keys(extraHeaders)], (options) =>
       getSignedUrl(this.client, command, options));
-    return { mode: 'single', method: 'PUT', url, headers: { 'content-type': input.contentType, 'content-length': String(input.size) }, expiresAt };
+    const headers = { 'content-type': input.contentType, 'content-length': String(input.size), ...extraHeaders };
+    return { mode: 'single', method: 'PUT', url, headers, expiresAt };
   }
 
-  /** Opens a multipart upload; the object gets `contentType` when completed. Returns the upload id. */
-  async startMultipart(input: { readonly key: string; readonly contentType: string }): Promise<string> {
+  /** Opens a multipart upload; the object gets `contentType` and `metadata` when completed. Returns the upload id. */
+  async startMultipart(input: { readonly key: string; readonly contentType: string; readonly metadata?: ObjectMetadata }): Promise<string> {
     const output = await mapped(
-      this.client.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: input.key, ContentType: input.contentType })),
-      input,
+      this.client.send(new CreateMultipartUploadCommand({
+        Bucket: this.bucket,
+        Key: input.key,
+        ContentType: input.contentType,
+        ...metadataInput(input.metadata ?? {}),
+      })),
+      { key: input.key },
     );
     if (output.UploadId === undefined) throw new Error(`S3 returned no UploadId for ${input.key}`);
     return output.UploadId;
@@ -414,6 +468,7 @@ export class UploadStorage {
         ...(output.ETag === undefined ? {} : { eTag: output.ETag }),
         ...(output.ContentType === undefined ? {} : { contentType: output.ContentType }),
         ...(output.LastModified === undefined ? {} : { lastModified: output.LastModified.toISOString() }),
+        ...(output.Metadata === undefined || Object.keys(output.Metadata).length === 0 ? {} : { metadata: output.Metadata }),
       };
     } catch (error) {
       if (error instanceof NotFoundError) return null;

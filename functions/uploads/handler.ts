@@ -1,0 +1,102 @@
+/**
+ * The upload routes: create a video with presigned URLs, sign more multipart parts, list uploaded parts (resume),
+ * complete, abort. Parse → UploadService → respond.
+ */
+import { z } from 'zod';
+import type { Driver } from '../../shared/db/driver.js';
+import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { databaseServices, databaseServicesFromEnv } from '../../shared/runtime/database.js';
+import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { storageFromEnv } from '../../shared/runtime/storage.js';
+import { S3Limits } from '../../shared/storage/config.js';
+import { UploadService } from '../../shared/videos/upload-service.js';
+
+const partNumber = z.number().int().min(1).max(S3Limits.maxParts);
+
+const distinct = (numbers: readonly number[]) => new Set(numbers).size === numbers.length;
+
+export const createUploadBody = z.strictObject({
+  title: z.string().trim().min(1).max(200),
+  description: z.string().max(5000).nullable().optional(),
+  filename: z.string().min(1).max(255),
+  // The allowlist is checked by the service, so an unaccepted type is a 415, not a schema error.
+  contentType: z.string().min(1).max(255),
+  // No upper bound here: over the configured maximum is a 413 from the service.
+  size: z.number().int().positive(),
+  options: z
+    .strictObject({ captions: z.boolean().optional(), normalizeAudio: z.boolean().optional(), mp4: z.boolean().optional() })
+    .optional(),
+});
+
+export const signPartsBody = z.strictObject({
+  partNumbers: z.array(partNumber).min(1).max(1_000).refine(distinct, 'part numbers must be distinct'),
+});
+
+export const completeBody = z.strictObject({
+  parts: z
+    .array(z.strictObject({ partNumber, etag: z.string().min(1).max(1_024) }))
+    .min(1)
+    .max(S3Limits.maxParts)
+    .refine((parts) => distinct(parts.map((part) => part.partNumber)), 'part numbers must be distinct'),
+});
+
+/** Route key (as in functions/routes.json) → route. */
+export function uploadRoutes(service: UploadService): Record<string, Route> {
+  return {
+    'POST /api/videos/upload': route({
+      auth: 'user',
+      body: createUploadBody,
+      handle: async ({ body, principal }) => ({ status: 201, body: await service.createUpload(principal, body) }),
+    }),
+    'POST /api/videos/{id}/upload/parts': route({
+      auth: 'user',
+      params: idParams,
+      body: signPartsBody,
+      handle: async ({ params, body, principal }) => ({ status: 200, body: await service.signParts(principal, params.id, body.partNumbers) }),
+    }),
+    'GET /api/videos/{id}/upload/parts': route({
+      auth: 'user',
+      params: idParams,
+      handle: async ({ params, principal }) => ({ status: 200, body: await service.listParts(principal, params.id) }),
+    }),
+    'POST /api/videos/{id}/upload/complete': route({
+      auth: 'user',
+      params: idParams,
+      body: completeBody,
+      handle: async ({ params, body, principal }) => ({ status: 200, body: { video: await service.complete(principal, params.id, body.parts) } }),
+    }),
+    'DELETE /api/videos/{id}/upload': route({
+      auth: 'user',
+      params: idParams,
+      handle: async ({ params, principal }) => {
+        await service.abort(principal, params.id);
+        return { status: 204 };
+      },
+    }),
+  };
+}
+
+export interface UploadsHandlerOptions {
+  readonly logger?: Logger;
+  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
+  readonly driver?: Driver;
+  /** Part URLs in the create response (default 100). */
+  readonly initialPartBatch?: number;
+}
+
+export async function createHandler(env: Env = process.env, options: UploadsHandlerOptions = {}): Promise<HttpHandler> {
+  const logger = options.logger ?? createLogger();
+  const { videos } = options.driver === undefined ? await databaseServicesFromEnv(env, logger) : databaseServices(options.driver, logger, env);
+  const { config, storage } = storageFromEnv(env);
+  const service = new UploadService({
+    videos,
+    storage,
+    config,
+    logger,
+    ...(options.initialPartBatch === undefined ? {} : { initialPartBatch: options.initialPartBatch }),
+  });
+  return httpHandler({ name: 'uploads', logger, routes: uploadRoutes(service) });
+}
+
+export const handler = lazyHandler(() => createHandler(process.env));

@@ -1,0 +1,300 @@
+/**
+ * Uploads from a caller's point of view: create a video and get presigned URLs, sign more parts, list what arrived,
+ * complete, abort. The S3 work is shared/storage's, the rows are VideoDB's; this is where the two are kept
+ * consistent under retries and races (every status change is a compare-and-set on the row).
+ */
+import { randomUUID } from 'node:crypto';
+import type { CreateResult, VideoDB } from '../db/video-db.js';
+import type { VideoRecord } from '../db/video-fields.js';
+import { ConflictError, ValidationError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import { assertUploadAllowed, type StorageConfig } from '../storage/config.js';
+import {
+  planMultipart,
+  type CompletedPart,
+  type MultipartPlan,
+  type ObjectMetadata,
+  type SignedPart,
+  type SignedParts,
+  type SinglePutUpload,
+  type UploadedPart,
+  type UploadStorage,
+} from '../storage/uploads.js';
+import { loadVisibleVideo, type Viewer } from './access.js';
+import { presentVideo, type VideoJson } from './presenter.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Ingest options
+
+/** What the uploader asked Mux to do with the video. */
+export interface IngestOptions {
+  /** Generated subtitles (and, from them, captions and a transcript). */
+  readonly captions: boolean;
+  /** Mux's loudness normalisation. */
+  readonly normalizeAudio: boolean;
+  /** A downloadable MP4 static rendition. */
+  readonly mp4: boolean;
+}
+
+/**
+ * The S3 object metadata name (`x-amz-meta-reelay-options`) that carries the ingest options as JSON.
+ *
+ * Why the options live in S3 as well as in the row: on a legacy schema (no `mux_options` column) VideoDB can only
+ * defer them, and the deferred-data table may not exist either. The object itself always can carry them, and ingest
+ * reads the object anyway, so the options reach Mux whatever the schema. A single PUT gets them through a signed
+ * `x-amz-meta-reelay-options` header the uploader must send (it is in the returned `headers`; S3 refuses the PUT
+ * without it); a multipart upload gets them on CreateMultipartUpload, and S3 puts them on the completed object.
+ */
+export const ingestOptionsMetadataName = 'reelay-options';
+
+export function ingestOptions(requested: Partial<IngestOptions> = {}): IngestOptions {
+  return { captions: requested.captions ?? false, normalizeAudio: requested.normalizeAudio ?? false, mp4: requested.mp4 ?? false };
+}
+
+export function ingestOptionsToMetadata(options: IngestOptions): ObjectMetadata {
+  return { [ingestOptionsMetadataName]: JSON.stringify(options) };
+}
+
+/** The options from an object's metadata (as HeadObject returns it), or undefined when absent or unreadable. */
+export function ingestOptionsFromMetadata(metadata: Readonly<Record<string, string>> | undefined): IngestOptions | undefined {
+  const raw = metadata?.[ingestOptionsMetadataName];
+  if (raw === undefined) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(raw);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    const fields = parsed as Record<string, unknown>;
+    const flag = (name: keyof IngestOptions) => (typeof fields[name] === 'boolean' ? (fields[name] as boolean) : undefined);
+    return ingestOptions({
+      ...(flag('captions') === undefined ? {} : { captions: flag('captions') }),
+      ...(flag('normalizeAudio') === undefined ? {} : { normalizeAudio: flag('normalizeAudio') }),
+      ...(flag('mp4') === undefined ? {} : { mp4: flag('mp4') }),
+    });
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Shapes
+
+export interface CreateUploadInput {
+  readonly title: string;
+  readonly description?: string | null;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly options?: Partial<IngestOptions>;
+}
+
+export interface MultipartUploadStart {
+  readonly mode: 'multipart';
+  readonly uploadId: string;
+  readonly partSize: number;
+  readonly partCount: number;
+  /** URLs for the first parts; ask for the rest with signParts. */
+  readonly parts: SignedPart[];
+  readonly expiresAt: string;
+}
+
+export interface SchemaReport {
+  readonly muxColumns: { readonly present: boolean; readonly missing: readonly string[] };
+  /** True when the row was written without the Mux columns (legacy schema). */
+  readonly usedFallback: boolean;
+}
+
+export interface CreatedUpload {
+  readonly video: VideoJson;
+  readonly upload: SinglePutUpload | MultipartUploadStart;
+  readonly schema: SchemaReport;
+}
+
+export interface UploadProgress {
+  readonly uploadId: string;
+  readonly partSize: number;
+  readonly partCount: number;
+  /** Parts S3 holds so far, in part-number order. */
+  readonly parts: UploadedPart[];
+}
+
+export interface UploadServiceOptions {
+  readonly videos: VideoDB;
+  readonly storage: UploadStorage;
+  readonly config: StorageConfig;
+  readonly logger?: Logger;
+  readonly newId?: () => string;
+  /** How many part URLs the create response carries (default 100; the rest come from signParts). */
+  readonly initialPartBatch?: number;
+}
+
+type OpenMultipart = VideoRecord & { readonly s3UploadId: string };
+
+function schemaReport(result: CreateResult): SchemaReport {
+  return { muxColumns: { present: result.missingColumns.length === 0, missing: result.missingColumns }, usedFallback: result.usedFallback };
+}
+
+function range(from: number, to: number): number[] {
+  return Array.from({ length: Math.max(0, to - from + 1) }, (_, index) => from + index);
+}
+
+/** `1, 2, 3` or, for a long list, its first 20 and an ellipsis: enough for a message. */
+function someOf(numbers: readonly number[]): string {
+  return `${numbers.slice(0, 20).join(', ')}${numbers.length > 20 ? ', …' : ''}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The service
+
+export class UploadService {
+  readonly #videos: VideoDB;
+  readonly #storage: UploadStorage;
+  readonly #config: StorageConfig;
+  readonly #logger: Logger;
+  readonly #newId: () => string;
+  readonly #initialPartBatch: number;
+
+  constructor(options: UploadServiceOptions) {
+    this.#videos = options.videos;
+    this.#storage = options.storage;
+    this.#config = options.config;
+    this.#logger = options.logger ?? silentLogger;
+    this.#newId = options.newId ?? randomUUID;
+    this.#initialPartBatch = options.initialPartBatch ?? 100;
+  }
+
+  /**
+   * Signs the upload before writing the row, so a signing failure leaves nothing behind. A multipart upload is
+   * opened first (its id goes in the row); if the row cannot be written it is aborted again.
+   */
+  async createUpload(viewer: Viewer, input: CreateUploadInput): Promise<CreatedUpload> {
+    const contentType = assertUploadAllowed(this.#config, input);
+    const id = this.#newId();
+    const key = this.#storage.objectKeyFor(id, input.filename);
+    const options = ingestOptions(input.options);
+    const metadata = ingestOptionsToMetadata(options);
+    const plan = this.#storage.planUpload({ size: input.size, threshold: this.#config.multipartThresholdBytes });
+
+    let upload: SinglePutUpload | MultipartUploadStart;
+    let s3UploadId: string | null = null;
+    if (plan.mode === 'single') {
+      upload = await this.#storage.presignSinglePut({ key, contentType, size: input.size, metadata });
+    } else {
+      s3UploadId = await this.#storage.startMultipart({ key, contentType, metadata });
+      upload = await this.#multipartStart(key, s3UploadId, plan).catch((error: unknown) => this.#abandon(key, s3UploadId, error));
+    }
+
+    const created = await this.#videos
+      .createWithFallback({
+        id,
+        ownerId: viewer.sub,
+        title: input.title,
+        description: input.description ?? null,
+        originalFilename: input.filename,
+        contentType,
+        sizeBytes: input.size,
+        s3Key: key,
+        s3UploadId,
+        status: 'awaiting_upload',
+        mux: { status: 'pending', options: { ...options } },
+      })
+      .catch((error: unknown) => this.#abandon(key, s3UploadId, error));
+    this.#logger.info('upload.created', { videoId: id, mode: plan.mode, size: input.size, usedFallback: created.usedFallback });
+    return { video: presentVideo(created.video), upload, schema: schemaReport(created) };
+  }
+
+  /** Fresh URLs for up to 1,000 parts of an open multipart upload (re-signing a part is allowed: resume). */
+  async signParts(viewer: Viewer, id: string, partNumbers: readonly number[]): Promise<SignedParts> {
+    const video = await this.#openMultipart(viewer, id);
+    return this.#storage.signParts({ key: video.s3Key, uploadId: video.s3UploadId, size: video.sizeBytes, partNumbers });
+  }
+
+  /** What S3 already holds, so a client can resume after a crash. */
+  async listParts(viewer: Viewer, id: string): Promise<UploadProgress> {
+    const video = await this.#openMultipart(viewer, id);
+    const { partSize, partCount } = planMultipart(video.sizeBytes);
+    const parts = await this.#storage.listUploadedParts({ key: video.s3Key, uploadId: video.s3UploadId });
+    return { uploadId: video.s3UploadId, partSize, partCount, parts };
+  }
+
+  /**
+   * Completes the multipart upload and moves the video `awaiting_upload → uploaded`. Every part of the declared size
+   * must be listed: completing with fewer would store a shorter object than the one the video row describes.
+   * A second completion is a {@link ConflictError}.
+   */
+  async complete(viewer: Viewer, id: string, parts: readonly CompletedPart[]): Promise<VideoJson> {
+    const video = await this.#openMultipart(viewer, id);
+    const { partCount } = planMultipart(video.sizeBytes);
+    const listed = new Set(parts.map((part) => part.partNumber));
+    const missing = range(1, partCount).filter((partNumber) => !listed.has(partNumber));
+    const beyond = [...listed].filter((partNumber) => partNumber > partCount);
+    if (missing.length > 0 || beyond.length > 0) {
+      const problem = missing.length > 0 ? `parts ${someOf(missing)} are not listed` : `parts ${someOf(beyond)} do not exist`;
+      throw new ValidationError(`The upload has ${partCount} parts; ${problem}`, [{ path: ['parts'], message: `exactly the parts 1 to ${partCount} are required` }]);
+    }
+    await this.#storage.completeMultipart({ key: video.s3Key, uploadId: video.s3UploadId, parts });
+    const moved = await this.#videos.transition(id, { from: ['awaiting_upload'], to: 'uploaded', set: { s3UploadId: null } });
+    if (moved.video !== null) {
+      this.#logger.info('upload.completed', { videoId: id, parts: parts.length });
+      return presentVideo(moved.video);
+    }
+    // The object-created event can reach ingest before this transition: the video then already moved on, and the
+    // completion still succeeded. Only a concurrent abort leaves it somewhere this request cannot report as done.
+    const current = await loadVisibleVideo(this.#videos, id, viewer);
+    if (current.status === 'awaiting_upload' || current.status === 'cancelled') {
+      throw new ConflictError(`Video ${id} is ${current.status}; the upload was not completed for it.`);
+    }
+    this.#logger.info('upload.completed', { videoId: id, parts: parts.length, overtakenBy: current.status });
+    return presentVideo(current);
+  }
+
+  /**
+   * Cancels a video still awaiting its upload, aborting the S3 multipart upload if there is one. Repeating it is
+   * harmless; cancelling a video whose upload already arrived is a {@link ConflictError}.
+   */
+  async abort(viewer: Viewer, id: string): Promise<VideoJson> {
+    const video = await loadVisibleVideo(this.#videos, id, viewer);
+    if (video.status === 'cancelled') return presentVideo(video);
+    if (video.status !== 'awaiting_upload') throw new ConflictError(`Video ${id} is ${video.status}; only an upload still in progress can be cancelled.`);
+    if (video.s3UploadId !== null) {
+      // S3 first: if the row update then fails, a retry finds the upload gone (tolerated) and finishes the job.
+      const outcome = await this.#storage.abortMultipart({ key: video.s3Key, uploadId: video.s3UploadId });
+      if (outcome === 'not_found' && (await this.#storage.headObject(video.s3Key)) !== null) {
+        throw new ConflictError(`The upload of video ${id} was already completed.`);
+      }
+    }
+    const moved = await this.#videos.transition(id, { from: ['awaiting_upload'], to: 'cancelled', set: { s3UploadId: null } });
+    if (moved.video !== null) {
+      this.#logger.info('upload.cancelled', { videoId: id, multipart: video.s3UploadId !== null });
+      return presentVideo(moved.video);
+    }
+    const current = await loadVisibleVideo(this.#videos, id, viewer);
+    if (current.status === 'cancelled') return presentVideo(current);
+    throw new ConflictError(`Video ${id} is ${current.status}; only an upload still in progress can be cancelled.`);
+  }
+
+  async #multipartStart(key: string, uploadId: string, plan: MultipartPlan): Promise<MultipartUploadStart> {
+    const first = range(1, Math.min(plan.partCount, this.#initialPartBatch));
+    const signed = await this.#storage.signParts({ key, uploadId, size: plan.size, partSize: plan.partSize, partNumbers: first });
+    return { mode: 'multipart', uploadId, partSize: plan.partSize, partCount: plan.partCount, parts: signed.parts, expiresAt: signed.expiresAt };
+  }
+
+  async #openMultipart(viewer: Viewer, id: string): Promise<OpenMultipart> {
+    const video = await loadVisibleVideo(this.#videos, id, viewer);
+    if (video.status !== 'awaiting_upload' || video.s3UploadId === null) {
+      const reason = video.status === 'awaiting_upload' ? 'was created for a single PUT' : `is ${video.status}`;
+      throw new ConflictError(`Video ${id} has no multipart upload in progress: it ${reason}.`);
+    }
+    return video as OpenMultipart;
+  }
+
+  /** Aborts a multipart upload whose video row could not be set up, then rethrows what went wrong. */
+  async #abandon(key: string, uploadId: string | null, error: unknown): Promise<never> {
+    if (uploadId !== null) {
+      await this.#storage.abortMultipart({ key, uploadId }).catch((abortError: unknown) => {
+        // S3's AbortIncompleteMultipartUpload lifecycle rule frees the parts later.
+        this.#logger.warn('upload.abandon_failed', { key, uploadId, error: abortError });
+      });
+    }
+    throw error;
+  }
+}
