@@ -87,6 +87,7 @@ export async function createDriver(config: DriverConfig, options: CreateDriverOp
         database: config.database,
         logger,
         ownsClient: true,
+        ...(options.dataApiRetry ? { retry: options.dataApiRetry } : {}),
       });
     }
     case 'pg': {
