@@ -1,0 +1,205 @@
+/**
+ * Everything a deployment can vary, read from CDK context (`-c key=value` or cdk.json) into one typed object.
+ * CLI context arrives as strings and cdk.json context as JSON, so every reader accepts both.
+ * Stages: `dev` is cheap and disposable (destroyed with the stack), `prod` is protected (retained, deletion
+ * protection, longer backups, longer logs).
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Node } from 'constructs';
+
+export const stages = ['dev', 'prod'] as const;
+export type Stage = (typeof stages)[number];
+
+export type AuthConfig =
+  | { readonly kind: 'cognito' }
+  | { readonly kind: 'external'; readonly issuer: string; readonly audience: readonly string[] };
+
+export interface DatabaseConfig {
+  /** Aurora capacity units; 0 lets the writer pause when idle. */
+  readonly minCapacity: number;
+  readonly maxCapacity: number;
+  /** Idle time before a 0-ACU writer pauses (300 s … 24 h). */
+  readonly autoPause: Duration;
+  readonly backupRetention: Duration;
+}
+
+export interface ReelayConfig {
+  readonly stage: Stage;
+  /** Browser origins allowed by the bucket's and the API's CORS rules; empty means no CORS at all. */
+  readonly corsOrigins: readonly string[];
+  readonly auth: AuthConfig;
+  /** Subscribed to the alarm topic; no topic when absent. */
+  readonly alarmEmail: string | undefined;
+  /** An existing Secrets Manager secret holding `{tokenId, tokenSecret, webhookSecret}`; else the stack creates one. */
+  readonly muxSecretArn: string | undefined;
+  readonly database: DatabaseConfig;
+  readonly logRetention: RetentionDays;
+  readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
+  /** Per-function reserved concurrency, e.g. `{"ingest": 5}`; unset functions share the account pool. */
+  readonly reservedConcurrency: Readonly<Record<string, number>>;
+  /** Upload bucket server access logs (cdk-nag S1); on by default, a second bucket. */
+  readonly bucketAccessLogs: boolean;
+  readonly removalPolicy: RemovalPolicy;
+  readonly deletionProtection: boolean;
+}
+
+/** The context keys this app reads (documented in docs/DEPLOY.md). */
+export const contextKeys = [
+  'stage',
+  'corsOrigins',
+  'jwtIssuer',
+  'jwtAudience',
+  'alarmEmail',
+  'muxSecretArn',
+  'dbMinCapacity',
+  'dbMaxCapacity',
+  'dbAutoPauseMinutes',
+  'dbBackupDays',
+  'logRetentionDays',
+  'apiRateLimit',
+  'apiBurstLimit',
+  'reservedConcurrency',
+  'bucketAccessLogs',
+] as const;
+export type ContextKey = (typeof contextKeys)[number];
+
+interface StageDefaults {
+  readonly corsOrigins: readonly string[];
+  readonly dbMaxCapacity: number;
+  readonly dbAutoPauseMinutes: number;
+  readonly dbBackupDays: number;
+  readonly logRetentionDays: number;
+  readonly apiRateLimit: number;
+  readonly apiBurstLimit: number;
+}
+
+const stageDefaults: Record<Stage, StageDefaults> = {
+  // The local web console runs on port 3000 (issue E); dev deployments are tried from a laptop.
+  dev: {
+    corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
+    dbMaxCapacity: 2,
+    dbAutoPauseMinutes: 5,
+    dbBackupDays: 1,
+    logRetentionDays: 30,
+    apiRateLimit: 20,
+    apiBurstLimit: 40,
+  },
+  // Production origins must be named explicitly; a longer pause delay avoids resume latency in working hours.
+  prod: {
+    corsOrigins: [],
+    dbMaxCapacity: 16,
+    dbAutoPauseMinutes: 60,
+    dbBackupDays: 14,
+    logRetentionDays: 90,
+    apiRateLimit: 200,
+    apiBurstLimit: 400,
+  },
+};
+
+type ContextReader = (key: ContextKey) => unknown;
+
+function contextError(key: ContextKey, expected: string, value: unknown): Error {
+  return new Error(`context "${key}" must be ${expected}, got ${JSON.stringify(value)}`);
+}
+
+function readString(read: ContextReader, key: ContextKey): string | undefined {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw contextError(key, 'a string', value);
+  return value.trim();
+}
+
+function readList(read: ContextReader, key: ContextKey): string[] | undefined {
+  const value = read(key);
+  if (value === undefined || value === null) return undefined;
+  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
+  if (!items || items.some((item) => typeof item !== 'string')) throw contextError(key, 'a list or comma-separated string', value);
+  return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
+}
+
+function readNumber(read: ContextReader, key: ContextKey, fallback: number, min: number, max: number): number {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return fallback;
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
+  if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw contextError(key, `a number in [${min}, ${max}]`, value);
+  return parsed;
+}
+
+function readBoolean(read: ContextReader, key: ContextKey, fallback: boolean): boolean {
+  const value = read(key);
+  if (value === undefined || value === null || value === '') return fallback;
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw contextError(key, 'true or false', value);
+}
+
+function readReservedConcurrency(read: ContextReader): Record<string, number> {
+  const value = read('reservedConcurrency');
+  if (value === undefined || value === null || value === '') return {};
+  const parsed: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw contextError('reservedConcurrency', 'a JSON object of function name to number', value);
+  }
+  const entries = Object.entries(parsed as Record<string, unknown>);
+  for (const [name, count] of entries) {
+    if (!Number.isInteger(count) || (count as number) < 0) throw contextError('reservedConcurrency', `a whole number for ${name}`, count);
+  }
+  return Object.fromEntries(entries) as Record<string, number>;
+}
+
+function readAuth(read: ContextReader): AuthConfig {
+  const issuer = readString(read, 'jwtIssuer');
+  const audience = readList(read, 'jwtAudience') ?? [];
+  if (issuer === undefined && audience.length === 0) return { kind: 'cognito' };
+  if (issuer === undefined || audience.length === 0) {
+    throw new Error('context "jwtIssuer" and "jwtAudience" go together: give both for an external issuer, or neither for Cognito');
+  }
+  if (!issuer.startsWith('https://')) throw contextError('jwtIssuer', 'an https:// issuer URL', issuer);
+  return { kind: 'external', issuer, audience };
+}
+
+/** Maps a day count to the closest CloudWatch Logs retention at or above it (the API accepts only fixed values). */
+function retentionAtLeast(days: number): RetentionDays {
+  const allowed = Object.values(RetentionDays)
+    .filter((value): value is RetentionDays => typeof value === 'number' && value > 0)
+    .sort((a, b) => a - b);
+  return allowed.find((value) => value >= days) ?? RetentionDays.INFINITE;
+}
+
+export function readConfigFrom(read: ContextReader): ReelayConfig {
+  const stageValue = read('stage') ?? 'dev';
+  if (typeof stageValue !== 'string' || !(stages as readonly string[]).includes(stageValue)) {
+    throw contextError('stage', stages.join(' or '), stageValue);
+  }
+  const stage = stageValue as Stage;
+  const defaults = stageDefaults[stage];
+  const minCapacity = readNumber(read, 'dbMinCapacity', 0, 0, 256);
+  const maxCapacity = readNumber(read, 'dbMaxCapacity', defaults.dbMaxCapacity, Math.max(1, minCapacity), 256);
+  return {
+    stage,
+    corsOrigins: readList(read, 'corsOrigins') ?? defaults.corsOrigins,
+    auth: readAuth(read),
+    alarmEmail: readString(read, 'alarmEmail'),
+    muxSecretArn: readString(read, 'muxSecretArn'),
+    database: {
+      minCapacity,
+      maxCapacity,
+      autoPause: Duration.minutes(readNumber(read, 'dbAutoPauseMinutes', defaults.dbAutoPauseMinutes, 5, 24 * 60)),
+      backupRetention: Duration.days(readNumber(read, 'dbBackupDays', defaults.dbBackupDays, 1, 35)),
+    },
+    logRetention: retentionAtLeast(readNumber(read, 'logRetentionDays', defaults.logRetentionDays, 1, 3653)),
+    apiThrottle: {
+      rateLimit: readNumber(read, 'apiRateLimit', defaults.apiRateLimit, 1, 10_000),
+      burstLimit: readNumber(read, 'apiBurstLimit', defaults.apiBurstLimit, 1, 5_000),
+    },
+    reservedConcurrency: readReservedConcurrency(read),
+    bucketAccessLogs: readBoolean(read, 'bucketAccessLogs', true),
+    removalPolicy: stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    deletionProtection: stage === 'prod',
+  };
+}
+
+export function readConfig(node: Node): ReelayConfig {
+  return readConfigFrom((key) => node.tryGetContext(key) as unknown);
+}

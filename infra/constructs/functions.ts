@@ -1,0 +1,198 @@
+/**
+ * One NodejsFunction per entry of functions/routes.json, each granted exactly the capabilities its `uses` lists:
+ *   database → Data API on the cluster + reading its secret (RDS_RESOURCE_ARN, RDS_SECRET_ARN, RDS_DATABASE)
+ *   bucket   → the object actions of `uploadObjectActions` on the upload prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
+ *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
+ * and wired to its trigger: SQS for `sqs`, an EventBridge schedule for `schedule`; `http` routes are wired by
+ * ReelayHttpApi and `invoke` functions are called directly (and by MigrationTrigger).
+ * Every function gets its own role and log group, so no managed policy and no `*` resource is needed for logging.
+ */
+import { Duration, Stack, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { lambdaBundling } from '../bundling.js';
+import type { Stage } from '../config.js';
+import { repositoryRoot, type Capability, type FunctionManifest, type FunctionSpec, type FunctionTrigger } from '../manifest.js';
+import type { Database } from './database.js';
+import type { UploadBucket } from './upload-bucket.js';
+
+export interface FunctionSizing {
+  readonly memorySize: number;
+  readonly timeout: Duration;
+}
+
+/**
+ * HTTP functions stay under API Gateway's 30 s integration limit. Ingest waits on Mux (60 s SDK timeout) and on a
+ * Data API resume (up to ~30 s). Migrations may run DDL that the Data API keeps going past its 45 s call limit.
+ * 512 MB buys the CPU share that keeps cold starts near the measured ~100 ms import time.
+ */
+export const functionSizing: Readonly<Record<FunctionTrigger, FunctionSizing>> = {
+  http: { memorySize: 512, timeout: Duration.seconds(29) },
+  sqs: { memorySize: 512, timeout: Duration.minutes(2) },
+  schedule: { memorySize: 512, timeout: Duration.minutes(5) },
+  invoke: { memorySize: 512, timeout: Duration.minutes(10) },
+};
+
+/** Runs the reconcile function (retries transient Mux errors, back-fills fallback rows). */
+export const reconcileSchedule = events.Schedule.rate(Duration.minutes(15));
+
+export interface FunctionsProps {
+  readonly manifest: FunctionManifest;
+  readonly stage: Stage;
+  readonly database: Database;
+  readonly uploads: UploadBucket;
+  readonly muxSecret: secretsmanager.ISecret;
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+  readonly reservedConcurrency: Readonly<Record<string, number>>;
+  /** Ingest messages per invocation; partial failures are reported per message. @default 10 */
+  readonly ingestBatchSize?: number;
+}
+
+export class Functions extends Construct {
+  private readonly byName = new Map<string, NodejsFunction>();
+  readonly specs: readonly FunctionSpec[];
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    this.specs = props.manifest.functions;
+    for (const name of Object.keys(props.reservedConcurrency)) {
+      if (!this.specs.some((spec) => spec.name === name)) {
+        throw new Error(`context "reservedConcurrency" names an unknown function "${name}"`);
+      }
+    }
+    const paramsAndSecrets = lambda.ParamsAndSecretsLayerVersion.fromVersion(lambda.ParamsAndSecretsVersions.V1_0_103, {
+      cacheEnabled: true,
+      secretsManagerTtl: Duration.minutes(5),
+      logLevel: lambda.ParamsAndSecretsLogLevel.WARN,
+    });
+
+    for (const spec of this.specs) {
+      const fn = this.createFunction(spec, props, spec.uses.includes('mux') ? paramsAndSecrets : undefined);
+      for (const capability of spec.uses) this.grantCapability(fn, capability, props);
+      this.wireTrigger(fn, spec, props);
+      this.byName.set(spec.name, fn);
+    }
+  }
+
+  get(name: string): NodejsFunction {
+    const fn = this.byName.get(name);
+    if (!fn) throw new Error(`no function named "${name}" in functions/routes.json`);
+    return fn;
+  }
+
+  get all(): readonly NodejsFunction[] {
+    return [...this.byName.values()];
+  }
+
+  private createFunction(
+    spec: FunctionSpec,
+    props: FunctionsProps,
+    paramsAndSecrets: lambda.ParamsAndSecretsLayerVersion | undefined,
+  ): NodejsFunction {
+    const scope = new Construct(this, spec.name);
+    const logGroup = new logs.LogGroup(scope, 'Logs', { retention: props.logRetention, removalPolicy: props.removalPolicy });
+    const role = new iam.Role(scope, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `reelay ${spec.name} function`,
+    });
+    logGroup.grantWrite(role);
+    const sizing = functionSizing[spec.trigger];
+    const reserved = props.reservedConcurrency[spec.name];
+
+    const fn = new NodejsFunction(scope, 'Function', {
+      entry: spec.entry,
+      handler: 'handler',
+      projectRoot: repositoryRoot,
+      depsLockFilePath: `${repositoryRoot}/package-lock.json`,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: sizing.memorySize,
+      timeout: sizing.timeout,
+      role,
+      logGroup,
+      // The handlers write JSON lines themselves (shared/log.ts); JSON format makes the platform's START/REPORT lines
+      // JSON too, so Logs Insights can query both.
+      loggingFormat: lambda.LoggingFormat.JSON,
+      description: `reelay ${spec.name} (${spec.relativeEntry})`,
+      bundling: lambdaBundling,
+      environment: {
+        REELAY_STAGE: props.stage,
+        REELAY_FUNCTION: spec.name,
+        LOG_LEVEL: 'info',
+      },
+      ...(reserved === undefined ? {} : { reservedConcurrentExecutions: reserved }),
+      ...(paramsAndSecrets ? { paramsAndSecrets } : {}),
+    });
+    Validations.of(fn).acknowledge({
+      id: 'AwsSolutions-L1',
+      reason:
+        'Pinned to nodejs22.x on purpose (issue C): the bundles are smoke-tested on Node 22 (test/infra/bundle-smoke.test.ts); ' +
+        'moving to a newer runtime is a deliberate, tested change.',
+    });
+    return fn;
+  }
+
+  private grantCapability(fn: NodejsFunction, capability: Capability, props: FunctionsProps): void {
+    switch (capability) {
+      case 'database':
+        props.database.grantDataApiAccess(fn);
+        fn.addEnvironment('RDS_RESOURCE_ARN', props.database.cluster.clusterArn);
+        fn.addEnvironment('RDS_SECRET_ARN', props.database.secret.secretArn);
+        fn.addEnvironment('RDS_DATABASE', props.database.databaseName);
+        return;
+      case 'bucket':
+        props.uploads.grantUploadObjects(fn);
+        fn.addEnvironment('UPLOAD_BUCKET', props.uploads.bucket.bucketName);
+        fn.addEnvironment('UPLOAD_PREFIX', props.uploads.uploadPrefix);
+        acknowledgePrefixWildcard(fn, props.uploads.bucket, props.uploads.uploadPrefix);
+        return;
+      case 'mux':
+        props.muxSecret.grantRead(fn);
+        fn.addEnvironment('MUX_SECRET_ARN', props.muxSecret.secretArn);
+        return;
+    }
+  }
+
+  private wireTrigger(fn: NodejsFunction, spec: FunctionSpec, props: FunctionsProps): void {
+    if (spec.trigger === 'sqs') {
+      fn.addEventSource(
+        new SqsEventSource(props.uploads.queue, {
+          batchSize: props.ingestBatchSize ?? 10,
+          maxBatchingWindow: Duration.seconds(2),
+          reportBatchItemFailures: true,
+          // Bounds parallel Mux asset creation and Data API load when a burst of uploads lands.
+          maxConcurrency: 5,
+        }),
+      );
+    } else if (spec.trigger === 'schedule') {
+      new events.Rule(this, `${spec.name}Schedule`, {
+        description: `reelay: runs ${spec.name}`,
+        schedule: reconcileSchedule,
+        targets: [new targets.LambdaFunction(fn, { retryAttempts: 2, maxEventAge: Duration.minutes(10) })],
+      });
+    }
+  }
+}
+
+/**
+ * `uploads/*` is the narrowest resource S3 object actions can name: object keys are generated per upload. cdk-nag
+ * reports it as a wildcard, so it is acknowledged here, on the one policy and the one resource it concerns.
+ */
+function acknowledgePrefixWildcard(fn: NodejsFunction, bucket: s3.IBucket, prefix: string): void {
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (!policy) throw new Error(`expected a default policy on the role of ${fn.node.path}`);
+  const bucketLogicalId = Stack.of(bucket).getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+  Validations.of(policy).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
+    reason: `Object actions limited to the ${prefix} prefix; keys are generated per upload, so a prefix wildcard is the least privilege possible.`,
+  });
+}

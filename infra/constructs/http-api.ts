@@ -1,0 +1,137 @@
+/**
+ * The HTTP API (API Gateway v2): one route per entry of functions/routes.json, each a Lambda proxy integration with
+ * payload format 2.0. `user` and `admin` routes need a valid JWT (the admin handlers also demand the `admin` group);
+ * `none` routes are public by design (Mux webhooks are signature-checked, health is cheap and reveals no data).
+ * The $default stage throttles every route and writes JSON access logs.
+ */
+import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { FunctionManifest, RouteSpec } from '../manifest.js';
+import type { Functions } from './functions.js';
+
+export interface ReelayHttpApiProps {
+  readonly manifest: FunctionManifest;
+  readonly functions: Functions;
+  readonly authorizer: apigwv2.IHttpRouteAuthorizer;
+  readonly corsOrigins: readonly string[];
+  readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
+  readonly logRetention: logs.RetentionDays;
+  readonly removalPolicy: RemovalPolicy;
+}
+
+/** Fields of every access log line ($context variables of HTTP APIs); never the Authorization header or a body. */
+const accessLogFields: Record<string, string> = {
+  requestId: '$context.requestId',
+  time: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  routeKey: '$context.routeKey',
+  method: '$context.httpMethod',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  latencyMs: '$context.responseLatency',
+  integrationLatencyMs: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  integrationError: '$context.integrationErrorMessage',
+  authorizerError: '$context.authorizer.error',
+  sub: '$context.authorizer.claims.sub',
+};
+
+export class ReelayHttpApi extends Construct {
+  readonly api: apigwv2.HttpApi;
+  readonly stage: apigwv2.HttpStage;
+  readonly accessLogs: logs.LogGroup;
+  /** Route key ("GET /api/videos") → the route construct. */
+  readonly routes = new Map<string, apigwv2.HttpRoute>();
+
+  constructor(scope: Construct, id: string, props: ReelayHttpApiProps) {
+    super(scope, id);
+    this.api = new apigwv2.HttpApi(this, 'Api', {
+      description: 'reelay: uploads, videos, Mux webhooks, operations',
+      createDefaultStage: false,
+      corsPreflight:
+        props.corsOrigins.length > 0
+          ? {
+              allowOrigins: [...props.corsOrigins],
+              allowMethods: [
+                apigwv2.CorsHttpMethod.GET,
+                apigwv2.CorsHttpMethod.POST,
+                apigwv2.CorsHttpMethod.DELETE,
+                apigwv2.CorsHttpMethod.OPTIONS,
+              ],
+              allowHeaders: ['authorization', 'content-type'],
+              maxAge: Duration.hours(1),
+            }
+          : undefined,
+    });
+
+    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', {
+      retention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.stage = new apigwv2.HttpStage(this, 'DefaultStage', {
+      httpApi: this.api,
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: props.throttle.rateLimit, burstLimit: props.throttle.burstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogs),
+        format: AccessLogFormat.custom(JSON.stringify(accessLogFields)),
+      },
+    });
+
+    const integrations = new Map<string, HttpLambdaIntegration>();
+    const integrationFor = (functionName: string): HttpLambdaIntegration => {
+      let integration = integrations.get(functionName);
+      if (!integration) {
+        integration = new HttpLambdaIntegration(`${functionName}Integration`, props.functions.get(functionName), {
+          payloadFormatVersion: apigwv2.PayloadFormatVersion.VERSION_2_0,
+        });
+        integrations.set(functionName, integration);
+      }
+      return integration;
+    };
+
+    for (const route of props.manifest.routes) {
+      const [created] = this.api.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: integrationFor(route.functionName),
+        authorizer: route.auth === 'none' ? new apigwv2.HttpNoneAuthorizer() : props.authorizer,
+      });
+      if (!created) throw new Error(`no route created for ${route.routeKey}`);
+      if (route.auth === 'none') acknowledgePublicRoute(created, route);
+      this.routes.set(route.routeKey, created);
+    }
+  }
+
+  /** The invoke URL of the $default stage, without a trailing slash. */
+  get url(): string {
+    return this.api.apiEndpoint;
+  }
+}
+
+/**
+ * Why each public function may be called without a JWT. A new `none` route for a function not listed here fails the
+ * synth: making something public should come with a reason a reviewer reads.
+ */
+export const publicRouteReasons: Readonly<Record<string, string>> = {
+  'mux-webhook':
+    'Mux cannot send a JWT; every request is verified by its HMAC mux-signature (300 s tolerance) before anything is read or stored.',
+  health: 'A cheap status endpoint for uptime checks; it reveals no user data and no secrets.',
+};
+
+function acknowledgePublicRoute(route: apigwv2.HttpRoute, spec: RouteSpec): void {
+  const reason = publicRouteReasons[spec.functionName];
+  if (!reason) throw new Error(`${spec.routeKey} is public (auth "none") but ${spec.functionName} has no entry in publicRouteReasons`);
+  Validations.of(route).acknowledge({
+    id: 'AwsSolutions-APIG4',
+    reason: `${spec.routeKey} is public by design (auth "none" in functions/routes.json): ${reason}`,
+  });
+}

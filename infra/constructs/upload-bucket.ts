@@ -1,0 +1,127 @@
+/**
+ * The upload bucket, and the queue its object-created events go through to the ingest function.
+ * Browsers PUT straight to S3 with presigned URLs, so the bucket is private, TLS-only and encrypted, and CORS allows
+ * only the configured origins. Events go through SQS rather than straight to Lambda so a failing ingest retries with
+ * backoff and ends in a dead-letter queue instead of being dropped after S3's two async retries.
+ */
+import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+
+export interface UploadBucketProps {
+  /** Browser origins allowed to PUT parts and read ETags; empty means no CORS rule. */
+  readonly corsOrigins: readonly string[];
+  /** Key prefix for uploaded objects; only this prefix raises ingest events and is granted to functions. */
+  readonly uploadPrefix: string;
+  readonly removalPolicy: RemovalPolicy;
+  readonly accessLogs: boolean;
+  /** The ingest function's timeout: SQS keeps a message invisible for six times this, as AWS recommends. */
+  readonly consumerTimeout: Duration;
+  /** Deliveries before a message moves to the dead-letter queue. @default 5 */
+  readonly maxReceiveCount?: number;
+  /** @default 7 days */
+  readonly abortIncompleteMultipartAfter?: Duration;
+}
+
+/** Exactly what presigned single and multipart uploads, resume, completion, abort, HEAD and GET need. */
+export const uploadObjectActions = [
+  's3:PutObject', // single PUT, CreateMultipartUpload, UploadPart, CompleteMultipartUpload
+  's3:GetObject', // GET and HEAD (the presigned GET URL Mux fetches)
+  's3:AbortMultipartUpload',
+  's3:ListMultipartUploadParts', // ListParts, to resume an interrupted multipart upload
+] as const;
+
+export class UploadBucket extends Construct {
+  readonly bucket: s3.Bucket;
+  readonly queue: sqs.Queue;
+  readonly deadLetterQueue: sqs.Queue;
+  readonly accessLogsBucket: s3.Bucket | undefined;
+  readonly uploadPrefix: string;
+
+  constructor(scope: Construct, id: string, props: UploadBucketProps) {
+    super(scope, id);
+    this.uploadPrefix = props.uploadPrefix;
+    const disposable = props.removalPolicy === RemovalPolicy.DESTROY;
+
+    this.accessLogsBucket = props.accessLogs
+      ? new s3.Bucket(this, 'AccessLogs', {
+          blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+          encryption: s3.BucketEncryption.S3_MANAGED,
+          enforceSSL: true,
+          objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+          lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(90) }],
+          removalPolicy: props.removalPolicy,
+          autoDeleteObjects: disposable,
+        })
+      : undefined;
+
+    this.bucket = new s3.Bucket(this, 'Bucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      // Uploads are write-once source files that Mux copies; versioning would only keep dead bytes of deleted videos.
+      versioned: false,
+      ...(this.accessLogsBucket ? { serverAccessLogsBucket: this.accessLogsBucket, serverAccessLogsPrefix: 'uploads-bucket/' } : {}),
+      cors:
+        props.corsOrigins.length > 0
+          ? [
+              {
+                allowedOrigins: [...props.corsOrigins],
+                allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
+                allowedHeaders: ['content-type', 'content-length', 'content-md5', 'x-amz-*'],
+                // The browser must read each part's ETag to complete a multipart upload.
+                exposedHeaders: ['ETag'],
+                maxAge: 3600,
+              },
+            ]
+          : undefined,
+      lifecycleRules: [
+        {
+          id: 'abort-incomplete-multipart-uploads',
+          abortIncompleteMultipartUploadAfter: props.abortIncompleteMultipartAfter ?? Duration.days(7),
+        },
+      ],
+      removalPolicy: props.removalPolicy,
+      autoDeleteObjects: disposable,
+    });
+    if (!this.accessLogsBucket) {
+      Validations.of(this.bucket).acknowledge({
+        id: 'AwsSolutions-S1',
+        reason: 'Server access logs were turned off with -c bucketAccessLogs=false for this deployment.',
+      });
+    }
+
+    this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.queue = new sqs.Queue(this, 'IngestQueue', {
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
+      retentionPeriod: Duration.days(4),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      removalPolicy: props.removalPolicy,
+    });
+
+    this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.queue), {
+      prefix: props.uploadPrefix,
+    });
+  }
+
+  /** The uploads/ prefix only: the actions in `uploadObjectActions`, nothing bucket-wide. */
+  grantUploadObjects(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...uploadObjectActions],
+      resourceArns: [this.bucket.arnForObjects(`${this.uploadPrefix}*`)],
+    });
+  }
+}

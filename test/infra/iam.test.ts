@@ -1,0 +1,112 @@
+/**
+ * Least privilege (issue C, Done when #3): every allowed action or resource with a `*`, and every AWS-managed
+ * policy, must be acknowledged on its own resource with a reason; and each function holds exactly the permissions
+ * its `uses` in functions/routes.json imply.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
+import { loadManifest } from '../../infra/manifest.js';
+import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledgements.js';
+import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
+
+const manifest = loadManifest();
+
+interface Statement {
+  Effect: string;
+  Action: string | string[];
+  Resource: unknown;
+}
+
+/** All statements that apply to a function's role: its inline policies and attached policies. */
+function statementsForFunction(synth: Synthesized, name: string): Statement[] {
+  const fn = synth.json.Resources[functionLogicalId(synth, name)];
+  const roleId = (fn?.Properties?.Role as { 'Fn::GetAtt': [string, string] })['Fn::GetAtt'][0];
+  const role = synth.json.Resources[roleId];
+  expect(role?.Properties?.ManagedPolicyArns ?? []).toEqual([]);
+  const statements: Statement[] = [];
+  for (const [, policy] of resourcesOfType(synth.json, 'AWS::IAM::Policy')) {
+    const roles = (policy.Properties?.Roles as Array<{ Ref: string }> | undefined) ?? [];
+    if (!roles.some((ref) => ref.Ref === roleId)) continue;
+    statements.push(...((policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement));
+  }
+  return statements;
+}
+
+function actionsOf(statements: Statement[]): string[] {
+  return statements.flatMap((statement) => (Array.isArray(statement.Action) ? statement.Action : [statement.Action]));
+}
+
+function resourcesFor(statements: Statement[], prefix: string): string[] {
+  return statements
+    .filter((statement) => actionsOf([statement]).some((action) => action.startsWith(prefix)))
+    .flatMap((statement) => (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]).map(renderForNag));
+}
+
+describe.each([
+  ['dev', {}],
+  ['prod with alarm e-mail', { stage: 'prod', alarmEmail: 'ops@example.com' }],
+])('IAM in %s', (_label, context) => {
+  let synth: Synthesized;
+  beforeAll(() => {
+    synth = synthesize(context);
+  });
+
+  it('finds the wildcards it must (the check is not vacuous)', () => {
+    const ids = iamFindings(synth.json).map((finding) => finding.id);
+    expect(ids).toContainEqual(expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<Uploads\w+\.Arn>\/uploads\/\*\]$/));
+  });
+
+  it('justifies every wildcard and managed policy on the resource that holds it', () => {
+    const unjustified = iamFindings(synth.json)
+      .filter((finding) => !acknowledgedAt(synth.app, finding.path).has(finding.id))
+      .map((finding) => `${finding.path}: ${finding.id}`);
+    expect(unjustified).toEqual([]);
+  });
+
+  it('never allows a bare "*" action or resource, nor a service-wide "service:*" action', () => {
+    for (const finding of iamFindings(synth.json)) {
+      expect(finding.id).not.toMatch(/\[(Action|Resource)::\*\]$/);
+      expect(finding.id).not.toMatch(/\[Action::[a-z0-9-]+:\*\]$/);
+    }
+  });
+
+  it.each(manifest.functions.map((fn) => [fn.name, fn] as const))('%s holds exactly what its uses imply', (name, spec) => {
+    const statements = statementsForFunction(synth, name);
+    expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
+    const actions = actionsOf(statements);
+    const services = new Set(actions.map((action) => action.split(':')[0]));
+    const expected = new Set(['logs']);
+    if (spec.uses.includes('database')) expected.add('rds-data').add('secretsmanager');
+    if (spec.uses.includes('mux')) expected.add('secretsmanager');
+    if (spec.uses.includes('bucket')) expected.add('s3');
+    if (spec.trigger === 'sqs') expected.add('sqs');
+    expect([...services].sort()).toEqual([...expected].sort());
+
+    // Logging: only its own log group, and never CreateLogGroup.
+    expect(actions.filter((action) => action.startsWith('logs:')).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
+    for (const target of resourcesFor(statements, 'logs:')) expect(target).toMatch(/^<Functions\w+Logs\w+\.Arn>$/);
+
+    if (spec.uses.includes('bucket')) {
+      expect(actions.filter((action) => action.startsWith('s3:')).sort()).toEqual([...uploadObjectActions].sort());
+      expect(resourcesFor(statements, 's3:')).toEqual([expect.stringMatching(/^<Uploads\w+\.Arn>\/uploads\/\*$/)]);
+    }
+    if (spec.uses.includes('database')) {
+      expect(resourcesFor(statements, 'rds-data:')).toEqual([expect.stringMatching(/:cluster:<DatabaseCluster\w+>$/)]);
+    }
+    // Secrets: the Data API secret for database users, the Mux secret for Mux users, nothing else.
+    const secrets = resourcesFor(statements, 'secretsmanager:');
+    expect(secrets.some((secret) => secret.startsWith('<DatabaseClusterSecretAttachment'))).toBe(spec.uses.includes('database'));
+    expect(secrets.some((secret) => secret.startsWith('<MuxSecret'))).toBe(spec.uses.includes('mux'));
+    expect(actions.filter((action) => action.startsWith('secretsmanager:')).every((action) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(action))).toBe(true);
+    if (spec.trigger === 'sqs') {
+      expect(resourcesFor(statements, 'sqs:')).toEqual([expect.stringMatching(/^<UploadsIngestQueue\w+\.Arn>$/)]);
+      expect(actions).not.toContain('sqs:SendMessage');
+    }
+  });
+
+  it('gives no function role an AWS-managed policy', () => {
+    for (const [, role] of resourcesOfType(synth.json, 'AWS::IAM::Role')) {
+      if (constructPathOf(role).includes('/Functions/')) expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+});
