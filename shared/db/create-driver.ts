@@ -62,6 +62,14 @@ export interface CreateDriverOptions {
   readonly dataApiRetry?: DataApiRetryOptions;
 }
 
+/**
+ * Embedded PGlite is for laptops and tests, never a Lambda (it would be a private in-memory database per container).
+ * The specifier is not a literal, so esbuild leaves this import unbundled: function bundles do not carry PGlite's
+ * ~530 KiB, which every cold start would otherwise parse (docs/PERFORMANCE.md, P2), and a function misconfigured
+ * to use PGlite fails at once instead of running on an empty database.
+ */
+const pgliteDriverModule: string = './pglite-driver.js';
+
 export async function createDriver(config: DriverConfig, options: CreateDriverOptions = {}): Promise<Driver> {
   const logger = options.logger ?? silentLogger;
   switch (config.kind) {
@@ -95,7 +103,7 @@ export async function createDriver(config: DriverConfig, options: CreateDriverOp
       return PgDriver.fromUrl(config.url, {}, { logger });
     }
     case 'pglite': {
-      const { PgliteDriver } = await import('./pglite-driver.js');
+      const { PgliteDriver } = (await import(pgliteDriverModule)) as typeof import('./pglite-driver.js');
       return PgliteDriver.open(config.dataDir);
     }
   }

@@ -8,7 +8,7 @@
  *   } });
  */
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { principalFromEvent, type Principal } from './principal.js';

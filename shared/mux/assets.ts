@@ -6,7 +6,7 @@
  * seen with empty data), so everything but the asset id is optional and unknown fields are ignored. A payload that is
  * not an object at all, or an asset without an id, fails to parse.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const muxAssetStatuses = ['preparing', 'ready', 'errored'] as const;
 export type MuxAssetStatus = (typeof muxAssetStatuses)[number];

@@ -11,7 +11,7 @@
  *
  * This module never imports the Mux SDK: the health function reads `configured` without paying for it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ReelayError } from '../errors.js';
 import type { MuxPlaybackPolicy } from './assets.js';
 import { defaultMuxUrlHosts, type MuxUrlHosts } from './urls.js';

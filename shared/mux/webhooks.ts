@@ -7,7 +7,7 @@
  * since SDK 14), which also checks the age against the process clock. Verify the raw body exactly as received.
  */
 import Mux from '@mux/mux-node';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UnauthorizedError, ValidationError } from '../errors.js';
 import {
   describeAssetError,

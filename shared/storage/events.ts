@@ -7,7 +7,7 @@
  * Every message is judged on its own, so one malformed body fails only itself (its id goes to
  * `batchItemFailures`, and after the queue's maxReceiveCount to the DLQ) and never the whole batch.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ValidationError } from '../errors.js';
 import type { ValidationIssue } from '../errors.js';
 
