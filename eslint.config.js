@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'test-results/', 'bench/results/', '.local/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'web/dist/', 'test-results/', 'bench/results/', '.local/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,0 +1,53 @@
+/**
+ * Mux Player for a ready video, loaded on first use (it is most of the console's bytes) from the bundle, never a CDN.
+ *
+ * With Mux's own stream URL the player gets the playback id and builds everything itself (poster, storyboard,
+ * captions from the manifest). Any other stream URL — the local Mux emulator, a custom domain — is given as `src`,
+ * because a playback id alone would send the player to stream.mux.com.
+ */
+import type { VideoJson } from './api.js';
+import { h } from './dom.js';
+
+export async function createPlayer(video: VideoJson): Promise<HTMLElement> {
+  await import('@mux/mux-player');
+  const mux = video.mux;
+  const player = document.createElement('mux-player');
+  const playbackId = mux?.playbackId ?? null;
+  const streamingUrl = mux?.streamingUrl ?? null;
+  if (playbackId && streamingUrl === `https://stream.mux.com/${playbackId}.m3u8`) {
+    player.setAttribute('playback-id', playbackId);
+  } else if (streamingUrl) {
+    player.setAttribute('src', streamingUrl);
+    if (mux?.thumbnailUrl) player.setAttribute('poster', mux.thumbnailUrl);
+  }
+  if (playbackId) player.dataset.playbackId = playbackId;
+  player.setAttribute('stream-type', 'on-demand');
+  player.setAttribute('metadata-video-id', video.id);
+  player.setAttribute('metadata-video-title', video.title);
+  player.setAttribute('title', video.title);
+  player.setAttribute('accent-color', '#3b5bdb');
+  if (mux?.aspectRatio) player.style.aspectRatio = mux.aspectRatio.replace(':', ' / ');
+  return player;
+}
+
+/** Captions and transcript links shown under the player when Mux produced them. */
+export function captionsBlock(video: VideoJson): HTMLElement | null {
+  const captions = video.captions;
+  if (!captions || (!captions.webvttUrl && !captions.srtUrl && !captions.transcriptText)) return null;
+  const links = [
+    captions.webvttUrl && h('a', { href: captions.webvttUrl, download: '' }, 'WebVTT'),
+    captions.srtUrl && h('a', { href: captions.srtUrl, download: '' }, 'SRT'),
+  ].filter((link): link is HTMLAnchorElement => Boolean(link));
+  return h(
+    'div',
+    { class: 'captions' },
+    links.length > 0 && h('p', {}, 'Captions: ', ...links.flatMap((link, index) => (index === 0 ? [link] : [' · ', link]))),
+    captions.transcriptText &&
+      h(
+        'details',
+        {},
+        h('summary', {}, 'Transcript', captions.transcriptConfidence !== null ? ` (confidence ${Math.round(captions.transcriptConfidence * 100)} %)` : ''),
+        h('p', { class: 'transcript' }, captions.transcriptText),
+      ),
+  );
+}
