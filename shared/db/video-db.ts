@@ -58,6 +58,53 @@ export interface UpdateResult {
   deferredFields: MuxField[];
 }
 
+/** A Mux webhook event as the `mux_webhook_events` table records it (the id is the idempotency key). */
+export interface MuxEventKey {
+  id: string;
+  type: string;
+  objectId: string | null;
+}
+
+/** The video an event concerns: by passthrough (the video id), or by the asset id stored on it. */
+export type MuxEventTarget = { videoId: string } | { assetId: string };
+
+/** What a Mux event does to its video; applied in the same statement that records the event. */
+export type MuxEventChange =
+  /** {@link VideoDB.applyMuxProgress} semantics; `assetId` null for an event about no asset (an upload error). */
+  | { kind: 'progress'; target: MuxEventTarget; assetId: string | null; videoStatus?: VideoStatus; mux: Partial<MuxFields> }
+  /** The video's current asset is gone: playback fields cleared, video and Mux status `errored` with `error`. */
+  | { kind: 'asset_deleted'; target: MuxEventTarget; assetId: string; error: string }
+  | { kind: 'transition'; target: MuxEventTarget; from: readonly VideoStatus[]; to: VideoStatus }
+  /** Recorded only (an event reelay acknowledges without applying). */
+  | { kind: 'none' };
+
+export interface MuxEventResult {
+  /** The event id was recorded before: nothing was applied. */
+  duplicate: boolean;
+  /** False on a schema without `mux_webhook_events`: no deduplication is possible there, the guards still hold. */
+  recorded: boolean;
+  /** The row after the change; null when no video matched or a guard refused the change. */
+  video: VideoRecord | null;
+  deferredFields: MuxField[];
+}
+
+export interface ClaimIngestOptions {
+  /** Statuses a video may be claimed from (a compare-and-set). */
+  from: readonly VideoStatus[];
+  /**
+   * Also take over a `processing` video that has no asset id and was last claimed longer ago than this: its ingest
+   * died between the claim and storing the asset (needs the Mux columns). Must exceed the ingest function's timeout.
+   */
+  staleClaimSeconds?: number;
+  /** Only claim while `ingest_attempts` is below this (needs the Mux columns). */
+  maxAttempts?: number;
+  /**
+   * A re-ingest: forget the previous asset (its id, playback fields, error, captions) in the same statement, so the
+   * new asset's webhooks apply and the old asset's are ignored once the new one is attached.
+   */
+  resetAsset?: boolean;
+}
+
 export interface ListOptions {
   /** Only this owner's videos; omit for all (admins). */
   ownerId?: string;
@@ -85,6 +132,15 @@ function sqlRankExpression(order: readonly string[]): (operand: string) => strin
   const literal = `ARRAY[${order.map((value) => `'${value}'`).join(', ')}]::text[]`;
   return (operand) => `coalesce(array_position(${literal}, CAST(${operand} AS text)), -1)`;
 }
+
+/** Fields that describe one asset: cleared when a video moves to another asset. */
+const perAssetFields: readonly MuxField[] = [
+  'playbackId', 'uploadId', 'thumbnailUrl', 'streamingUrl', 'mp4Url', 'durationSeconds', 'aspectRatio', 'createdAt', 'readyAt',
+  'error', 'textTrackId', 'captionsWebvttUrl', 'captionsSrtUrl', 'transcriptText', 'transcriptConfidence', 'transcriptionJobId',
+];
+
+/** Fields that keep their earliest value (a later event observing `ready` again must not move the time). */
+const earliestFields: ReadonlySet<MuxField> = new Set(['readyAt']);
 
 function muxFieldsOf(partial: Partial<MuxFields> | undefined): MuxField[] {
   return partial ? muxFieldNames.filter((field) => partial[field] !== undefined) : [];
@@ -115,6 +171,55 @@ function decodeCursor(cursor: string): { createdAt: string; id: string } {
     // fall through to the typed error
   }
   throw new ValidationError('cursor is not one this API returned', [{ path: ['cursor'], message: 'invalid cursor' }]);
+}
+
+type AddParam = (value: ParamValue) => string;
+type ClauseBuilder = (capabilities: SchemaCapabilities, add: AddParam) => { sets: string[]; guard: string };
+/** The SQL assigned to a Mux field's column; `value` is the encoded parameter, to be added with `add`. */
+type AssignColumn = (field: MuxField, column: string, value: ParamValue, add: AddParam) => string;
+
+interface WriteSpec {
+  /** Null: no video to change (the event is only recorded). */
+  readonly target: MuxEventTarget | null;
+  readonly mux?: Partial<MuxFields> | undefined;
+  /** Null when there is nothing to update. */
+  readonly build: (capabilities: SchemaCapabilities, add: AddParam) => { sets: string[]; guard: string } | null;
+  readonly assign?: AssignColumn;
+  readonly event?: MuxEventKey;
+}
+
+/** WHERE for the target; null when the schema cannot locate it (an asset id without the Mux columns). */
+function targetClause(capabilities: SchemaCapabilities, target: MuxEventTarget, add: AddParam): string | null {
+  if ('videoId' in target) return `id = ${add(sqlValue.uuid(target.videoId))}`;
+  return hasColumn(capabilities, 'videos', 'mux_asset_id') ? `mux_asset_id = ${add(target.assetId)}` : null;
+}
+
+function transitionClause(add: AddParam, change: { from: readonly VideoStatus[]; to: VideoStatus }): { sets: string[]; guard: string } {
+  const allowed = change.from.map((status) => add(status)).join(', ');
+  return { sets: [`status = ${add(change.to)}`], guard: `status IN (${allowed})` };
+}
+
+/** See {@link VideoDB.applyMuxProgress}; `assetId` null only accepts a video that has no asset yet. */
+function progressClause(
+  capabilities: SchemaCapabilities,
+  add: AddParam,
+  report: { assetId: string | null; videoStatus?: VideoStatus; mux: Partial<MuxFields> },
+): { sets: string[]; guard: string } {
+  const sets: string[] = [];
+  const guards = [`status <> 'cancelled'`];
+  if (report.videoStatus !== undefined) {
+    const next = add(report.videoStatus);
+    sets.push(`status = CASE WHEN ${videoStatusRank('status')} <= ${videoStatusRank(next)} THEN ${next} ELSE status END`);
+  }
+  if (hasColumn(capabilities, 'videos', 'mux_asset_id')) {
+    guards.push(report.assetId === null ? 'mux_asset_id IS NULL' : `(mux_asset_id IS NULL OR mux_asset_id = ${add(report.assetId)})`);
+  }
+  if (report.mux.status != null && hasColumn(capabilities, 'videos', 'mux_status')) {
+    guards.push(`${muxStatusRank('mux_status')} <= ${muxStatusRank(add(report.mux.status))}`);
+  } else if (report.videoStatus !== undefined) {
+    guards.push(`${videoStatusRank('status')} <= ${videoStatusRank(add(report.videoStatus))}`);
+  }
+  return { sets, guard: guards.join(' AND ') };
 }
 
 export class VideoDB {
@@ -228,10 +333,9 @@ export class VideoDB {
     change: { from: readonly VideoStatus[]; to: VideoStatus; set?: { s3UploadId?: string | null; mux?: Partial<MuxFields> } },
   ): Promise<UpdateResult> {
     return this.#update(id, change.set?.mux, (_capabilities, add) => {
-      const sets = [`status = ${add(change.to)}`];
-      if (change.set && 's3UploadId' in change.set) sets.push(`s3_upload_id = ${add(change.set.s3UploadId ?? null)}`);
-      const allowed = change.from.map((status) => add(status)).join(', ');
-      return { sets, guard: `status IN (${allowed})` };
+      const clause = transitionClause(add, change);
+      if (change.set && 's3UploadId' in change.set) clause.sets.push(`s3_upload_id = ${add(change.set.s3UploadId ?? null)}`);
+      return clause;
     });
   }
 
@@ -241,28 +345,187 @@ export class VideoDB {
    * moved on to another asset. A cancelled video is left alone.
    */
   async applyMuxProgress(id: string, report: { assetId: string; videoStatus?: VideoStatus; mux: Partial<MuxFields> }): Promise<UpdateResult> {
-    return this.#update(id, report.mux, (capabilities, add) => {
-      const sets: string[] = [];
-      const guards = [`status <> 'cancelled'`];
-      if (report.videoStatus !== undefined) {
-        const next = add(report.videoStatus);
-        sets.push(`status = CASE WHEN ${videoStatusRank('status')} <= ${videoStatusRank(next)} THEN ${next} ELSE status END`);
-      }
-      if (hasColumn(capabilities, 'videos', 'mux_asset_id')) {
-        guards.push(`(mux_asset_id IS NULL OR mux_asset_id = ${add(report.assetId)})`);
-      }
-      if (report.mux.status != null && hasColumn(capabilities, 'videos', 'mux_status')) {
-        guards.push(`${muxStatusRank('mux_status')} <= ${muxStatusRank(add(report.mux.status))}`);
-      } else if (report.videoStatus !== undefined) {
-        guards.push(`${videoStatusRank('status')} <= ${videoStatusRank(add(report.videoStatus))}`);
-      }
-      return { sets, guard: guards.join(' AND ') };
-    });
+    return this.#update(id, report.mux, (capabilities, add) => progressClause(capabilities, add, report));
   }
 
   /** Writes Mux fields unconditionally (operators' tools, reconciliation). Missing columns are deferred. */
   async updateMuxFields(id: string, fields: Partial<MuxFields>): Promise<UpdateResult> {
     return this.#update(id, fields, () => ({ sets: [], guard: 'TRUE' }));
+  }
+
+  /** True when the webhook event was recorded as processed (always false without the events table). */
+  async isMuxEventProcessed(eventId: string): Promise<boolean> {
+    const capabilities = await this.#capabilities.get();
+    if (!hasTable(capabilities, 'mux_webhook_events')) return false;
+    const { rows } = await this.#executor.execute('SELECT 1 AS found FROM mux_webhook_events WHERE event_id = :eventId', { eventId });
+    return rows.length > 0;
+  }
+
+  /**
+   * Records a Mux webhook event and applies its change in ONE statement (a data-modifying CTE): the event id is
+   * inserted ON CONFLICT DO NOTHING and the guarded update runs only if that insert happened. So a duplicate (even a
+   * concurrent one, which waits on the primary key) changes nothing, a failure stores neither the change nor the
+   * event (Mux retries), and an event the guards refuse (stale, out of order, for an older asset) is still recorded
+   * as processed. Without the events table (legacy schema) the change is applied with its guards, undeduplicated.
+   */
+  async applyMuxEvent(event: MuxEventKey, change: MuxEventChange): Promise<MuxEventResult> {
+    if (change.kind === 'none') return this.#write({ target: null, event, build: () => null });
+    const base = { target: change.target, event };
+    switch (change.kind) {
+      case 'progress':
+        return this.#write({
+          ...base,
+          mux: change.mux,
+          build: (capabilities, add) => progressClause(capabilities, add, change),
+          assign: (field, column, value, add) => (earliestFields.has(field) ? `LEAST(${column}, ${add(value)})` : add(value)),
+        });
+      case 'asset_deleted':
+        return this.#write({
+          ...base,
+          mux: { status: 'errored', error: change.error, playbackId: null, thumbnailUrl: null, streamingUrl: null, mp4Url: null, captionsWebvttUrl: null },
+          build: (capabilities, add) => ({
+            sets: [`status = 'errored'`],
+            guard: hasColumn(capabilities, 'videos', 'mux_asset_id')
+              ? `status <> 'cancelled' AND mux_asset_id = ${add(change.assetId)}`
+              : `status <> 'cancelled'`,
+          }),
+        });
+      case 'transition':
+        return this.#write({ ...base, build: (_capabilities, add) => transitionClause(add, change) });
+    }
+  }
+
+  /**
+   * Claims a video for ingest: moves it to `processing` and counts the attempt, as a compare-and-set, so of two
+   * deliveries of the same S3 event only one gets the row (the other gets null and must not create an asset).
+   */
+  async claimIngest(id: string, options: ClaimIngestOptions): Promise<UpdateResult> {
+    return this.#update(id, undefined, (capabilities, add) => {
+      const counted = hasColumn(capabilities, 'videos', 'ingest_attempts');
+      const sets = [`status = 'processing'`, ...(counted ? ['ingest_attempts = ingest_attempts + 1'] : [])];
+      if (options.resetAsset === true) {
+        for (const field of ['assetId', ...perAssetFields] as const) {
+          const column = muxFieldColumns[field].column;
+          if (hasColumn(capabilities, 'videos', column)) sets.push(`${column} = NULL`);
+        }
+        if (hasColumn(capabilities, 'videos', 'mux_status')) sets.push(`mux_status = 'pending'`);
+      }
+      const claimable = options.from.length > 0 ? [`status IN (${options.from.map((status) => add(status)).join(', ')})`] : ['FALSE'];
+      if (options.staleClaimSeconds !== undefined && hasColumn(capabilities, 'videos', 'mux_asset_id')) {
+        claimable.push(
+          `(status = 'processing' AND mux_asset_id IS NULL AND updated_at < ${utcNow} - CAST(${add(options.staleClaimSeconds)} AS integer) * interval '1 second')`,
+        );
+      }
+      const guards = [`(${claimable.join(' OR ')})`];
+      if (options.maxAttempts !== undefined && counted) guards.push(`ingest_attempts < ${add(options.maxAttempts)}`);
+      return { sets, guard: guards.join(' AND ') };
+    });
+  }
+
+  /** Gives a claim back (`processing` → `uploaded`) when the ingest knows it created no asset, so a retry can claim. */
+  async releaseIngestClaim(id: string): Promise<UpdateResult> {
+    return this.#update(id, undefined, (capabilities) => ({
+      sets: [`status = 'uploaded'`],
+      guard: hasColumn(capabilities, 'videos', 'mux_asset_id') ? `status = 'processing' AND mux_asset_id IS NULL` : `status = 'processing'`,
+    }));
+  }
+
+  /**
+   * Stores the asset an ingest created (`mux.assetId`). Accepted when the video has no asset yet, when it has
+   * `replaces` (a re-ingest: the previous asset's fields are cleared and an `errored` video is processing again), or
+   * when it already has this asset but Mux has not reported beyond `preparing` (a webhook that arrived first is
+   * never overwritten). Null when refused: cancelled, moved on to another asset, or already further along.
+   */
+  async attachMuxAsset(id: string, attach: { replaces: string | null; mux: Partial<MuxFields> & { assetId: string } }): Promise<UpdateResult> {
+    const given = new Set(muxFieldsOf(attach.mux));
+    return this.#update(id, attach.mux, (capabilities, add) => {
+      if (!hasColumn(capabilities, 'videos', 'mux_asset_id')) return { sets: [], guard: `status <> 'cancelled'` };
+      const moving = `mux_asset_id IS DISTINCT FROM ${add(attach.mux.assetId)}`;
+      const sets = [`status = CASE WHEN ${moving} AND status = 'errored' THEN 'processing' ELSE status END`];
+      for (const field of perAssetFields) {
+        const column = muxFieldColumns[field].column;
+        if (!given.has(field) && hasColumn(capabilities, 'videos', column)) sets.push(`${column} = CASE WHEN ${moving} THEN NULL ELSE ${column} END`);
+      }
+      const acceptable = [
+        'mux_asset_id IS NULL',
+        `(mux_asset_id = ${add(attach.mux.assetId)} AND ${muxStatusRank('mux_status')} <= ${muxStatusRank(`'preparing'`)})`,
+      ];
+      if (attach.replaces !== null) acceptable.push(`mux_asset_id = ${add(attach.replaces)}`);
+      return { sets, guard: `status <> 'cancelled' AND (${acceptable.join(' OR ')})` };
+    });
+  }
+
+  /**
+   * Restores Mux data into columns that do not have it yet (deferred payloads, assets found by passthrough after a
+   * migration): empty columns are filled, a Mux status only moves forward, `readyAt` keeps the earliest time, and
+   * nothing is written if the video has moved on to another asset. `videoStatus` moves the video forward only.
+   */
+  async restoreMuxFields(id: string, fields: Partial<MuxFields>, videoStatus?: VideoStatus): Promise<UpdateResult> {
+    return this.#update(
+      id,
+      fields,
+      (capabilities, add) => {
+        const sets: string[] = [];
+        const guards = [`status <> 'cancelled'`];
+        if (videoStatus !== undefined) {
+          const next = add(videoStatus);
+          sets.push(`status = CASE WHEN ${videoStatusRank('status')} < ${videoStatusRank(next)} THEN ${add(videoStatus)} ELSE status END`);
+        }
+        if (fields.assetId && hasColumn(capabilities, 'videos', 'mux_asset_id')) {
+          guards.push(`(mux_asset_id IS NULL OR mux_asset_id = ${add(fields.assetId)})`);
+        }
+        return { sets, guard: guards.join(' AND ') };
+      },
+      (field, column, value, add) => {
+        if (field === 'status') return `CASE WHEN ${muxStatusRank(column)} < ${muxStatusRank(add(value))} THEN ${add(value)} ELSE ${column} END`;
+        if (field === 'audioEnhanced') return `(coalesce(${column}, FALSE) OR ${add(value)})`;
+        if (field === 'ingestAttempts') return `GREATEST(${column}, ${add(value)})`;
+        if (earliestFields.has(field)) return `LEAST(${column}, ${add(value)})`;
+        return `coalesce(${column}, ${add(value)})`;
+      },
+    );
+  }
+
+  /** Videos that reached Mux (processing, ready or errored) without an asset id stored: written before 0002. */
+  async listWithoutMuxAsset(limit: number): Promise<VideoRecord[]> {
+    return this.#selectVideos(['mux_asset_id'], `status IN ('processing', 'ready', 'errored') AND mux_asset_id IS NULL`, {}, 'created_at', limit);
+  }
+
+  /**
+   * Errored videos with an asset, tried fewer than `maxAttempts` times, that errored within the last
+   * `withinSeconds`, newest first: errors nobody may retry any more age out instead of filling every page.
+   */
+  async listErroredForRetry(options: { maxAttempts: number; withinSeconds: number; limit: number }): Promise<VideoRecord[]> {
+    return this.#selectVideos(
+      ['mux_asset_id', 'ingest_attempts'],
+      `status = 'errored' AND mux_asset_id IS NOT NULL AND ingest_attempts < :maxAttempts
+         AND updated_at >= ${utcNow} - CAST(:withinSeconds AS integer) * interval '1 second'`,
+      { maxAttempts: options.maxAttempts, withinSeconds: options.withinSeconds },
+      'updated_at DESC',
+      options.limit,
+    );
+  }
+
+  /** Videos uploaded at least `olderThanSeconds` ago that no ingest has claimed (works on every schema). */
+  async listAwaitingIngest(olderThanSeconds: number, limit: number): Promise<VideoRecord[]> {
+    return this.#selectVideos(
+      [],
+      `status = 'uploaded' AND updated_at < ${utcNow} - CAST(:olderThanSeconds AS integer) * interval '1 second'`,
+      { olderThanSeconds },
+      'updated_at',
+      limit,
+    );
+  }
+
+  /** Ready videos with a caption track whose transcript or SRT is still missing. */
+  async listMissingCaptions(limit: number): Promise<VideoRecord[]> {
+    return this.#selectVideos(
+      ['mux_text_track_id', 'transcript_text', 'captions_srt_url'],
+      `status = 'ready' AND mux_text_track_id IS NOT NULL AND (transcript_text IS NULL OR captions_srt_url IS NULL)`,
+      {},
+      'updated_at',
+      limit,
+    );
   }
 
   /** Deferred Mux data not yet restored, oldest first (for the reconcile job). */
@@ -283,37 +546,82 @@ export class VideoDB {
     });
   }
 
-  async #update(
-    id: string,
-    mux: Partial<MuxFields> | undefined,
-    build: (capabilities: SchemaCapabilities, add: (value: ParamValue) => string) => { sets: string[]; guard: string },
-  ): Promise<UpdateResult> {
-    const given = muxFieldsOf(mux);
+  /** Empty when the schema lacks one of `requiredColumns`. */
+  async #selectVideos(requiredColumns: readonly string[], where: string, params: Params, orderBy: 'created_at' | 'updated_at' | 'updated_at DESC', limit: number): Promise<VideoRecord[]> {
+    const capabilities = await this.#capabilities.get();
+    if (!requiredColumns.every((column) => hasColumn(capabilities, 'videos', column))) return [];
+    const { rows } = await this.#executor.execute(
+      `SELECT * FROM videos WHERE ${where} ORDER BY ${orderBy}, id LIMIT :limit`,
+      { ...params, limit },
+      { idempotent: true },
+    );
+    return rows.map(videoFromRow);
+  }
+
+  async #update(id: string, mux: Partial<MuxFields> | undefined, build: ClauseBuilder, assign?: AssignColumn): Promise<UpdateResult> {
+    const { video, deferredFields } = await this.#write({ target: { videoId: id }, mux, build, ...(assign ? { assign } : {}) });
+    return { video, deferredFields };
+  }
+
+  /**
+   * The one UPDATE builder: `build` gives the SET clauses and guard, every given Mux field whose column exists is
+   * written (through `assign`, default `column = value`), the rest deferred. With `event`, the update is wrapped in
+   * the statement that records the event (see {@link applyMuxEvent}).
+   */
+  async #write(spec: WriteSpec): Promise<MuxEventResult> {
+    const given = muxFieldsOf(spec.mux);
     const outcome = await this.#capabilities.withCapabilities(async (capabilities) => {
-      const params: Record<string, ParamValue> = { id: sqlValue.uuid(id) };
+      const params: Record<string, ParamValue> = {};
       let counter = 0;
       const add = (value: ParamValue) => {
         counter += 1;
         params[`v${counter}`] = value;
         return `:v${counter}`;
       };
-      const { sets, guard } = build(capabilities, add);
-      const writable = given.filter((field) => hasColumn(capabilities, 'videos', muxFieldColumns[field].column));
-      for (const field of writable) {
-        sets.push(`${muxFieldColumns[field].column} = ${add(encodeColumn(muxFieldColumns[field], mux?.[field]))}`);
+      const target = spec.target === null ? null : targetClause(capabilities, spec.target, add);
+      const built = target === null ? null : spec.build(capabilities, add);
+      const writable = built === null ? [] : given.filter((field) => hasColumn(capabilities, 'videos', muxFieldColumns[field].column));
+      let update: string | null = null;
+      if (built !== null) {
+        const sets = [...built.sets];
+        for (const field of writable) {
+          const column = muxFieldColumns[field].column;
+          const value = encodeColumn(muxFieldColumns[field], spec.mux?.[field]);
+          sets.push(`${column} = ${spec.assign ? spec.assign(field, column, value, add) : add(value)}`);
+        }
+        sets.push(`updated_at = ${utcNow}`);
+        update = `UPDATE videos SET ${sets.join(', ')} WHERE ${target} AND ${built.guard}`;
       }
-      sets.push(`updated_at = ${utcNow}`);
+      const done = (row: Row | undefined, recorded: boolean, duplicate: boolean) => ({ row, capabilities, writable, recorded, duplicate });
+      if (spec.event === undefined || !hasTable(capabilities, 'mux_webhook_events')) {
+        if (update === null) return done(undefined, false, false);
+        const { rows } = await this.#executor.execute(`${update} RETURNING *`, params as Params);
+        return done(rows[0], false, false);
+      }
+      const record = `INSERT INTO mux_webhook_events (event_id, type, object_id, processed_at)
+        VALUES (${add(spec.event.id)}, ${add(spec.event.type)}, ${add(spec.event.objectId)}, ${utcNow})
+        ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
+      if (update === null) {
+        const { rowCount } = await this.#executor.execute(record, params as Params);
+        return done(undefined, rowCount > 0, rowCount === 0);
+      }
       const { rows } = await this.#executor.execute(
-        `UPDATE videos SET ${sets.join(', ')} WHERE id = :id AND ${guard} RETURNING *`,
+        `WITH recorded AS (${record}),
+              applied AS (${update} AND EXISTS (SELECT 1 FROM recorded) RETURNING videos.*)
+         SELECT (SELECT count(*) FROM recorded)::int AS reelay_event_recorded, applied.*
+           FROM (SELECT 1) AS single LEFT JOIN applied ON TRUE`,
         params as Params,
       );
-      return { row: rows[0], capabilities, writable };
+      const first = rows[0];
+      const recorded = Number(first?.reelay_event_recorded ?? 0) > 0;
+      return done(first?.id == null ? undefined : first, recorded, !recorded);
     });
     const deferredFields = given.filter((field) => !outcome.writable.includes(field));
-    if (deferredFields.length > 0 && outcome.row) {
-      await this.#defer(id, mux ?? {}, deferredFields, outcome.capabilities, 'videodb.update.deferred_mux_data');
+    const video = outcome.row ? videoFromRow(outcome.row) : null;
+    if (deferredFields.length > 0 && video) {
+      await this.#defer(video.id, spec.mux ?? {}, deferredFields, outcome.capabilities, 'videodb.update.deferred_mux_data');
     }
-    return { video: outcome.row ? videoFromRow(outcome.row) : null, deferredFields };
+    return { video, deferredFields, recorded: outcome.recorded, duplicate: outcome.duplicate };
   }
 
   /**

@@ -1,0 +1,71 @@
+/**
+ * The retry-and-reconcile Lambda. On its schedule (an EventBridge event) it runs every sweep; invoked directly
+ * (`aws lambda invoke --payload '{"action":"backfill","limit":50}'`) it runs the one asked for. Returns the summary
+ * `{ restored, reconciled, captions, retried, backfilled, failed }` (shared/videos/reconcile-service.ts).
+ */
+import { z } from 'zod';
+import type { Driver } from '../../shared/db/driver.js';
+import { ValidationError } from '../../shared/errors.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { databaseServices, databaseServicesFromEnv } from '../../shared/runtime/database.js';
+import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { muxFromEnv } from '../../shared/runtime/mux.js';
+import { storageFromEnv } from '../../shared/runtime/storage.js';
+import { CaptionsService } from '../../shared/videos/captions-service.js';
+import { IngestService, ingestSettingsFromEnv } from '../../shared/videos/ingest-service.js';
+import { reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
+
+export interface ReconcileHandlerOptions {
+  readonly logger?: Logger;
+  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
+  readonly driver?: Driver;
+}
+
+const invocation = z.strictObject({
+  action: z.enum(reconcileActions),
+  limit: z.number().int().min(1).max(1000).optional(),
+});
+
+/** A direct invocation names an action; anything without one (the schedule's EventBridge event) runs them all. */
+function parseRequest(event: unknown): { actions: readonly (typeof reconcileActions)[number][]; limit?: number } {
+  if (typeof event !== 'object' || event === null || !('action' in event)) return { actions: reconcileActions };
+  const parsed = invocation.safeParse(event);
+  if (!parsed.success) {
+    throw new ValidationError(`Invalid reconcile request: expected { "action": ${reconcileActions.map((action) => `"${action}"`).join(' | ')}, "limit"?: 1..1000 }`);
+  }
+  return { actions: [parsed.data.action], ...(parsed.data.limit === undefined ? {} : { limit: parsed.data.limit }) };
+}
+
+function positiveInteger(env: Env, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive whole number, got "${raw}"`);
+  return value;
+}
+
+export async function createHandler(env: Env = process.env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
+  const logger = (options.logger ?? createLogger()).child({ function: 'reconcile' });
+  const { videos } = options.driver === undefined ? await databaseServicesFromEnv(env, logger) : databaseServices(options.driver, logger, env);
+  const mux = muxFromEnv(env);
+  const { storage } = storageFromEnv(env);
+  const settings = ingestSettingsFromEnv(env);
+  const ingest = new IngestService({ videos, storage, gateway: mux.gateway, logger, ...settings });
+  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
+  const maxIngestAttempts = positiveInteger(env, 'MAX_INGEST_ATTEMPTS');
+  const reconcile = new ReconcileService({
+    videos,
+    ingest,
+    captions,
+    mux,
+    logger,
+    ...(maxIngestAttempts === undefined ? {} : { maxIngestAttempts }),
+    ...(settings.staleClaimSeconds === undefined ? {} : { staleClaimSeconds: settings.staleClaimSeconds }),
+  });
+  return async (event) => {
+    const request = parseRequest(event);
+    return reconcile.run(request.actions, request.limit);
+  };
+}
+
+export const handler = lazyHandler<unknown, unknown, ReconcileSummary>(() => createHandler(process.env));

@@ -1,0 +1,255 @@
+/**
+ * Ingest: an uploaded object becomes exactly one Mux asset, however often and however concurrently its S3 event is
+ * delivered, and whatever happens between the Mux call and the database write.
+ *
+ * 1. The video is found by its S3 key; keys that are not `…/{videoId}/source[.ext]` (captions, strays) are skipped.
+ * 2. `awaiting_upload → uploaded` (a single PUT completes without calling the API), then a compare-and-set claim
+ *    `uploaded → processing` that counts the attempt. Of two concurrent deliveries one gets the claim; the other
+ *    finds the video processing without an asset and asks SQS to deliver it again later (by then the asset is
+ *    stored, or the claim has gone stale because its holder died, and it is taken over).
+ * 3. Before creating, a retry (ApproximateReceiveCount > 1, an attempt already counted, a re-ingest) looks for an
+ *    asset Mux already has with passthrough = video id: a handler killed after the create, or a create whose response
+ *    was lost, made one, and it is adopted instead of making a second.
+ * 4. The asset is created from a presigned GET URL with the requested options (the row's `mux_options`, or on a
+ *    legacy schema the object's `reelay-options` metadata), and stored with VideoDB.attachMuxAsset, which never
+ *    overwrites what a faster webhook already stored.
+ * 5. Mux 408/409/429/5xx and timeouts give the claim back and report `retry` (SQS redelivers; the DLQ catches the
+ *    rest). A permanent refusal (4xx) makes the video `errored` with Mux's message.
+ *
+ * Mux is called with SDK retries off (shared/runtime/mux.ts): an SDK retry of a timed-out create would make a second
+ * asset, which the passthrough search of the next delivery cannot tell from the first.
+ */
+import type { S3ObjectCreated } from '../storage/events.js';
+import type { UploadStorage } from '../storage/uploads.js';
+import type { VideoDB } from '../db/video-db.js';
+import type { JsonValue } from '../db/driver.js';
+import type { MuxFields, VideoRecord, VideoStatus } from '../db/video-fields.js';
+import { MuxApiError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { MuxAsset } from '../mux/assets.js';
+import type { MuxGateway } from '../mux/client.js';
+import type { Env } from '../runtime/lazy.js';
+import { hasMuxColumns } from './presenter.js';
+import { ingestOptions, ingestOptionsFromMetadata, type IngestOptions } from './upload-service.js';
+
+export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject'>;
+
+export interface IngestServiceOptions {
+  readonly videos: VideoDB;
+  readonly storage: IngestStorage;
+  /** Built on first use (the Mux credentials may only be readable during an invocation). */
+  readonly gateway: () => Promise<Pick<MuxGateway, 'createAsset' | 'findAssetByPassthrough'>>;
+  readonly logger?: Logger;
+  /**
+   * Lifetime asked of the input URL (default 6 h: Mux downloads soon, but a queue of large files can wait). A URL
+   * signed with a Lambda role's temporary credentials dies with that session, possibly sooner; the expiry actually
+   * obtained is logged, and a download that failed that way is retried by the reconcile job.
+   */
+  readonly inputUrlTtlSeconds?: number;
+  /** A `processing` claim without an asset older than this is taken over (default 900 s, Lambda's longest timeout). */
+  readonly staleClaimSeconds?: number;
+  /** Pages of the asset list searched for an existing asset (100 assets each, newest first). Default 5. */
+  readonly passthroughSearchPages?: number;
+}
+
+export type IngestOutcome =
+  | { readonly result: 'created' | 'adopted'; readonly videoId: string; readonly assetId: string }
+  | {
+      readonly result: 'skipped';
+      readonly videoId: string | null;
+      readonly reason: 'other_bucket' | 'not_a_source_key' | 'unknown_video' | 'not_claimable';
+    }
+  /** Mux refused the input for good; the video is `errored` with the message. */
+  | { readonly result: 'rejected'; readonly videoId: string; readonly error: string }
+  /** Try again later: the SQS message is reported failed so it is redelivered. */
+  | { readonly result: 'retry'; readonly videoId: string; readonly reason: 'mux_unavailable' | 'claimed_elsewhere' };
+
+export interface IngestVideoOptions {
+  /** Statuses the video may be claimed from. */
+  readonly from: readonly VideoStatus[];
+  /** How many times SQS has delivered this message (1 on the first delivery). */
+  readonly receiveCount?: number;
+  /** A re-ingest of an errored video: the asset being replaced (never adopted as "already created"). */
+  readonly replaces?: string | null;
+  /** Only claim below this many attempts. */
+  readonly maxAttempts?: number;
+}
+
+const defaultInputUrlTtlSeconds = 6 * 3600;
+
+function optionalSeconds(env: Env, name: string): number | undefined {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a whole number of seconds, got "${raw}"`);
+  return value;
+}
+
+/** INGEST_URL_TTL_SECONDS and INGEST_STALE_CLAIM_SECONDS, for every function that ingests (ingest, reconcile). */
+export function ingestSettingsFromEnv(env: Env): Pick<IngestServiceOptions, 'inputUrlTtlSeconds' | 'staleClaimSeconds'> {
+  const inputUrlTtlSeconds = optionalSeconds(env, 'INGEST_URL_TTL_SECONDS');
+  const staleClaimSeconds = optionalSeconds(env, 'INGEST_STALE_CLAIM_SECONDS');
+  return {
+    ...(inputUrlTtlSeconds === undefined ? {} : { inputUrlTtlSeconds }),
+    ...(staleClaimSeconds === undefined ? {} : { staleClaimSeconds }),
+  };
+}
+
+/** Options as stored in `mux_options` (JSON), or undefined when the value is not an options object. */
+function optionsFromColumn(value: JsonValue | null): IngestOptions | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
+  return ingestOptionsFromMetadata({ 'reelay-options': JSON.stringify(value) });
+}
+
+export class IngestService {
+  readonly #videos: VideoDB;
+  readonly #storage: IngestStorage;
+  readonly #gateway: IngestServiceOptions['gateway'];
+  readonly #logger: Logger;
+  readonly #inputUrlTtlSeconds: number;
+  readonly #staleClaimSeconds: number;
+  readonly #searchPages: number;
+
+  constructor(options: IngestServiceOptions) {
+    this.#videos = options.videos;
+    this.#storage = options.storage;
+    this.#gateway = options.gateway;
+    this.#logger = options.logger ?? silentLogger;
+    this.#inputUrlTtlSeconds = options.inputUrlTtlSeconds ?? defaultInputUrlTtlSeconds;
+    this.#staleClaimSeconds = options.staleClaimSeconds ?? 900;
+    this.#searchPages = options.passthroughSearchPages ?? 5;
+  }
+
+  /** One object from an S3 event notification. */
+  async ingestObject(object: S3ObjectCreated, delivery: { readonly receiveCount: number }): Promise<IngestOutcome> {
+    const log = this.#logger.child({ key: object.key, messageId: object.messageId });
+    if (object.bucket !== this.#storage.bucket) {
+      log.warn('ingest.skipped', { reason: 'other_bucket', bucket: object.bucket });
+      return { result: 'skipped', videoId: null, reason: 'other_bucket' };
+    }
+    const videoId = this.#storage.videoIdFromKey(object.key);
+    if (videoId === undefined) {
+      log.debug('ingest.skipped', { reason: 'not_a_source_key' });
+      return { result: 'skipped', videoId: null, reason: 'not_a_source_key' };
+    }
+    const video = await this.#videos.findByS3Key(object.key);
+    if (video === null || video.id !== videoId) {
+      log.warn('ingest.skipped', { reason: 'unknown_video', videoId });
+      return { result: 'skipped', videoId, reason: 'unknown_video' };
+    }
+    if (object.size !== video.sizeBytes) {
+      // The signed PUT fixes the length and multipart parts are signed one by one, so a difference means a client
+      // completed a multipart upload with other parts than planned. Mux judges the file itself; this is for operators.
+      log.warn('ingest.size_mismatch', { videoId, declaredBytes: video.sizeBytes, objectBytes: object.size });
+    }
+    if (video.status === 'awaiting_upload') {
+      await this.#videos.transition(video.id, { from: ['awaiting_upload'], to: 'uploaded' });
+    }
+    return this.ingestVideo(video, { from: ['uploaded'], receiveCount: delivery.receiveCount });
+  }
+
+  /** Claims the video and makes sure it has exactly one Mux asset (used by the SQS path and the reconcile job). */
+  async ingestVideo(video: VideoRecord, options: IngestVideoOptions): Promise<IngestOutcome> {
+    const log = this.#logger.child({ videoId: video.id });
+    const replaces = options.replaces ?? null;
+    const claim = await this.#videos.claimIngest(video.id, {
+      from: options.from,
+      staleClaimSeconds: this.#staleClaimSeconds,
+      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+      ...(replaces === null ? {} : { resetAsset: true }),
+    });
+    if (claim.video === null) return this.#unclaimed(video.id, log);
+    const claimed = claim.video;
+    const attempts = claimed.mux.ingestAttempts ?? 0;
+    const isRetry = (options.receiveCount ?? 1) > 1 || attempts > 1 || replaces !== null;
+    const gateway = await this.#gateway();
+
+    if (isRetry) {
+      const existing = await this.#findExisting(claimed.id, replaces, gateway);
+      if (existing) return this.#attach(claimed, existing, replaces, 'adopted', undefined, log);
+    }
+
+    const requested = await this.#requestedOptions(claimed);
+    const input = await this.#storage.presignGet({ key: claimed.s3Key, ttlSeconds: this.#inputUrlTtlSeconds });
+    log.info('ingest.create_asset', { attempt: attempts, options: requested, inputUrlExpiresAt: input.expiresAt });
+    let asset: MuxAsset;
+    try {
+      ({ asset } = await gateway.createAsset({ inputUrl: input.url, passthrough: claimed.id, ...requested }));
+    } catch (error) {
+      if (!(error instanceof MuxApiError)) {
+        await this.#release(claimed.id, log);
+        throw error;
+      }
+      if (error.retryable) {
+        log.warn('ingest.mux_unavailable', { error });
+        await this.#release(claimed.id, log);
+        return { result: 'retry', videoId: claimed.id, reason: 'mux_unavailable' };
+      }
+      const message = `rejected: ${error.message}`;
+      log.error('ingest.rejected', { error });
+      await this.#videos.transition(claimed.id, { from: ['processing'], to: 'errored', set: { mux: { status: 'errored', error: message } } });
+      return { result: 'rejected', videoId: claimed.id, error: message };
+    }
+    return this.#attach(claimed, asset, replaces, 'created', requested, log);
+  }
+
+  /** Someone else has the video: done (it has an asset, or is past ingest), or being created right now. */
+  async #unclaimed(videoId: string, log: Logger): Promise<IngestOutcome> {
+    const current = await this.#videos.findById(videoId);
+    if (current?.status === 'processing' && current.mux.assetId === null && hasMuxColumns(current)) {
+      // Adopting never creates, so it is safe while another ingest may hold the claim.
+      const existing = await this.#findExisting(videoId, null, await this.#gateway());
+      if (existing) return this.#attach(current, existing, null, 'adopted', undefined, log);
+      log.info('ingest.claimed_elsewhere');
+      return { result: 'retry', videoId, reason: 'claimed_elsewhere' };
+    }
+    log.info('ingest.skipped', { reason: 'not_claimable', status: current?.status ?? null });
+    return { result: 'skipped', videoId, reason: 'not_claimable' };
+  }
+
+  async #findExisting(videoId: string, replaces: string | null, gateway: Pick<MuxGateway, 'findAssetByPassthrough'>): Promise<MuxAsset | null> {
+    const found = await gateway.findAssetByPassthrough(videoId, { maxPages: this.#searchPages });
+    return found !== null && found.id !== replaces ? found : null;
+  }
+
+  async #attach(
+    video: VideoRecord,
+    asset: MuxAsset,
+    replaces: string | null,
+    result: 'created' | 'adopted',
+    requested: IngestOptions | undefined,
+    log: Logger,
+  ): Promise<IngestOutcome> {
+    const mux: Partial<MuxFields> & { assetId: string } = {
+      assetId: asset.id,
+      status: 'preparing',
+      ...(asset.createdAt ? { createdAt: asset.createdAt } : {}),
+      ...(requested ? { audioEnhanced: requested.normalizeAudio, options: { ...requested } } : {}),
+    };
+    const attached = await this.#videos.attachMuxAsset(video.id, { replaces, mux });
+    log.info(result === 'created' ? 'ingest.asset_created' : 'ingest.asset_adopted', {
+      assetId: asset.id,
+      // False when a webhook stored the asset first (or the video was cancelled meanwhile): nothing to add.
+      stored: attached.video !== null,
+    });
+    return { result, videoId: video.id, assetId: asset.id };
+  }
+
+  /** The row's options; for a row without them (legacy schema, or written before 0002) the object's metadata. */
+  async #requestedOptions(video: VideoRecord): Promise<IngestOptions> {
+    const fromRow = optionsFromColumn(video.mux.options);
+    if (fromRow) return fromRow;
+    const object = await this.#storage.headObject(video.s3Key);
+    return ingestOptionsFromMetadata(object?.metadata) ?? ingestOptions();
+  }
+
+  async #release(videoId: string, log: Logger): Promise<void> {
+    try {
+      await this.#videos.releaseIngestClaim(videoId);
+    } catch (error) {
+      // The claim then goes stale and is taken over later; the original failure is what the caller must see.
+      log.warn('ingest.release_failed', { error });
+    }
+  }
+}

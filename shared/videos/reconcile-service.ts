@@ -1,0 +1,251 @@
+/**
+ * Retry and reconcile: the sweeps that make sure nothing written during a legacy-schema period, a crash or a Mux
+ * outage stays lost.
+ *
+ * - `reconcile`:
+ *   1. deferred Mux data (kept in `deferred_mux_data` while columns were missing) is restored into the columns;
+ *   2. videos that reached Mux (processing, ready, errored) but have no asset id stored — written before 0002, when
+ *      webhooks could only move the status — get their asset's fields back: the asset list is paged once and
+ *      matched to the videos by passthrough (= video id). A `processing` video with no asset at Mux whose claim has
+ *      gone stale (its ingest died before creating one) is ingested again;
+ *   3. ready videos whose caption track is known but whose transcript or SRT is missing (a fetch failed inside the
+ *      webhook's time budget) get them now.
+ *   Restoring only fills what is empty and never moves a status backwards (VideoDB.restoreMuxFields).
+ * - `retry-errored`: errored videos whose error is transient (see {@link isTransientAssetError}) are re-ingested,
+ *   up to `maxIngestAttempts` in total: the row is reset and gets the new asset, the old asset's events are ignored.
+ * - `backfill`: videos left `uploaded` (their S3 event went to the DLQ, or they predate the pipeline) are ingested.
+ */
+import type { VideoDB } from '../db/video-db.js';
+import type { VideoRecord } from '../db/video-fields.js';
+import type { Logger } from '../log.js';
+import { silentLogger } from '../log.js';
+import type { MuxAsset, MuxAssetError } from '../mux/assets.js';
+import { videoFieldsFromAsset } from '../mux/webhooks.js';
+import type { MuxRuntime } from '../runtime/mux.js';
+import type { CaptionsService } from './captions-service.js';
+import type { IngestOutcome, IngestService } from './ingest-service.js';
+import { presentFields, videoStatusFor } from './webhook-service.js';
+
+export const reconcileActions = ['reconcile', 'retry-errored', 'backfill'] as const;
+export type ReconcileAction = (typeof reconcileActions)[number];
+
+export interface ReconcileSummary {
+  /** Deferred payloads restored into columns. */
+  restored: number;
+  /** Videos whose Mux fields were recovered from Mux by passthrough. */
+  reconciled: number;
+  /** Videos whose missing transcript or SRT was completed. */
+  captions: number;
+  /** Errored videos re-ingested. */
+  retried: number;
+  /** Videos sent to Mux that had never reached it. */
+  backfilled: number;
+  /** Items that failed this run (they are picked up again by the next one). */
+  failed: number;
+}
+
+export interface ReconcileServiceOptions {
+  readonly videos: VideoDB;
+  readonly ingest: Pick<IngestService, 'ingestVideo'>;
+  readonly captions: CaptionsService;
+  readonly mux: Pick<MuxRuntime, 'gateway' | 'urls' | 'config'>;
+  readonly logger?: Logger;
+  /** Attempts in total, the first ingest included (default 3). */
+  readonly maxIngestAttempts?: number;
+  /** Errors older than this are not retried automatically (default 24 h). */
+  readonly retryWindowSeconds?: number;
+  /** A video `uploaded` for longer than this is backfilled (default 600 s: its S3 event had time to be handled). */
+  readonly backfillAfterSeconds?: number;
+  /** As the ingest's (default 900 s): a `processing` video without an asset older than this is ingested again. */
+  readonly staleClaimSeconds?: number;
+  /** Pages of 100 assets read when matching by passthrough (default 20). */
+  readonly assetPages?: number;
+  /** Items handled at once. Default 4. */
+  readonly concurrency?: number;
+  readonly now?: () => Date;
+}
+
+/**
+ * Whether re-ingesting can help an asset that errored. Mux reports a `type` per error and does not publish the list;
+ * what reelay knows:
+ * - `invalid_input` is what Mux reports both for a file it cannot read and for an input URL it could not download.
+ *   The second is reelay's own transient failure (a presigned URL signed with a Lambda session that expired, an S3
+ *   hiccup), indistinguishable by type, so it gets one retry with a fresh URL (attempts < 2); a second one means the
+ *   file itself.
+ * - Any other type (Mux-side processing failures) is transient up to the attempt limit.
+ * - No asset at Mux any more (deleted) or no error reported: not retried.
+ */
+export function isTransientAssetError(errors: MuxAssetError | null, attempts: number): boolean {
+  if (errors === null) return false;
+  return errors.type === 'invalid_input' ? attempts < 2 : true;
+}
+
+const emptySummary = (): ReconcileSummary => ({ restored: 0, reconciled: 0, captions: 0, retried: 0, backfilled: 0, failed: 0 });
+
+const ingested = (outcome: IngestOutcome) => outcome.result === 'created' || outcome.result === 'adopted';
+
+export class ReconcileService {
+  readonly #videos: VideoDB;
+  readonly #ingest: Pick<IngestService, 'ingestVideo'>;
+  readonly #captions: CaptionsService;
+  readonly #mux: ReconcileServiceOptions['mux'];
+  readonly #logger: Logger;
+  readonly #maxAttempts: number;
+  readonly #retryWindowSeconds: number;
+  readonly #backfillAfterSeconds: number;
+  readonly #staleClaimSeconds: number;
+  readonly #assetPages: number;
+  readonly #concurrency: number;
+  readonly #now: () => Date;
+
+  constructor(options: ReconcileServiceOptions) {
+    this.#videos = options.videos;
+    this.#ingest = options.ingest;
+    this.#captions = options.captions;
+    this.#mux = options.mux;
+    this.#logger = options.logger ?? silentLogger;
+    this.#maxAttempts = options.maxIngestAttempts ?? 3;
+    this.#retryWindowSeconds = options.retryWindowSeconds ?? 24 * 3600;
+    this.#backfillAfterSeconds = options.backfillAfterSeconds ?? 600;
+    this.#staleClaimSeconds = options.staleClaimSeconds ?? 900;
+    this.#assetPages = options.assetPages ?? 20;
+    this.#concurrency = options.concurrency ?? 4;
+    this.#now = options.now ?? (() => new Date());
+  }
+
+  /** Runs the given actions in order (all three by default) over at most `limit` items each. */
+  async run(actions: readonly ReconcileAction[] = reconcileActions, limit = 100): Promise<ReconcileSummary> {
+    const summary = emptySummary();
+    for (const action of actions) {
+      if (action === 'reconcile') await this.#reconcile(summary, limit);
+      if (action === 'retry-errored') await this.#retryErrored(summary, limit);
+      if (action === 'backfill') await this.#backfill(summary, limit);
+    }
+    this.#logger.info('reconcile.summary', { actions, limit, ...summary });
+    return summary;
+  }
+
+  async #reconcile(summary: ReconcileSummary, limit: number): Promise<void> {
+    const deferred = await this.#videos.listDeferred(limit);
+    const restored = await this.#each('restore', deferred, async ({ videoId, fields }) => {
+      // Refused (the video moved on to another asset, or was cancelled): the payload is stale, and done with too.
+      await this.#videos.restoreMuxFields(videoId, fields);
+      await this.#videos.markDeferredReconciled(videoId);
+      return true;
+    });
+    summary.restored += restored.done;
+    summary.failed += restored.failed;
+
+    const orphans = await this.#videos.listWithoutMuxAsset(limit);
+    if (orphans.length > 0) {
+      const assets = await this.#assetsByPassthrough(new Set(orphans.map((video) => video.id)));
+      const recovered = await this.#each('recover', orphans, (video) => this.#recover(video, assets.get(video.id), summary));
+      summary.reconciled += recovered.done;
+      summary.failed += recovered.failed;
+    }
+
+    const uncaptioned = await this.#videos.listMissingCaptions(limit);
+    if (uncaptioned.length > 0) {
+      const gateway = await this.#mux.gateway();
+      const completed = await this.#each('captions', uncaptioned, async (video) => {
+        const asset = video.mux.assetId === null ? null : await gateway.getAsset(video.mux.assetId);
+        const result = asset === null ? null : await this.#captions.collect(video.id, asset, gateway);
+        if (result === null || Object.keys(result.fields).length === 0) return false;
+        await this.#videos.restoreMuxFields(video.id, { ...result.fields, assetId: video.mux.assetId });
+        if (result.missing.length > 0) throw new Error(`captions still missing: ${result.missing.join(', ')}`);
+        return true;
+      });
+      summary.captions += completed.done;
+      summary.failed += completed.failed;
+    }
+  }
+
+  /** The newest asset per wanted passthrough, from one pass over the asset list (newest first). */
+  async #assetsByPassthrough(wanted: ReadonlySet<string>): Promise<Map<string, MuxAsset>> {
+    const gateway = await this.#mux.gateway();
+    const found = new Map<string, MuxAsset>();
+    let cursor: string | null = null;
+    for (let page = 0; page < this.#assetPages && found.size < wanted.size; page += 1) {
+      const { assets, nextCursor } = await gateway.listAssets({ limit: 100, cursor });
+      for (const asset of assets) {
+        if (asset.passthrough !== null && wanted.has(asset.passthrough) && !found.has(asset.passthrough)) found.set(asset.passthrough, asset);
+      }
+      if (nextCursor === null) break;
+      cursor = nextCursor;
+    }
+    return found;
+  }
+
+  async #recover(video: VideoRecord, asset: MuxAsset | undefined, summary: ReconcileSummary): Promise<boolean> {
+    if (asset === undefined) {
+      const staleBefore = this.#now().getTime() - this.#staleClaimSeconds * 1000;
+      if (video.status !== 'processing' || video.updatedAt.getTime() >= staleBefore) return false;
+      // Claimed, never created (the ingest died first): send it again; the claim's staleness is re-checked in SQL.
+      const outcome = await this.#ingest.ingestVideo(video, { from: [] });
+      if (ingested(outcome)) summary.backfilled += 1;
+      return false;
+    }
+    // Until reconciled, a ready video's last update is the webhook that made it ready: the best ready time known.
+    const observedAt = video.status === 'ready' ? video.updatedAt : this.#now();
+    const fields = videoFieldsFromAsset(asset, this.#mux.urls, { observedAt, playbackPolicy: this.#mux.config.playbackPolicy });
+    const result = await this.#videos.restoreMuxFields(video.id, presentFields({ ...fields }), videoStatusFor[asset.status]);
+    this.#logger.info('reconcile.recovered', { videoId: video.id, assetId: asset.id, stored: result.video !== null });
+    return result.video !== null;
+  }
+
+  async #retryErrored(summary: ReconcileSummary, limit: number): Promise<void> {
+    const errored = await this.#videos.listErroredForRetry({ maxAttempts: this.#maxAttempts, withinSeconds: this.#retryWindowSeconds, limit });
+    if (errored.length === 0) return;
+    const gateway = await this.#mux.gateway();
+    const counts = await this.#each('retry', errored, async (video) => {
+      const assetId = video.mux.assetId as string;
+      const asset = await gateway.getAsset(assetId);
+      const attempts = video.mux.ingestAttempts ?? 0;
+      if (asset?.status !== 'errored' || !isTransientAssetError(asset.errors, attempts)) {
+        this.#logger.debug('reconcile.retry_skipped', { videoId: video.id, assetId, errorType: asset?.errors?.type ?? null, attempts });
+        return false;
+      }
+      const outcome = await this.#ingest.ingestVideo(video, { from: ['errored'], replaces: assetId, maxAttempts: this.#maxAttempts });
+      this.#logger.info('reconcile.retried', { videoId: video.id, replaces: assetId, outcome: outcome.result, errorType: asset.errors?.type });
+      if (outcome.result === 'retry' || outcome.result === 'rejected') throw new Error(`re-ingest ended ${outcome.result}`);
+      return ingested(outcome);
+    });
+    summary.retried += counts.done;
+    summary.failed += counts.failed;
+  }
+
+  /** Runs `work` over `items`, a few at a time; counts those that resolved true, and failures (logged, not thrown). */
+  async #each<T extends { id: string } | { videoId: string }>(
+    step: string,
+    items: readonly T[],
+    work: (item: T) => Promise<boolean>,
+  ): Promise<{ done: number; failed: number }> {
+    let next = 0;
+    const counts = { done: 0, failed: 0 };
+    const worker = async () => {
+      while (next < items.length) {
+        const item = items[next] as T;
+        next += 1;
+        try {
+          if (await work(item)) counts.done += 1;
+        } catch (error) {
+          counts.failed += 1;
+          this.#logger.warn('reconcile.item_failed', { step, videoId: 'id' in item ? item.id : item.videoId, error });
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#concurrency, items.length) }, worker));
+    return counts;
+  }
+
+  async #backfill(summary: ReconcileSummary, limit: number): Promise<void> {
+    const waiting = await this.#videos.listAwaitingIngest(this.#backfillAfterSeconds, limit);
+    const counts = await this.#each('backfill', waiting, async (video) => {
+      const outcome = await this.#ingest.ingestVideo(video, { from: ['uploaded'] });
+      if (outcome.result === 'retry' || outcome.result === 'rejected') throw new Error(`backfill ended ${outcome.result}`);
+      return ingested(outcome);
+    });
+    summary.backfilled += counts.done;
+    summary.failed += counts.failed;
+  }
+}

@@ -1,0 +1,185 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { backends } from '../support/databases.js';
+import { s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
+
+function assetsFor(pipeline: Pipeline, videoId: string) {
+  return [...pipeline.mux.assets.values()].filter((asset) => asset.json.passthrough === videoId);
+}
+
+describe.each(backends)('ingest function on %s', (backend) => {
+  let pipeline: Pipeline;
+
+  afterEach(() => {
+    pipeline.mux.faults.reset();
+  });
+
+  describe('on the migrated schema', () => {
+    // One stack per suite: every test works on its own video and counts only that video's assets.
+    beforeAll(async () => {
+      pipeline = await startPipeline(backend);
+    });
+    afterAll(async () => {
+      await pipeline.close();
+    });
+
+    it('turns a single PUT into one Mux asset with the requested options and stores it', async () => {
+      const { video, record } = await pipeline.upload({ options: { captions: true, normalizeAudio: true, mp4: true } });
+
+      const response = await pipeline.ingest(sqsEvent([{ record }]));
+
+      expect(response.batchItemFailures).toEqual([]);
+      const [asset, ...others] = assetsFor(pipeline, video.id);
+      expect(others).toEqual([]);
+      expect(asset?.request).toMatchObject({
+        passthrough: video.id,
+        normalize_audio: true,
+        static_renditions: [{ resolution: 'highest' }],
+        inputs: [{ generated_subtitles: [{ language_code: 'en' }] }],
+      });
+      // Mux downloaded the object through the presigned URL.
+      await pipeline.mux.whenIdle();
+      expect(asset?.input.bytes).toBe(video.sizeBytes);
+      const stored = await pipeline.videos.findById(video.id);
+      expect(stored?.status).toBe('processing');
+      expect(stored?.mux).toMatchObject({ assetId: asset?.id, status: 'preparing', ingestAttempts: 1, audioEnhanced: true });
+      expect(stored?.mux.createdAt).toBeInstanceOf(Date);
+    });
+
+    it('creates nothing more when the same message is delivered again, one after the other', async () => {
+      const { video, record } = await pipeline.upload();
+      const event = sqsEvent([{ record, messageId: 'same-message' }]);
+
+      expect((await pipeline.ingest(event)).batchItemFailures).toEqual([]);
+      expect((await pipeline.ingest(sqsEvent([{ record, messageId: 'same-message' }], 2))).batchItemFailures).toEqual([]);
+
+      expect(assetsFor(pipeline, video.id)).toHaveLength(1);
+      expect((await pipeline.videos.findById(video.id))?.mux.ingestAttempts).toBe(1);
+    });
+
+    it('creates one asset when the same message is delivered twice at once; the loser is redelivered and then finds it', async () => {
+      const { video, record } = await pipeline.upload();
+
+      const [first, second] = await Promise.all([
+        pipeline.ingest(sqsEvent([{ record, messageId: 'twin' }])),
+        pipeline.ingest(sqsEvent([{ record, messageId: 'twin' }])),
+      ]);
+      const failures = [...first.batchItemFailures, ...second.batchItemFailures];
+      expect(failures.length).toBeLessThanOrEqual(1);
+      if (failures.length === 1) {
+        // SQS delivers the failed copy again later.
+        expect((await pipeline.ingest(sqsEvent([{ record, messageId: 'twin' }], 2))).batchItemFailures).toEqual([]);
+      }
+
+      expect(assetsFor(pipeline, video.id)).toHaveLength(1);
+      const stored = await pipeline.videos.findById(video.id);
+      expect(stored?.mux.assetId).toBe(assetsFor(pipeline, video.id)[0]?.id);
+    });
+
+    it('adopts the asset Mux made when the create response was lost, instead of making a second', async () => {
+      const { video, record } = await pipeline.upload();
+      pipeline.mux.faults.hangNextCreates(1, { createAsset: true });
+
+      const first = await pipeline.ingest(sqsEvent([{ record, messageId: 'lost' }]));
+      expect(first.batchItemFailures).toEqual([{ itemIdentifier: 'lost' }]);
+      expect(assetsFor(pipeline, video.id)).toHaveLength(1);
+      expect((await pipeline.videos.findById(video.id))?.status).toBe('uploaded');
+
+      const again = await pipeline.ingest(sqsEvent([{ record, messageId: 'lost' }], 2));
+
+      expect(again.batchItemFailures).toEqual([]);
+      const assets = assetsFor(pipeline, video.id);
+      expect(assets).toHaveLength(1);
+      const stored = await pipeline.videos.findById(video.id);
+      expect(stored?.mux.assetId).toBe(assets[0]?.id);
+      expect(stored?.mux.ingestAttempts).toBe(2);
+    });
+
+    it.each([
+      ['a 429 with retry-after', (p: Pipeline) => p.mux.faults.rateLimitNextCreates(1, 1)],
+      ['a 500', (p: Pipeline) => p.mux.faults.failNextCreates(1, 500)],
+    ])('reports the message failed on %s and succeeds on redelivery', async (_name, inject) => {
+      const { video, record } = await pipeline.upload();
+      inject(pipeline);
+
+      expect((await pipeline.ingest(sqsEvent([{ record, messageId: 'busy' }]))).batchItemFailures).toEqual([{ itemIdentifier: 'busy' }]);
+      expect(assetsFor(pipeline, video.id)).toHaveLength(0);
+      expect((await pipeline.videos.findById(video.id))?.status).toBe('uploaded');
+
+      expect((await pipeline.ingest(sqsEvent([{ record, messageId: 'busy' }], 2))).batchItemFailures).toEqual([]);
+      expect(assetsFor(pipeline, video.id)).toHaveLength(1);
+      expect((await pipeline.videos.findById(video.id))?.status).toBe('processing');
+    });
+
+    it('marks the video errored with Mux’s message when Mux refuses the input for good', async () => {
+      const { video, record } = await pipeline.upload();
+      pipeline.mux.faults.failNextCreates(1, 400);
+
+      const response = await pipeline.ingest(sqsEvent([{ record }]));
+
+      expect(response.batchItemFailures).toEqual([]);
+      const stored = await pipeline.videos.findById(video.id);
+      expect(stored?.status).toBe('errored');
+      expect(stored?.mux.status).toBe('errored');
+      expect(stored?.mux.error).toMatch(/^rejected: .*400.*Emulated fault/);
+    });
+
+    it('skips S3 test events, captions objects and keys that belong to no video, without failing the batch', async () => {
+      const { video } = await pipeline.upload();
+      const captions = s3Record(pipeline.s3.bucket, `uploads/${video.id}/captions/en.srt`, 10);
+      const stranger = s3Record(pipeline.s3.bucket, 'uploads/00000000-0000-4000-8000-000000000000/source.mp4', 10);
+      const event = sqsEvent([{ record: captions }, { record: stranger }]);
+      event.Records.push({ ...event.Records[0]!, messageId: 'test-event', body: JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent' }) });
+
+      const response = await pipeline.ingest(event);
+
+      expect(response.batchItemFailures).toEqual([]);
+      expect(assetsFor(pipeline, video.id)).toHaveLength(0);
+      expect(assetsFor(pipeline, '00000000-0000-4000-8000-000000000000')).toHaveLength(0);
+      expect((await pipeline.videos.findById(video.id))?.status).toBe('awaiting_upload');
+    });
+
+    it('reports only the malformed message of a batch as failed', async () => {
+      const { video, record } = await pipeline.upload();
+      const event = sqsEvent([{ record, messageId: 'good' }]);
+      event.Records.push({ ...event.Records[0]!, messageId: 'bad', body: '{"Records": "nope"}' });
+
+      const response = await pipeline.ingest(event);
+
+      expect(response.batchItemFailures).toEqual([{ itemIdentifier: 'bad' }]);
+      expect(assetsFor(pipeline, video.id)).toHaveLength(1);
+    });
+
+    it('creates nothing for a cancelled video', async () => {
+      const { video, record } = await pipeline.upload();
+      await pipeline.videos.transition(video.id, { from: ['awaiting_upload'], to: 'cancelled' });
+
+      expect((await pipeline.ingest(sqsEvent([{ record }]))).batchItemFailures).toEqual([]);
+
+      expect(assetsFor(pipeline, video.id)).toHaveLength(0);
+      expect((await pipeline.videos.findById(video.id))?.status).toBe('cancelled');
+    });
+  });
+
+  describe('on the legacy schema (0001)', () => {
+    beforeAll(async () => {
+      pipeline = await startPipeline(backend, { schema: 1 });
+    });
+    afterAll(async () => {
+      await pipeline.close();
+    });
+
+    it('takes the options from the object metadata and still creates exactly one asset', async () => {
+      const { video, record } = await pipeline.upload({ options: { captions: true, mp4: true }, optionsInMetadataOnly: true });
+
+      const response = await pipeline.ingest(sqsEvent([{ record }]));
+      await pipeline.ingest(sqsEvent([{ record }], 2));
+
+      expect(response.batchItemFailures).toEqual([]);
+      const assets = assetsFor(pipeline, video.id);
+      expect(assets).toHaveLength(1);
+      expect(assets[0]?.request).toMatchObject({ static_renditions: [{ resolution: 'highest' }], inputs: [{ generated_subtitles: [{ language_code: 'en' }] }] });
+      expect(assets[0]?.request.normalize_audio).toBeUndefined();
+      expect((await pipeline.videos.findById(video.id))?.status).toBe('processing');
+    });
+  });
+});
