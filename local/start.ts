@@ -1,0 +1,175 @@
+/**
+ * `npm start [-- --port 3000] [--schema=legacy] [--fresh] [--log=pretty|json] [--reconcile-every 60]`: the local stack
+ * (local/stack.ts), with a summary of where everything is, until Ctrl-C. Typing `r` + Enter runs reconcile at once.
+ *
+ * `--schema=legacy` starts a separate, freshly created database kept at migration 0001 (the basic table production
+ * had before the Mux columns), so the fallback can be watched and then fixed live with `npm run migrate -- up`.
+ */
+import { relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createLogger, type LogFields, type Logger, type LogLevel } from '../shared/log.js';
+import { localBucket, localStateDir, startLocalStack, type LocalStack, type SchemaMode } from './stack.js';
+
+const usage = 'usage: npm start -- [--port <n>] [--schema=latest|legacy] [--fresh] [--log=pretty|json] [--reconcile-every <seconds>]';
+
+interface StartArguments {
+  readonly port: number;
+  readonly schema: SchemaMode;
+  readonly fresh: boolean;
+  readonly log: 'pretty' | 'json';
+  readonly reconcileEverySeconds: number;
+}
+
+function parseStartArguments(args: readonly string[], env: NodeJS.ProcessEnv): StartArguments {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      port: { type: 'string' },
+      schema: { type: 'string', default: 'latest' },
+      fresh: { type: 'boolean', default: false },
+      log: { type: 'string' },
+      'reconcile-every': { type: 'string', default: '60' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${usage}\n`);
+    process.exit(0);
+  }
+  const rawPort = values.port ?? env.PORT ?? '3000';
+  const port = Number(rawPort);
+  if (!/^\d+$/.test(rawPort) || port > 65_535) throw new Error(`--port must be a port number, got "${rawPort}"`);
+  if (values.schema !== 'latest' && values.schema !== 'legacy') throw new Error(`--schema must be latest or legacy, got "${values.schema}"`);
+  const log = values.log ?? (process.stdout.isTTY ? 'pretty' : 'json');
+  if (log !== 'pretty' && log !== 'json') throw new Error(`--log must be pretty or json, got "${log}"`);
+  const reconcileEverySeconds = Number(values['reconcile-every']);
+  if (!Number.isFinite(reconcileEverySeconds) || reconcileEverySeconds < 0) {
+    throw new Error(`--reconcile-every must be a number of seconds (0: only on demand), got "${values['reconcile-every']}"`);
+  }
+  return { port, schema: values.schema, fresh: values.fresh, log, reconcileEverySeconds };
+}
+
+const levelColours: Record<string, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
+
+function formatValue(value: unknown): string {
+  if (typeof value === 'string') return /[\s"=]/.test(value) ? JSON.stringify(value) : value;
+  return JSON.stringify(value);
+}
+
+/** One JSON log line as `12:00:01 INFO  component event key=value …`. */
+function prettyLine(line: string, colour: boolean): string {
+  const { level, event, time, component, function: functionName, ...fields } = JSON.parse(line) as LogFields;
+  const clock = typeof time === 'string' ? time.slice(11, 19) : '';
+  const label = String(level).toUpperCase().padEnd(5);
+  const source = [component, functionName].filter((part) => typeof part === 'string').join('/');
+  const rest = Object.entries(fields).map(([key, value]) => `${key}=${formatValue(value)}`).join(' ');
+  const head = colour ? `${levelColours[String(level)] ?? ''}${label}\x1b[0m` : label;
+  return `${clock} ${head} ${source ? `${source} ` : ''}${String(event)}${rest ? ` ${rest}` : ''}`;
+}
+
+function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel {
+  const level = env.LOG_LEVEL?.toLowerCase();
+  return level === 'debug' || level === 'warn' || level === 'error' ? level : 'info';
+}
+
+function createStartLogger(format: 'pretty' | 'json', env: NodeJS.ProcessEnv): Logger {
+  const colour = process.stdout.isTTY === true && env.NO_COLOR === undefined;
+  const sink = format === 'json' ? (line: string) => process.stdout.write(`${line}\n`) : (line: string) => process.stdout.write(`${prettyLine(line, colour)}\n`);
+  return createLogger({ level: logLevelFromEnv(env), sink });
+}
+
+const shown = (path: string) => relative(process.cwd(), path) || '.';
+
+function summary(stack: LocalStack, args: StartArguments, seconds: string): string {
+  const { urls } = stack;
+  const database = stack.database.kind === 'postgres'
+    ? 'PostgreSQL at DATABASE_URL'
+    : `PGlite in ${stack.database.dataDir ? shown(stack.database.dataDir) : 'memory'}`;
+  const version = stack.database.migrated.currentVersion;
+  const mux = urls.mux
+    ? `emulator at ${urls.mux} (signed webhooks to ${urls.api}/api/webhooks/mux)`
+    : `REAL Mux${stack.env.MUX_BASE_URL ? ` at ${stack.env.MUX_BASE_URL}` : ''} (MUX_TOKEN_ID is set): it must be able to fetch ${urls.s3} and reach ${urls.api}/api/webhooks/mux — use a tunnel`;
+  const lines = [
+    '',
+    `reelay local stack is up in ${seconds} s`,
+    '',
+    `  API          ${urls.api}`,
+    `  Health       ${urls.health}`,
+    `  Database     ${database}, schema version ${version}${args.schema === 'legacy' ? ' (legacy: only 0001 applied)' : ''}`,
+    `  Data API     ${urls.dataApi}`,
+    `  S3           ${urls.s3}  bucket ${localBucket}, files in ${shown(`${localStateDir}/s3`)}`,
+    `  Mux          ${mux}`,
+    `  Reconcile    ${args.reconcileEverySeconds > 0 ? `every ${args.reconcileEverySeconds} s; ` : ''}type r + Enter here to run it now`,
+    '',
+    'Try it (another shell):',
+    '  TOKEN=$(npm run -s token -- --sub alice)',
+    `  curl -s ${urls.health}`,
+    `  curl -s -H "Authorization: Bearer $TOKEN" ${urls.api}/api/videos`,
+    `  curl -s -X POST ${urls.api}/api/videos/upload -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' \\`,
+    `       -d '{"title":"Demo","filename":"demo.mp4","contentType":"video/mp4","size":1048576}'`,
+    '  (the README has the whole walkthrough: PUT the file, watch it become ready, multipart, admin routes)',
+    '',
+    'Migrate this database while it runs:',
+    `  ${stack.migrateCommand('status')}`,
+    `  ${stack.migrateCommand('up')}`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const args = parseStartArguments(process.argv.slice(2), process.env);
+  const logger = createStartLogger(args.log, process.env);
+  const legacy = args.schema === 'legacy';
+  const stack = await startLocalStack({
+    port: args.port,
+    servicePorts: args.port === 0 ? {} : { dataApi: args.port + 1, s3: args.port + 2, mux: args.port + 3 },
+    schema: args.schema,
+    // The legacy demo gets its own database, created fresh each time, so it always starts at 0001.
+    dataDir: `${localStateDir}/${legacy ? 'pglite-legacy' : 'pglite'}`,
+    freshDataDir: legacy || args.fresh,
+    reconcileIntervalMs: args.reconcileEverySeconds * 1000,
+    logger,
+  });
+  process.stdout.write(summary(stack, args, ((performance.now() - startedAt) / 1000).toFixed(1)));
+
+  if (process.stdin.isTTY) {
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (input: string) => {
+      if (!['r', 'reconcile'].includes(input.trim().toLowerCase())) return;
+      stack.invoke.reconcile().then(
+        (result) => logger.info('local_stack.reconcile.done', { trigger: 'keyboard', result }),
+        (error: unknown) => logger.error('local_stack.reconcile.failed', { trigger: 'keyboard', error }),
+      );
+    });
+  }
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stdout.write('Stopping already; exiting now.\n');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info('local_stack.stopping', { signal });
+    stack.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('local_stack.stop_failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  const address = (error as NodeJS.ErrnoException).code === 'EADDRINUSE' ? ' (is another `npm start` running? try --port)' : '';
+  process.stderr.write(`npm start failed: ${(error as Error).message}${address}\n${usage}\n`);
+  process.exitCode = 1;
+});
+

@@ -1,0 +1,125 @@
+/** A client of reelay's HTTP API as a browser or a curl script drives it, for the end-to-end suites. */
+import { expect } from 'vitest';
+import type { VideoJson } from '../../shared/videos/presenter.js';
+import { fakeMp4 } from '../mux/support/servers.js';
+import { eventually, type ApiResponse, type TestStack } from '../support/local-stack.js';
+
+export type { VideoJson };
+
+export interface SingleUpload {
+  readonly mode: 'single';
+  readonly method: 'PUT';
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  readonly expiresAt: string;
+}
+
+export interface SignedPart {
+  readonly partNumber: number;
+  readonly url: string;
+}
+
+export interface MultipartUpload {
+  readonly mode: 'multipart';
+  readonly uploadId: string;
+  readonly partSize: number;
+  readonly partCount: number;
+  readonly parts: SignedPart[];
+  readonly expiresAt: string;
+}
+
+export interface CreatedUpload {
+  readonly video: VideoJson;
+  readonly upload: SingleUpload | MultipartUpload;
+  readonly schema: { readonly muxColumns: { readonly present: boolean; readonly missing: readonly string[] }; readonly usedFallback: boolean };
+}
+
+export interface ErrorBody {
+  readonly error: { readonly code: string; readonly message: string; readonly details?: unknown[] };
+}
+
+export interface UploadRequest {
+  readonly title: string;
+  readonly description?: string;
+  readonly filename: string;
+  readonly contentType: string;
+  readonly size: number;
+  readonly options?: { readonly captions?: boolean; readonly normalizeAudio?: boolean; readonly mp4?: boolean };
+}
+
+/** Whole seconds: the seed's `mux_duration_seconds` column is an INTEGER. */
+export const videoDurationSeconds = 12;
+
+/** An MP4 head the emulator can read (12 s, 1920×1080 → 16:9) padded to `size` bytes. */
+export function videoBytes(size: number): Buffer {
+  return fakeMp4(videoDurationSeconds * 1000, 1920, 1080, size);
+}
+
+export function uploadRequest(bytes: Buffer, overrides: Partial<UploadRequest> = {}): UploadRequest {
+  return { title: 'Team offsite', filename: 'offsite.mp4', contentType: 'video/mp4', size: bytes.length, ...overrides };
+}
+
+export async function createUpload(stack: TestStack, token: string, request: UploadRequest): Promise<CreatedUpload> {
+  const response = await stack.request<CreatedUpload>('POST', '/api/videos/upload', { token, json: request });
+  expect(response.status, response.text).toBe(201);
+  return response.body;
+}
+
+/** fetch's body type wants bytes over a plain ArrayBuffer; a Buffer may sit on a shared pool. */
+export const asBody = (bytes: Buffer): Uint8Array<ArrayBuffer> => new Uint8Array(bytes);
+
+/** PUTs the file the way the single-upload instructions say: to the URL, with the signed headers. */
+export async function putSingle(upload: SingleUpload, bytes: Buffer): Promise<Response> {
+  // fetch computes content-length itself from the body; it must equal the signed one.
+  const { 'content-length': signedLength, ...headers } = upload.headers;
+  expect(Number(signedLength)).toBe(bytes.length);
+  return fetch(upload.url, { method: upload.method, headers, body: asBody(bytes) });
+}
+
+/** PUTs one part; resolves to the ETag S3 returned (needed to complete). */
+export async function putPart(part: SignedPart, bytes: Buffer): Promise<string> {
+  const response = await fetch(part.url, { method: 'PUT', body: asBody(bytes) });
+  expect(response.status, await response.clone().text()).toBe(200);
+  const etag = response.headers.get('etag');
+  expect(etag).toBeTruthy();
+  return etag as string;
+}
+
+export function partBytes(bytes: Buffer, upload: Pick<MultipartUpload, 'partSize'>, partNumber: number): Buffer {
+  return bytes.subarray((partNumber - 1) * upload.partSize, partNumber * upload.partSize);
+}
+
+export async function getVideo(stack: TestStack, token: string, id: string): Promise<ApiResponse<{ video: VideoJson }>> {
+  return stack.request<{ video: VideoJson }>('GET', `/api/videos/${id}`, { token });
+}
+
+/** Polls GET /api/videos/{id} (as a client would) until `done` holds. */
+export async function waitForVideo(stack: TestStack, token: string, id: string, done: (video: VideoJson) => boolean, timeoutMs = 20_000): Promise<VideoJson> {
+  let last: ApiResponse<{ video: VideoJson }> | undefined;
+  return eventually(
+    async () => {
+      last = await getVideo(stack, token, id);
+      return last.status === 200 && done(last.body.video) ? last.body.video : undefined;
+    },
+    () => `video ${id} is still ${last?.status} ${last?.text}`,
+    timeoutMs,
+  );
+}
+
+export const isReady = (video: VideoJson): boolean => video.status === 'ready' && video.mux?.status === 'ready' && video.mux.playbackId !== null;
+
+/** The emulator's assets (deleted ones included) whose passthrough is this video's id. */
+export function assetsFor(stack: TestStack, videoId: string) {
+  return [...stack.muxEmulator.assets.values()].filter((asset) => asset.json.passthrough === videoId);
+}
+
+/** Every error answer has the one shape: `{ error: { code, message } }` with a readable message. */
+export function expectClientError(response: ApiResponse, status: number, code?: string): ErrorBody['error'] {
+  expect(response.status, response.text).toBe(status);
+  const body = response.body as unknown as ErrorBody;
+  expect(body.error, response.text).toBeDefined();
+  expect(typeof body.error.code).toBe('string');
+  expect(body.error.message.length, response.text).toBeGreaterThan(10);
+  if (code !== undefined) expect(body.error.code, response.text).toBe(code);
+  return body.error;
+}
