@@ -40,7 +40,7 @@ const largeVideo = { ...smallVideo, title: 'Keynote', filename: 'keynote.mov', c
 async function putBytes(url: string, bytes: Uint8Array, headers: Record<string, string> = {}): Promise<Response> {
   // fetch computes content-length from the body, as a browser does; the signed value must match it.
   const sent = Object.fromEntries(Object.entries(headers).filter(([name]) => name !== 'content-length'));
-  return fetch(url, { method: 'PUT', headers: sent, body: bytes });
+  return fetch(url, { method: 'PUT', headers: sent, body: new Uint8Array(bytes) });
 }
 
 describe.each(backends)('uploads function on %s', (backend) => {
