@@ -2,7 +2,7 @@
  * The upload routes: create a video with presigned URLs, sign more multipart parts, list uploaded parts (resume),
  * complete, abort. Parse → UploadService → respond.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import { createLogger, type Logger } from '../../shared/log.js';

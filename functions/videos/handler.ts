@@ -2,7 +2,7 @@
  * Reading videos: the caller's list (everyone's for admins), newest first with keyset pagination, and one video.
  * Another owner's video is a 404, like a missing one.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
