@@ -1,10 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/databases.js';
-import { s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
-
-function assetsFor(pipeline: Pipeline, videoId: string) {
-  return [...pipeline.mux.assets.values()].filter((asset) => asset.json.passthrough === videoId);
-}
+import { assetsFor, s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 describe.each(backends)('ingest function on %s', (backend) => {
   let pipeline: Pipeline;

@@ -6,11 +6,7 @@ import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { presentVideo } from '../../shared/videos/presenter.js';
 import { isTransientAssetError } from '../../shared/videos/reconcile-service.js';
 import { backends } from '../support/databases.js';
-import { eventually, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
-
-function assetsFor(pipeline: Pipeline, videoId: string) {
-  return [...pipeline.mux.assets.values()].filter((asset) => asset.json.passthrough === videoId);
-}
+import { assetsFor, eventually, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 /** Makes a row look last touched `minutes` ago (as if it had waited that long). */
 async function age(pipeline: Pipeline, videoId: string, minutes: number): Promise<void> {

@@ -223,6 +223,11 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
   };
 }
 
+/** The emulator's assets whose passthrough is `videoId`. */
+export function assetsFor(pipeline: Pipeline, videoId: string) {
+  return [...pipeline.mux.assets.values()].filter((asset) => asset.json.passthrough === videoId);
+}
+
 /** Polls until `check` returns a value (not undefined/false) or the time runs out. */
 export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
