@@ -445,8 +445,10 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
       const kept: Buffer[] = [];
       let keptBytes = 0;
       let total = 0;
-      for await (const chunk of response.body) {
-        const bytes = Buffer.from(chunk as Uint8Array);
+      // A reader rather than `for await`: the same code type-checks under Node's and the DOM's stream typings.
+      const reader = response.body.getReader();
+      for (let read = await reader.read(); !read.done; read = await reader.read()) {
+        const bytes = Buffer.from(read.value);
         total += bytes.length;
         if (keptBytes + bytes.length <= retainLimit) {
           kept.push(bytes);

@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The web console, driven in Debian's Chromium against the local stack: a user signs in, uploads, watches the
  * progress reach 100 % and the video become ready, and gets Mux Player for it; a multipart upload survives a page

