@@ -1,38 +1,16 @@
 /** A client of reelay's HTTP API as a browser or a curl script drives it, for the end-to-end suites. */
 import { expect } from 'vitest';
+import type { SignedPart, SinglePutUpload } from '../../shared/storage/uploads.js';
+import type { CreatedUpload, MultipartUploadStart } from '../../shared/videos/upload-service.js';
 import type { VideoJson } from '../../shared/videos/presenter.js';
 import { fakeMp4 } from '../mux/support/servers.js';
 import { eventually, type ApiResponse, type TestStack } from '../support/local-stack.js';
 
 export type { VideoJson };
 
-export interface SingleUpload {
-  readonly mode: 'single';
-  readonly method: 'PUT';
-  readonly url: string;
-  readonly headers: Record<string, string>;
-  readonly expiresAt: string;
-}
-
-export interface SignedPart {
-  readonly partNumber: number;
-  readonly url: string;
-}
-
-export interface MultipartUpload {
-  readonly mode: 'multipart';
-  readonly uploadId: string;
-  readonly partSize: number;
-  readonly partCount: number;
-  readonly parts: SignedPart[];
-  readonly expiresAt: string;
-}
-
-export interface CreatedUpload {
-  readonly video: VideoJson;
-  readonly upload: SingleUpload | MultipartUpload;
-  readonly schema: { readonly muxColumns: { readonly present: boolean; readonly missing: readonly string[] }; readonly usedFallback: boolean };
-}
+/** The API's own shapes: the tests read the responses as the domain declares them. */
+export type { CreatedUpload, MultipartUploadStart as MultipartUpload } from '../../shared/videos/upload-service.js';
+export type { SignedPart, SinglePutUpload as SingleUpload } from '../../shared/storage/uploads.js';
 
 export interface ErrorBody {
   readonly error: { readonly code: string; readonly message: string; readonly details?: unknown[] };
@@ -69,7 +47,7 @@ export async function createUpload(stack: TestStack, token: string, request: Upl
 export const asBody = (bytes: Buffer): Uint8Array<ArrayBuffer> => new Uint8Array(bytes);
 
 /** PUTs the file the way the single-upload instructions say: to the URL, with the signed headers. */
-export async function putSingle(upload: SingleUpload, bytes: Buffer): Promise<Response> {
+export async function putSingle(upload: SinglePutUpload, bytes: Buffer): Promise<Response> {
   // fetch computes content-length itself from the body; it must equal the signed one.
   const { 'content-length': signedLength, ...headers } = upload.headers;
   expect(Number(signedLength)).toBe(bytes.length);
@@ -85,7 +63,7 @@ export async function putPart(part: SignedPart, bytes: Buffer): Promise<string> 
   return etag as string;
 }
 
-export function partBytes(bytes: Buffer, upload: Pick<MultipartUpload, 'partSize'>, partNumber: number): Buffer {
+export function partBytes(bytes: Buffer, upload: Pick<MultipartUploadStart, 'partSize'>, partNumber: number): Buffer {
   return bytes.subarray((partNumber - 1) * upload.partSize, partNumber * upload.partSize);
 }
 
