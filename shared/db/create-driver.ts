@@ -2,6 +2,7 @@
  * Picks and builds the driver for an environment. Each driver module is loaded with a dynamic import, so a Lambda
  * bundle that only ever talks to the Data API does not load pg or PGlite at cold start (esbuild splits them out).
  */
+import type * as PgliteDriverModule from './pglite-driver.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Driver } from './driver.js';
 import type { DataApiRetryOptions } from './data-api-driver.js';
@@ -103,7 +104,7 @@ export async function createDriver(config: DriverConfig, options: CreateDriverOp
       return PgDriver.fromUrl(config.url, {}, { logger });
     }
     case 'pglite': {
-      const { PgliteDriver } = (await import(pgliteDriverModule)) as typeof import('./pglite-driver.js');
+      const { PgliteDriver } = (await import(pgliteDriverModule)) as typeof PgliteDriverModule;
       return PgliteDriver.open(config.dataDir);
     }
   }
