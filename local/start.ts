@@ -120,7 +120,6 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
 }
 
 async function main(): Promise<void> {
-  const startedAt = performance.now();
   const args = parseStartArguments(process.argv.slice(2), process.env);
   const logger = createStartLogger(args.log, process.env);
   const legacy = args.schema === 'legacy';
@@ -134,7 +133,8 @@ async function main(): Promise<void> {
     reconcileIntervalMs: args.reconcileEverySeconds * 1000,
     logger,
   });
-  process.stdout.write(summary(stack, args, ((performance.now() - startedAt) / 1000).toFixed(1)));
+  // Since the process started: what a developer waits for, module loading included.
+  process.stdout.write(summary(stack, args, process.uptime().toFixed(1)));
 
   if (process.stdin.isTTY) {
     process.stdin.setEncoding('utf8');
