@@ -62,7 +62,8 @@ export interface Route {
 }
 
 /** A path parameter `{id}` that must be a UUID: a malformed id is the caller's mistake (400), not a 404 or 500. */
-export const idParams = z.object({ id: z.uuid({ error: 'must be a UUID' }) });
+// Marked pure so that a bundle whose routes take no id (health) drops it, and with it zod (docs/PERFORMANCE.md, P2).
+export const idParams = /* @__PURE__ */ z.object({ id: /* @__PURE__ */ z.uuid({ error: 'must be a UUID' }) });
 
 function authorize<A extends AuthLevel>(auth: A, principal: Principal | undefined): PrincipalFor<A> {
   if (auth !== 'none' && principal === undefined) throw new UnauthorizedError('A valid bearer token is required.');

@@ -11,7 +11,6 @@
  *
  * This module never imports the Mux SDK: the health function reads `configured` without paying for it.
  */
-import * as z from 'zod';
 import { ReelayError } from '../errors.js';
 import type { MuxPlaybackPolicy } from './assets.js';
 import { defaultMuxUrlHosts, type MuxUrlHosts } from './urls.js';
@@ -134,13 +133,30 @@ export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptio
   };
 }
 
-const secretPayloadSchema = z.object({
-  tokenId: z.string().min(1),
-  tokenSecret: z.string().min(1),
-  webhookSecret: z.string().min(1).nullish(),
-});
+/*
+ * The extension's answer and the secret in it are checked by hand rather than with zod: they are a few strings, and
+ * this module is in the health function's bundle, where zod would be the largest thing loaded at cold start beyond
+ * the Data API client (docs/PERFORMANCE.md, P2).
+ */
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
 
-const extensionResponseSchema = z.object({ SecretString: z.string() });
+const isNonEmptyString = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+
+/** The credentials in the secret, or the names of its missing or malformed fields (never their values). */
+function credentialsFromSecret(payload: unknown): MuxCredentials | { readonly badFields: string[] } {
+  if (!isRecord(payload)) return { badFields: ['(not an object)'] };
+  const { tokenId, tokenSecret, webhookSecret } = payload;
+  const webhookSecretOk = webhookSecret == null || isNonEmptyString(webhookSecret);
+  if (!isNonEmptyString(tokenId) || !isNonEmptyString(tokenSecret) || !webhookSecretOk) {
+    const badFields = Object.entries({ tokenId: isNonEmptyString(tokenId), tokenSecret: isNonEmptyString(tokenSecret), webhookSecret: webhookSecretOk })
+      .filter(([, ok]) => !ok)
+      .map(([field]) => field);
+    return { badFields };
+  }
+  return { tokenId, tokenSecret, webhookSecret: isNonEmptyString(webhookSecret) ? webhookSecret : null };
+}
 
 interface CachedSecret {
   readonly expiresAt: number;
@@ -188,19 +204,18 @@ async function fetchSecret(origin: string, secretId: string, env: Env, options: 
     await response.body?.cancel();
     throw new MuxConfigurationError(`The Parameters and Secrets extension answered ${response.status} for the Mux secret`);
   }
-  const envelope = extensionResponseSchema.safeParse(await response.json().catch(() => null));
-  if (!envelope.success) throw new MuxConfigurationError('The Mux secret has no SecretString');
+  const envelope: unknown = await response.json().catch(() => null);
+  const secretString = isRecord(envelope) ? envelope.SecretString : undefined;
+  if (typeof secretString !== 'string') throw new MuxConfigurationError('The Mux secret has no SecretString');
   let payload: unknown;
   try {
-    payload = JSON.parse(envelope.data.SecretString);
+    payload = JSON.parse(secretString);
   } catch {
     throw new MuxConfigurationError('The Mux secret is not JSON');
   }
-  const secret = secretPayloadSchema.safeParse(payload);
-  if (!secret.success) {
-    // Field names only: issue messages could quote the values.
-    const fields = [...new Set(secret.error.issues.map((issue) => issue.path.join('.')))].join(', ');
-    throw new MuxConfigurationError(`The Mux secret must be JSON with tokenId, tokenSecret, webhookSecret (bad: ${fields})`);
+  const credentials = credentialsFromSecret(payload);
+  if ('badFields' in credentials) {
+    throw new MuxConfigurationError(`The Mux secret must be JSON with tokenId, tokenSecret, webhookSecret (bad: ${credentials.badFields.join(', ')})`);
   }
-  return { tokenId: secret.data.tokenId, tokenSecret: secret.data.tokenSecret, webhookSecret: secret.data.webhookSecret ?? null };
+  return credentials;
 }
