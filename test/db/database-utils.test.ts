@@ -9,13 +9,12 @@ import {
   getDatabaseStatus,
 } from '../../shared/db/database-utils.js';
 import { muxColumns } from '../../shared/migrations/0002_mux_columns.js';
-import { createMigrator } from '../../shared/migrations/engine.js';
 import { silentLogger } from '../../shared/log.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
-import { startDataApi, type StartedDataApi } from '../support/data-api.js';
+import type { StartedDataApi } from '../support/data-api.js';
+import { migrateTo, useDataApiDatabase } from '../functions/admin-support.js';
 
 const allMuxColumns = muxColumns.map((column) => column.name);
-const migrateTo = (db: TestDatabase, to: number) => createMigrator({ driver: db.driver, logger: silentLogger }).up({ to });
 
 describe('database-utils exports', () => {
   it('exports the seed utilities by their seed names from one module', () => {
@@ -102,15 +101,12 @@ describe.each(backends)('database-utils on %s', (backend) => {
 });
 
 describe.each(backends)('database-utils through the Data API on %s', (backend) => {
+  // No retries: a fault is the answer at once.
+  const local = useDataApiDatabase(backend, { retry: { maxElapsedMs: 0, delaysMs: [1], sleep: () => Promise.resolve() } });
   let db: TestDatabase;
   let api: StartedDataApi;
-  beforeEach(async () => {
-    db = await openTestDatabase(backend);
-    api = await startDataApi(db, { retry: { maxElapsedMs: 0, delaysMs: [1], sleep: () => Promise.resolve() } });
-  });
-  afterEach(async () => {
-    await api.close();
-    await db.dispose();
+  beforeEach(() => {
+    ({ db, api } = local);
   });
 
   it('checkDatabaseHealth costs one Data API call on a migrated database', async () => {

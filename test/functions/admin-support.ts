@@ -1,14 +1,46 @@
 /** Helpers for the health, admin and migrate function suites: environments, events, and seeded rows. */
 import { createServer } from 'node:net';
 import { build } from 'esbuild';
+import { afterEach, beforeEach } from 'vitest';
 import { buildHttpEvent, lambdaContext, type HttpEventInput } from '../../local/api-gateway/event.js';
 import type { Executor } from '../../shared/db/driver.js';
 import type { HttpLambdaHandler, JwtClaims } from '../../shared/http/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { createMigrator } from '../../shared/migrations/engine.js';
 import type { Env } from '../../shared/runtime/lazy.js';
-import type { TestDatabase } from '../support/databases.js';
-import type { StartedDataApi } from '../support/data-api.js';
+import { openTestDatabase, type BackendName, type TestDatabase } from '../support/databases.js';
+import { startDataApi, type StartDataApiOptions, type StartedDataApi } from '../support/data-api.js';
+
+export interface DataApiDatabase {
+  readonly db: TestDatabase;
+  readonly api: StartedDataApi;
+}
+
+/** A fresh database with a local Data API endpoint on it for every test of the calling suite. */
+export function useDataApiDatabase(backend: BackendName, options?: StartDataApiOptions): DataApiDatabase {
+  let current: DataApiDatabase | undefined;
+  beforeEach(async () => {
+    const db = await openTestDatabase(backend);
+    current = { db, api: await startDataApi(db, options) };
+  });
+  afterEach(async () => {
+    await current?.api.close();
+    await current?.db.dispose();
+    current = undefined;
+  });
+  const get = (): DataApiDatabase => {
+    if (current === undefined) throw new Error('useDataApiDatabase: only available inside a test');
+    return current;
+  };
+  return {
+    get db() {
+      return get().db;
+    },
+    get api() {
+      return get().api;
+    },
+  };
+}
 
 /** The environment a function gets in AWS, pointed at the local Data API endpoint. */
 export function dataApiEnv(api: StartedDataApi, extra: Env = {}): Env {

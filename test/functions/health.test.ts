@@ -1,27 +1,31 @@
 /** GET /api/database/health: public, one Data API call per request, 503 with the same shape when unreachable. */
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/health/handler.js';
 import { muxColumns } from '../../shared/migrations/0002_mux_columns.js';
 import { memoryLogger } from '../../shared/log.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
-import { startDataApi, type StartedDataApi } from '../support/data-api.js';
-import { bundledPackages, call, closedPort, dataApiEnv, migrateTo } from './admin-support.js';
+import type { StartedDataApi } from '../support/data-api.js';
+import { bundledPackages, call, closedPort, dataApiEnv, migrateTo, useDataApiDatabase } from './admin-support.js';
 
 const route = { routeKey: 'GET /api/database/health' } as const;
 const allMuxColumns = muxColumns.map((column) => column.name);
 // No wait for a resuming cluster: the first DatabaseResumingException is the answer.
 const noWait = { HEALTH_DB_WAIT_MS: '0' };
 
+/** The 503 body: the same shape as a 200, with what could not be read as null. */
+const unreachableBody = (status: 'down' | 'resuming') => ({
+  status,
+  database: { connected: false, latencyMs: expect.any(Number) },
+  schema: { version: null, latestVersion: null, pending: null, muxColumns: null },
+  mux: { configured: false },
+});
+
 describe.each(backends)('health on %s through the Data API', (backend) => {
+  const local = useDataApiDatabase(backend);
   let db: TestDatabase;
   let api: StartedDataApi;
-  beforeEach(async () => {
-    db = await openTestDatabase(backend);
-    api = await startDataApi(db);
-  });
-  afterEach(async () => {
-    await api.close();
-    await db.dispose();
+  beforeEach(() => {
+    ({ db, api } = local);
   });
 
   it('is ok on a migrated database, without a token, and costs one Data API call per request, cold or warm', async () => {
@@ -72,12 +76,7 @@ describe.each(backends)('health on %s through the Data API', (backend) => {
     api.server.faults.failNext('resuming', 3);
     const resuming = await call(impatient, route);
     expect(resuming.status).toBe(503);
-    expect(resuming.body).toEqual({
-      status: 'resuming',
-      database: { connected: false, latencyMs: expect.any(Number) },
-      schema: { version: null, latestVersion: null, pending: null, muxColumns: null },
-      mux: { configured: false },
-    });
+    expect(resuming.body).toEqual(unreachableBody('resuming'));
     api.server.faults.clear();
 
     // Within its short budget, the health check retries a resume once and answers.
@@ -111,12 +110,7 @@ describe('health without a database', () => {
     const logger = memoryLogger();
     const response = await call(await createHandler(env, { logger }), route);
     expect(response.status).toBe(503);
-    expect(response.body).toEqual({
-      status: 'down',
-      database: { connected: false, latencyMs: expect.any(Number) },
-      schema: { version: null, latestVersion: null, pending: null, muxColumns: null },
-      mux: { configured: false },
-    });
+    expect(response.body).toEqual(unreachableBody('down'));
     expect(logger.lines.some((line) => line.event === 'health.database_unreachable')).toBe(true);
   });
 

@@ -1,0 +1,96 @@
+/**
+ * The migrations engine as a Lambda, invoked directly (not through HTTP):
+ *
+ *   aws lambda invoke --function-name <migrate> --payload '{"action":"status"}' out.json
+ *   payload: { "action": "status" | "plan" | "up", "to"?: N }   (`to` only with plan and up)
+ *
+ * and at deploy time by infra's MigrationTrigger (aws-cdk-lib/triggers). That trigger's provider calls Lambda Invoke
+ * with only FunctionName and InvocationType, no Payload, so the event is `{}`. An empty event therefore means "up":
+ * the deploy applies pending migrations and fails loudly if one fails. Any other payload must name its action; a
+ * payload that is not one of the shapes above throws a ValidationError, which Lambda reports as the function error.
+ *
+ * Same engine as the CLI (shared/migrations/cli.ts); it logs every step as JSON lines. Errors are thrown, never
+ * turned into a result, so both `aws lambda invoke` and the trigger see the failure.
+ */
+import { z } from 'zod';
+import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
+import type { Driver } from '../../shared/db/driver.js';
+import { ValidationError } from '../../shared/errors.js';
+// request.js alone: the rest of shared/http brings middy, which a non-HTTP function does not need.
+import { validateRequestPart } from '../../shared/http/request.js';
+import { createLogger, type Logger } from '../../shared/log.js';
+import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
+import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+
+const versionSchema = z.number({ error: 'must be a migration version' }).int().positive();
+
+export const migratePayloadSchema = z.discriminatedUnion('action', [
+  z.strictObject({ action: z.literal('status') }),
+  z.strictObject({ action: z.literal('plan'), to: versionSchema.optional() }),
+  z.strictObject({ action: z.literal('up'), to: versionSchema.optional() }),
+]);
+
+export type MigratePayload = z.infer<typeof migratePayloadSchema>;
+
+/** The deploy-time trigger's event: nothing at all, or an object without a single key. */
+function isTriggerEvent(event: unknown): boolean {
+  return event === undefined || event === null || (typeof event === 'object' && !Array.isArray(event) && Object.keys(event).length === 0);
+}
+
+export function parseMigratePayload(event: unknown): MigratePayload & { readonly source: 'invoke' | 'deploy-trigger' } {
+  if (isTriggerEvent(event)) return { action: 'up', source: 'deploy-trigger' };
+  if (typeof event !== 'object' || Array.isArray(event)) {
+    throw new ValidationError('the payload must be a JSON object such as {"action":"status"}', [{ path: [], message: 'expected an object' }]);
+  }
+  return { ...(validateRequestPart(migratePayloadSchema, event, 'request body')), source: 'invoke' };
+}
+
+export interface MigrateHandlerOptions {
+  readonly logger?: Logger;
+  readonly driver?: Driver;
+  /** Engine timings (lease, index polling, lock timeouts); tests shorten them. */
+  readonly migrator?: Omit<MigratorOptions, 'driver' | 'migrations' | 'logger'>;
+}
+
+/** The part of the Lambda context this function reads. */
+export interface MigrateContext {
+  readonly awsRequestId?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+export type MigrateHandler = (event: unknown, context?: MigrateContext) => Promise<Record<string, unknown>>;
+
+// Stop waiting for another runner's lease this long before Lambda's own deadline, so the error is ours, with a message.
+const deadlineMarginMs = 10_000;
+
+export async function createHandler(env: Env = process.env, options: MigrateHandlerOptions = {}): Promise<MigrateHandler> {
+  const baseLogger = (options.logger ?? createLogger()).child({ function: 'migrate' });
+  const config = driverConfigFromEnv(env as NodeJS.ProcessEnv);
+  const driver = options.driver ?? (await createDriver(config, { logger: baseLogger }));
+  return async (event, context) => {
+    const logger = baseLogger.child({ requestId: context?.awsRequestId });
+    let payload: ReturnType<typeof parseMigratePayload>;
+    try {
+      payload = parseMigratePayload(event);
+    } catch (error) {
+      logger.error('migrate.invoke.invalid_payload', { error });
+      throw error;
+    }
+    logger.info('migrate.invoke.start', { action: payload.action, source: payload.source, ...('to' in payload && { to: payload.to }) });
+    const remainingMs = context?.getRemainingTimeInMillis?.();
+    const lease = remainingMs === undefined ? options.migrator?.lease : { ...options.migrator?.lease, waitMs: Math.max(0, remainingMs - deadlineMarginMs) };
+    const migrator = createMigrator({ driver, logger, ...options.migrator, ...(lease && { lease }) });
+    const to = 'to' in payload && payload.to !== undefined ? { to: payload.to } : {};
+    try {
+      const result =
+        payload.action === 'status' ? await migrator.status() : payload.action === 'plan' ? await migrator.plan(to) : await migrator.up(to);
+      logger.info('migrate.invoke.ok', { action: payload.action });
+      return { action: payload.action, source: payload.source, driver: driver.name, result };
+    } catch (error) {
+      logger.error('migrate.invoke.failed', { action: payload.action, error });
+      throw error;
+    }
+  };
+}
+
+export const handler = lazyHandler(() => createHandler(process.env));
