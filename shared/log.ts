@@ -40,9 +40,14 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-function envLevel(): LogLevel {
-  const raw = (process.env.LOG_LEVEL ?? 'info').toLowerCase();
+/** LOG_LEVEL from an environment object (a function's env, not necessarily process.env); `info` by default. */
+export function logLevelFrom(env: Readonly<Record<string, string | undefined>>): LogLevel {
+  const raw = (env.LOG_LEVEL ?? 'info').toLowerCase();
   return raw in levelOrder ? (raw as LogLevel) : 'info';
+}
+
+function envLevel(): LogLevel {
+  return logLevelFrom(process.env);
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {

@@ -15,7 +15,8 @@ import { applyMuxMigration, getDatabaseStatus, unavailableError, type DatabaseSt
 import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import type { Driver } from '../../shared/db/driver.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
-import { createLogger, type Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/log.js';
+import { functionLogger } from '../../shared/runtime/database.js';
 import type { MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import { collectVideoDiagnostics, diagnosticsConfiguration, diagnosticsThresholdsFromEnv } from '../../shared/videos/diagnostics.js';
@@ -50,7 +51,7 @@ export function migrationStatusBody(status: DatabaseStatus) {
 }
 
 export async function createHandler(env: Env = process.env, options: AdminHandlerOptions = {}): Promise<HttpLambdaHandler> {
-  const logger = options.logger ?? createLogger();
+  const logger = functionLogger(env, 'admin', options);
   const driver = options.driver ?? (await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger }));
   const thresholds = diagnosticsThresholdsFromEnv(env);
   const configuration = diagnosticsConfiguration(env, thresholds);

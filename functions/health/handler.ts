@@ -17,7 +17,8 @@ import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver
 import type { Driver } from '../../shared/db/driver.js';
 import { checkDatabaseHealth, type DatabaseHealth, type HealthStatus, type MuxColumnReport } from '../../shared/db/database-utils.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
-import { createLogger, type Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/log.js';
+import { functionLogger } from '../../shared/runtime/database.js';
 import { muxConfigFromEnv } from '../../shared/mux/config.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 
@@ -74,7 +75,7 @@ export function healthBody(health: DatabaseHealth, muxIsConfigured: boolean): He
 }
 
 export async function createHandler(env: Env = process.env, options: HealthHandlerOptions = {}): Promise<HttpLambdaHandler> {
-  const logger = options.logger ?? createLogger();
+  const logger = functionLogger(env, 'health', options);
   const waitMs = databaseWaitMs(env);
   const driver =
     options.driver ??

@@ -7,8 +7,8 @@
  */
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Driver } from '../../shared/db/driver.js';
-import { createLogger, type Logger } from '../../shared/log.js';
-import { databaseServices, databaseServicesFromEnv } from '../../shared/runtime/database.js';
+import type { Logger } from '../../shared/log.js';
+import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
@@ -26,8 +26,8 @@ export type IngestHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 const retryOutcomes: ReadonlySet<IngestOutcome['result']> = new Set(['retry']);
 
 export async function createHandler(env: Env = process.env, options: IngestHandlerOptions = {}): Promise<IngestHandler> {
-  const logger = (options.logger ?? createLogger()).child({ function: 'ingest' });
-  const { videos } = options.driver === undefined ? await databaseServicesFromEnv(env, logger) : databaseServices(options.driver, logger, env);
+  const logger = functionLogger(env, 'ingest', options);
+  const { videos } = await functionDatabase(env, logger, options);
   const mux = muxFromEnv(env);
   const ingest = new IngestService({ videos, storage: storageFromEnv(env).storage, gateway: mux.gateway, logger, ...ingestSettingsFromEnv(env) });
 

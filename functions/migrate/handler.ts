@@ -18,7 +18,8 @@ import type { Driver } from '../../shared/db/driver.js';
 import { ValidationError } from '../../shared/errors.js';
 // request.js alone: the rest of shared/http brings middy, which a non-HTTP function does not need.
 import { validateRequestPart } from '../../shared/http/request.js';
-import { createLogger, type Logger } from '../../shared/log.js';
+import type { Logger } from '../../shared/log.js';
+import { functionLogger } from '../../shared/runtime/database.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 
@@ -64,7 +65,7 @@ export type MigrateHandler = (event: unknown, context?: MigrateContext) => Promi
 const deadlineMarginMs = 10_000;
 
 export async function createHandler(env: Env = process.env, options: MigrateHandlerOptions = {}): Promise<MigrateHandler> {
-  const baseLogger = (options.logger ?? createLogger()).child({ function: 'migrate' });
+  const baseLogger = functionLogger(env, 'migrate', options);
   const config = driverConfigFromEnv(env as NodeJS.ProcessEnv);
   const driver = options.driver ?? (await createDriver(config, { logger: baseLogger }));
   return async (event, context) => {

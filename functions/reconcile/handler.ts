@@ -6,8 +6,8 @@
 import { z } from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import { ValidationError } from '../../shared/errors.js';
-import { createLogger, type Logger } from '../../shared/log.js';
-import { databaseServices, databaseServicesFromEnv } from '../../shared/runtime/database.js';
+import type { Logger } from '../../shared/log.js';
+import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
@@ -45,8 +45,8 @@ function positiveInteger(env: Env, name: string): number | undefined {
 }
 
 export async function createHandler(env: Env = process.env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
-  const logger = (options.logger ?? createLogger()).child({ function: 'reconcile' });
-  const { videos } = options.driver === undefined ? await databaseServicesFromEnv(env, logger) : databaseServices(options.driver, logger, env);
+  const logger = functionLogger(env, 'reconcile', options);
+  const { videos } = await functionDatabase(env, logger, options);
   const mux = muxFromEnv(env);
   const { storage } = storageFromEnv(env);
   const settings = ingestSettingsFromEnv(env);

@@ -6,8 +6,8 @@ import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
-import { createLogger, type Logger } from '../../shared/log.js';
-import { databaseServices, databaseServicesFromEnv } from '../../shared/runtime/database.js';
+import type { Logger } from '../../shared/log.js';
+import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
 import { once, lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import {
   defaultPageSize,
@@ -70,8 +70,8 @@ export interface VideosHandlerOptions {
 }
 
 export async function createHandler(env: Env = process.env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
-  const logger = options.logger ?? createLogger();
-  const { videos } = options.driver === undefined ? await databaseServicesFromEnv(env, logger) : databaseServices(options.driver, logger, env);
+  const logger = functionLogger(env, 'videos', options);
+  const { videos } = await functionDatabase(env, logger, options);
   return httpHandler({ name: 'videos', logger, routes: videoRoutes(videos, bucketLinker(env)) });
 }
 

@@ -3,7 +3,7 @@ import type { Driver } from '../db/driver.js';
 import { createDriver, driverConfigFromEnv } from '../db/create-driver.js';
 import { CapabilityCache } from '../db/capabilities.js';
 import { VideoDB } from '../db/video-db.js';
-import type { Logger } from '../log.js';
+import { createLogger, logLevelFrom, type Logger } from '../log.js';
 import type { Env } from './lazy.js';
 
 export interface DatabaseServices {
@@ -29,4 +29,21 @@ export function databaseServices(driver: Driver, logger: Logger, env: Env = {}):
 export async function databaseServicesFromEnv(env: Env, logger: Logger): Promise<DatabaseServices> {
   const driver = await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger });
   return databaseServices(driver, logger, env);
+}
+
+/** The seams every function's `createHandler(env, options)` accepts, so tests and the local stack can inject. */
+export interface FunctionOptions {
+  readonly logger?: Logger;
+  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
+  readonly driver?: Driver;
+}
+
+/** The function's logger: the injected one, or JSON lines at the env's LOG_LEVEL; tagged with the function name. */
+export function functionLogger(env: Env, name: string, options: FunctionOptions = {}): Logger {
+  return (options.logger ?? createLogger({ level: logLevelFrom(env) })).child({ function: name });
+}
+
+/** The function's data layer: over the injected driver, or over the driver the environment describes. */
+export async function functionDatabase(env: Env, logger: Logger, options: FunctionOptions = {}): Promise<DatabaseServices> {
+  return options.driver === undefined ? databaseServicesFromEnv(env, logger) : databaseServices(options.driver, logger, env);
 }
