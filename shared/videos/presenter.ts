@@ -2,7 +2,15 @@
  * The video as the HTTP API shows it. One function, used by every route that returns a video, so the JSON shape is
  * defined once. On a legacy schema (no Mux columns) the Mux, audio and captions blocks are null.
  */
-import type { VideoRecord, VideoStatus, MuxStatus } from '../db/video-fields.js';
+import type { MuxFields, VideoRecord, VideoStatus } from '../db/video-fields.js';
+
+/** The Mux fields the API shows in its `mux` block (the others appear under `audio` and `captions`, or not at all). */
+type PresentedMuxField =
+  | 'assetId' | 'playbackId' | 'uploadId' | 'status' | 'thumbnailUrl' | 'streamingUrl' | 'mp4Url'
+  | 'durationSeconds' | 'aspectRatio' | 'createdAt' | 'readyAt' | 'error';
+
+/** A record's fields as JSON carries them: timestamps become ISO strings. */
+type JsonFields<T> = { [K in keyof T]: T[K] extends Date | null ? string | null : T[K] };
 
 export interface VideoJson {
   id: string;
@@ -14,20 +22,7 @@ export interface VideoJson {
   size: number;
   createdAt: string;
   updatedAt: string;
-  mux: {
-    assetId: string | null;
-    playbackId: string | null;
-    uploadId: string | null;
-    status: MuxStatus | null;
-    thumbnailUrl: string | null;
-    streamingUrl: string | null;
-    mp4Url: string | null;
-    durationSeconds: number | null;
-    aspectRatio: string | null;
-    createdAt: string | null;
-    readyAt: string | null;
-    error: string | null;
-  } | null;
+  mux: JsonFields<Pick<MuxFields, PresentedMuxField>> | null;
   audio: { enhanced: boolean | null; jobId: string | null } | null;
   captions: {
     webvttUrl: string | null;
