@@ -253,7 +253,7 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
       return {
         label: `${kind}, ${schema === 'latest' ? 'latest schema' : 'legacy schema (0001)'}`,
         figure: `${calls} call${calls === 1 ? '' : 's'} (max ${maxPerRequest[variant]})`,
-        baseline: kind === 'create upload' ? `${baseline} calls (seed insert)` : '—',
+        baseline: kind === 'create upload' ? `${baseline} call${baseline === 1 ? '' : 's'} (seed insert)` : '—',
         ratio: kind === 'create upload' ? ratioOf(calls, baseline) : null,
         goal: '≤ 1 per request',
         met,
@@ -283,7 +283,7 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
         why: `A read refreshes the per-container cache once the TTL has passed; the rest of the requests read none.`,
       },
       {
-        label: `Capability detection: ${detection.burstRequests} concurrent cold requests on a new container`,
+        label: `Capability detection: ${detection.burstRequests} concurrent cold create-upload requests on a new container`,
         figure: `${detection.burstCatalogReads} read${detection.burstCatalogReads === 1 ? '' : 's'}`,
         baseline: '—',
         ratio: null,

