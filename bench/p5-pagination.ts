@@ -96,7 +96,7 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
           met,
           why: met
             ? 'The cursor (created_at, id) seeks straight into videos_owner_listing_idx: page N reads the same 21 index entries as page 1.'
-            : 'The deep page costs more than the first: check that the plan uses videos_owner_listing_idx (EXPLAIN in the JSON notes).',
+            : 'The deep page costs more than the first: check with EXPLAIN that the keyset query seeks into videos_owner_listing_idx.',
         },
         {
           label: `Baseline: OFFSET ${depth.toLocaleString('en')} vs OFFSET 0 (same query, same driver)`,
