@@ -13,6 +13,20 @@ export default tseslint.config(
     },
   },
   {
+    // `import { z }` makes esbuild keep all of zod (~460 KiB) in every bundle; the namespace import lets it drop
+    // what is unused (docs/PERFORMANCE.md, P2).
+    files: ['shared/**/*.ts', 'functions/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[importKind!='type'][source.value='zod'] > ImportSpecifier[importKind!='type']",
+          message: "Import zod as a namespace (`import * as z from 'zod'`) so bundles can drop what is unused.",
+        },
+      ],
+    },
+  },
+  {
     // The domain never reaches back into Lambdas or infrastructure, and never uses `any`.
     files: ['shared/**/*.ts'],
     rules: {

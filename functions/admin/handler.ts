@@ -10,13 +10,13 @@
  *
  * Only Mux's configuration is read (shared/mux/config.ts, no SDK); no S3 client is loaded.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { applyMuxMigration, getDatabaseStatus, unavailableError, type DatabaseStatus } from '../../shared/db/database-utils.js';
 import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import type { Driver } from '../../shared/db/driver.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
-import { functionLogger } from '../../shared/runtime/database.js';
+import { functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import type { MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import { collectVideoDiagnostics, diagnosticsConfiguration, diagnosticsThresholdsFromEnv } from '../../shared/videos/diagnostics.js';
@@ -52,7 +52,7 @@ export function migrationStatusBody(status: DatabaseStatus) {
 
 export async function createHandler(env: Env = process.env, options: AdminHandlerOptions = {}): Promise<HttpLambdaHandler> {
   const logger = functionLogger(env, 'admin', options);
-  const driver = options.driver ?? (await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger }));
+  const driver = options.driver ?? (await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger, dataApiRetry: httpDataApiRetry }));
   const thresholds = diagnosticsThresholdsFromEnv(env);
   const configuration = diagnosticsConfiguration(env, thresholds);
   return httpHandler({

@@ -12,7 +12,7 @@
  * Same engine as the CLI (shared/migrations/cli.ts); it logs every step as JSON lines. Errors are thrown, never
  * turned into a result, so both `aws lambda invoke` and the trigger see the failure.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import type { Driver } from '../../shared/db/driver.js';
 import { ValidationError } from '../../shared/errors.js';

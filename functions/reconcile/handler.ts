@@ -3,7 +3,7 @@
  * (`aws lambda invoke --payload '{"action":"backfill","limit":50}'`) it runs the one asked for. Returns the summary
  * `{ restored, reconciled, captions, retried, backfilled, failed }` (shared/videos/reconcile-service.ts).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import { ValidationError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
