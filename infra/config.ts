@@ -15,6 +15,29 @@ export type AuthConfig =
   | { readonly kind: 'cognito' }
   | { readonly kind: 'external'; readonly issuer: string; readonly audience: readonly string[] };
 
+/**
+ * How the web console's users sign in: through a Hosted UI domain the stack adds to its own user pool, or through an
+ * external Cognito-compatible IdP (the console speaks Cognito's `/oauth2/authorize`, `/oauth2/token` and `/logout`)
+ * whose app client is one of the JWT authorizer's audiences.
+ */
+export type ConsoleSignIn =
+  | {
+      readonly kind: 'stack-user-pool';
+      /** Hosted UI domain prefix; undefined means `<stack name>-<account id>` (prefixes are unique per region). */
+      readonly domainPrefix: string | undefined;
+    }
+  | {
+      readonly kind: 'external';
+      /** The IdP's base URL without a trailing slash, e.g. `https://login.example.com`. */
+      readonly domain: string;
+      /** A public app client of that IdP, one of the jwtAudience values. */
+      readonly clientId: string;
+    };
+
+export interface ConsoleConfig {
+  readonly signIn: ConsoleSignIn;
+}
+
 export interface DatabaseConfig {
   /** Aurora capacity units; 0 lets the writer pause when idle. */
   readonly minCapacity: number;
@@ -40,6 +63,8 @@ export interface ReelayConfig {
   readonly reservedConcurrency: Readonly<Record<string, number>>;
   /** Upload bucket server access logs (cdk-nag S1); on by default, a second bucket. */
   readonly bucketAccessLogs: boolean;
+  /** The web console as a static site (S3 + CloudFront) with Hosted UI sign-in; undefined = not deployed. */
+  readonly console: ConsoleConfig | undefined;
   readonly removalPolicy: RemovalPolicy;
   readonly deletionProtection: boolean;
 }
@@ -61,6 +86,10 @@ export const contextKeys = [
   'apiBurstLimit',
   'reservedConcurrency',
   'bucketAccessLogs',
+  'console',
+  'consoleDomainPrefix',
+  'consoleAuthDomain',
+  'consoleClientId',
 ] as const;
 export type ContextKey = (typeof contextKeys)[number];
 
@@ -159,6 +188,38 @@ function readAuth(read: ContextReader): AuthConfig {
   return { kind: 'external', issuer, audience };
 }
 
+/** Cognito's rules for a prefix domain: lower-case letters, digits and inner hyphens, and no reserved words. */
+const domainPrefixPattern = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const reservedDomainWords = /aws|amazon|cognito/;
+
+function readConsole(read: ContextReader, auth: AuthConfig): ConsoleConfig | undefined {
+  if (!readBoolean(read, 'console', false)) return undefined;
+  const domainPrefix = readString(read, 'consoleDomainPrefix');
+  const authDomain = readString(read, 'consoleAuthDomain');
+  const clientId = readString(read, 'consoleClientId');
+  if (auth.kind === 'cognito') {
+    if (authDomain !== undefined || clientId !== undefined) {
+      throw new Error('context "consoleAuthDomain" and "consoleClientId" are for an external issuer (jwtIssuer); the console signs in through the stack\'s user pool otherwise');
+    }
+    if (domainPrefix !== undefined && (!domainPrefixPattern.test(domainPrefix) || reservedDomainWords.test(domainPrefix))) {
+      throw contextError('consoleDomainPrefix', 'lower-case letters, digits and hyphens (at most 63, not containing aws, amazon or cognito)', domainPrefix);
+    }
+    return { signIn: { kind: 'stack-user-pool', domainPrefix } };
+  }
+  if (domainPrefix !== undefined) {
+    throw new Error('context "consoleDomainPrefix" names a Hosted UI domain of the stack\'s user pool, which an external issuer (jwtIssuer) replaces; give consoleAuthDomain and consoleClientId instead');
+  }
+  if (authDomain === undefined || clientId === undefined) {
+    throw new Error(
+      'the console with an external issuer (jwtIssuer) needs that IdP\'s sign-in settings: -c consoleAuthDomain=https://… (its Hosted UI base URL) and -c consoleClientId=… (a public app client)',
+    );
+  }
+  if (!/^https:\/\/[^/?#\s]+$/.test(authDomain.replace(/\/+$/, ''))) throw contextError('consoleAuthDomain', 'an https:// origin such as https://login.example.com', authDomain);
+  // The console sends that client's access tokens, which carry it as `client_id`; the authorizer must accept it.
+  if (!auth.audience.includes(clientId)) throw contextError('consoleClientId', `one of the jwtAudience values (${auth.audience.join(', ')})`, clientId);
+  return { signIn: { kind: 'external', domain: authDomain.replace(/\/+$/, ''), clientId } };
+}
+
 /** Maps a day count to the closest CloudWatch Logs retention at or above it (the API accepts only fixed values). */
 function retentionAtLeast(days: number): RetentionDays {
   const allowed = Object.values(RetentionDays)
@@ -176,10 +237,11 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
   const defaults = stageDefaults[stage];
   const minCapacity = readNumber(read, 'dbMinCapacity', 0, 0, 256);
   const maxCapacity = readNumber(read, 'dbMaxCapacity', defaults.dbMaxCapacity, Math.max(1, minCapacity), 256);
+  const auth = readAuth(read);
   return {
     stage,
     corsOrigins: readList(read, 'corsOrigins') ?? defaults.corsOrigins,
-    auth: readAuth(read),
+    auth,
     alarmEmail: readString(read, 'alarmEmail'),
     muxSecretArn: readString(read, 'muxSecretArn'),
     database: {
@@ -195,6 +257,7 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
     },
     reservedConcurrency: readReservedConcurrency(read),
     bucketAccessLogs: readBoolean(read, 'bucketAccessLogs', true),
+    console: readConsole(read, auth),
     removalPolicy: stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: stage === 'prod',
   };

@@ -15,8 +15,11 @@ export type RouteAuth = (typeof routeAuthLevels)[number];
 export const functionTriggers = ['http', 'sqs', 'schedule', 'invoke'] as const;
 export type FunctionTrigger = (typeof functionTriggers)[number];
 
-/** What a function may touch; each capability maps to exactly one grant in `Functions`. */
-export const capabilities = ['database', 'bucket', 'mux'] as const;
+/**
+ * What a function may touch; each capability maps to exactly one grant in `Functions`. `bucket-read` is the part of
+ * `bucket` a function needs to hand out links to files reelay stored itself (captions), and nothing that writes.
+ */
+export const capabilities = ['database', 'bucket', 'bucket-read', 'mux'] as const;
 export type Capability = (typeof capabilities)[number];
 
 export const httpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -65,12 +68,15 @@ function parseFunction(name: string, raw: unknown): FunctionSpec {
   if (!/^[a-z][a-z0-9-]*$/.test(name)) fail(`function name "${name}" must be kebab-case`);
   if (typeof entry.entry !== 'string' || !entry.entry.endsWith('.ts')) fail(`functions.${name}.entry must be a .ts path`);
   if (!Array.isArray(entry.uses)) fail(`functions.${name}.uses must be an array`);
+  const uses = entry.uses.map((use: unknown) => oneOf(capabilities, use, `functions.${name}.uses[]`));
+  if (new Set(uses).size !== uses.length) fail(`functions.${name}.uses lists a capability twice`);
+  if (uses.includes('bucket') && uses.includes('bucket-read')) fail(`functions.${name}.uses: "bucket" already includes "bucket-read"`);
   return {
     name,
     entry: resolve(repositoryRoot, entry.entry),
     relativeEntry: entry.entry,
     trigger: oneOf(functionTriggers, entry.trigger, `functions.${name}.trigger`),
-    uses: entry.uses.map((use: unknown) => oneOf(capabilities, use, `functions.${name}.uses[]`)),
+    uses,
   };
 }
 

@@ -12,6 +12,8 @@ interface FrameworkHandler {
   /** The singleton's construct id starts with this. */
   readonly idPrefix: string;
   readonly what: string;
+  /** A Lambda function whose runtime aws-cdk-lib chooses (and moves forward with its releases). */
+  readonly runtimeChosenByCdk?: boolean;
 }
 
 const frameworkHandlers: readonly FrameworkHandler[] = [
@@ -27,10 +29,16 @@ const frameworkHandlers: readonly FrameworkHandler[] = [
     idPrefix: 'AWSCDK.TriggerCustomResourceProvider',
     what: "aws-cdk-lib's trigger provider, which invokes the migrate function during deployment",
   },
+  {
+    idPrefix: 'Custom::CDKBucketDeployment',
+    what: "aws-cdk-lib's BucketDeployment handler, which copies the web console into its bucket during deployment",
+    runtimeChosenByCdk: true,
+  },
 ];
 
+/** Custom-resource providers name their role `Role`; Lambda functions (the BucketDeployment handler) `ServiceRole`. */
 function roleOf(handler: IConstruct): IConstruct {
-  const role = handler.node.tryFindChild('Role');
+  const role = handler.node.tryFindChild('Role') ?? handler.node.tryFindChild('ServiceRole');
   if (!role) throw new Error(`expected a Role under ${handler.node.path}`);
   return role;
 }
@@ -48,6 +56,12 @@ export function acknowledgeFrameworkResources(stack: Stack, migrationHandler: la
       id: basicExecutionRole,
       reason: `Role of ${handler.what}; AWS's basic execution policy only lets it write its own CloudWatch logs.`,
     });
+    if (handler.runtimeChosenByCdk) {
+      Validations.of(child).acknowledge({
+        id: 'AwsSolutions-L1',
+        reason: `The runtime of ${handler.what} is chosen by aws-cdk-lib and moves with its releases; it runs only during deployments.`,
+      });
+    }
     if (handler.idPrefix === 'AWSCDK.TriggerCustomResourceProvider') {
       const functionLogicalId = stack.getLogicalId(migrationHandler.node.defaultChild as CfnElement);
       Validations.of(role).acknowledge({

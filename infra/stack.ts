@@ -1,12 +1,14 @@
 /**
  * reelay in one stack: Database, UploadBucket (+ queue and DLQ), MuxSecret, Auth, Functions, ReelayHttpApi, Alarms
- * and MigrationTrigger, wired from functions/routes.json and the typed config (infra/config.ts).
+ * and MigrationTrigger, wired from functions/routes.json and the typed config (infra/config.ts); with `-c console=true`
+ * also the web console (ConsoleSite) and a Hosted UI domain for it.
  */
-import { CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { Aws, CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { ReelayConfig } from './config.js';
+import type { ConsoleSignIn, ReelayConfig, Stage } from './config.js';
 import { Alarms } from './constructs/alarms.js';
-import { Auth } from './constructs/auth.js';
+import { Auth, hostedUiUrl, type HostedUiProps } from './constructs/auth.js';
+import { ConsoleSite, type ConsoleRuntimeConfig } from './constructs/console-site.js';
 import { Database } from './constructs/database.js';
 import { Functions, functionSizing } from './constructs/functions.js';
 import { ReelayHttpApi } from './constructs/http-api.js';
@@ -21,6 +23,8 @@ export const uploadPrefix = 'uploads/';
 export const migrationFunctionName = 'migrate';
 /** The function fed by the upload queue. */
 export const ingestFunctionName = 'ingest';
+/** The local console (npm start), accepted as an OAuth callback by dev stacks so it can sign in against AWS. */
+export const localConsoleUrl = 'http://localhost:3000/';
 
 export interface ReelayStackProps extends StackProps {
   readonly config: ReelayConfig;
@@ -36,6 +40,8 @@ export class ReelayStack extends Stack {
   readonly httpApi: ReelayHttpApi;
   readonly alarms: Alarms;
   readonly migration: MigrationTrigger;
+  /** Present with `-c console=true`. */
+  readonly console: ConsoleSite | undefined;
 
   constructor(scope: Construct, id: string, props: ReelayStackProps) {
     super(scope, id, props);
@@ -49,6 +55,25 @@ export class ReelayStack extends Stack {
       throw new Error(`functions/routes.json must declare "${ingestFunctionName}" (sqs) and "${migrationFunctionName}" (invoke)`);
     }
 
+    const consoleSignIn = config.console?.signIn;
+    const hostedUiPrefix =
+      consoleSignIn?.kind === 'stack-user-pool' ? (consoleSignIn.domainPrefix ?? `${this.stackName.toLowerCase()}-${Aws.ACCOUNT_ID}`) : undefined;
+    const signInOrigin = consoleSignIn?.kind === 'external' ? consoleSignIn.domain : hostedUiPrefix && hostedUiUrl(hostedUiPrefix);
+    // The console comes first: the upload bucket, the API and the user pool client all name its origin.
+    this.console = signInOrigin
+      ? new ConsoleSite(this, 'Console', {
+          signInOrigin,
+          accessLogs: config.bucketAccessLogs,
+          removalPolicy: config.removalPolicy,
+          logRetention: config.logRetention,
+        })
+      : undefined;
+    const corsOrigins = this.console ? [...config.corsOrigins, this.console.origin] : config.corsOrigins;
+    const hostedUi: HostedUiProps | undefined =
+      this.console && hostedUiPrefix !== undefined
+        ? { domainPrefix: hostedUiPrefix, urls: consoleCallbackUrls(this.console.url, config.stage) }
+        : undefined;
+
     this.database = new Database(this, 'Database', {
       config: config.database,
       removalPolicy: config.removalPolicy,
@@ -56,7 +81,7 @@ export class ReelayStack extends Stack {
       logRetention: config.logRetention,
     });
     this.uploads = new UploadBucket(this, 'Uploads', {
-      corsOrigins: config.corsOrigins,
+      corsOrigins,
       uploadPrefix,
       removalPolicy: config.removalPolicy,
       accessLogs: config.bucketAccessLogs,
@@ -70,6 +95,7 @@ export class ReelayStack extends Stack {
       config: config.auth,
       removalPolicy: config.removalPolicy,
       deletionProtection: config.deletionProtection,
+      ...(hostedUi ? { hostedUi } : {}),
     });
     this.functions = new Functions(this, 'Functions', {
       manifest,
@@ -85,7 +111,7 @@ export class ReelayStack extends Stack {
       manifest,
       functions: this.functions,
       authorizer: this.auth.authorizer,
-      corsOrigins: config.corsOrigins,
+      corsOrigins,
       throttle: config.apiThrottle,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
@@ -118,8 +144,27 @@ export class ReelayStack extends Stack {
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.userPoolClient.userPoolClientId });
     }
 
+    if (this.console && consoleSignIn) {
+      this.console.publish({ apiUrl: this.httpApi.url, auth: this.consoleAuth(consoleSignIn) });
+      new CfnOutput(this, 'ConsoleUrl', { value: this.console.url, description: 'The web console (sign in with a user of the pool)' });
+    }
+    if (this.auth.hostedUiDomain) {
+      new CfnOutput(this, 'UserPoolDomain', { value: this.auth.hostedUiDomain.baseUrl(), description: 'Hosted UI of the user pool' });
+    }
+
     acknowledgeFrameworkResources(this, migrationHandler);
   }
+
+  private consoleAuth(signIn: ConsoleSignIn): ConsoleRuntimeConfig['auth'] {
+    if (signIn.kind === 'external') return { kind: 'cognito', domain: signIn.domain, clientId: signIn.clientId };
+    if (!this.auth.hostedUiDomain || !this.auth.userPoolClient) throw new Error('the console needs the Hosted UI of the stack\'s user pool');
+    return { kind: 'cognito', domain: this.auth.hostedUiDomain.baseUrl(), clientId: this.auth.userPoolClient.userPoolClientId };
+  }
+}
+
+/** Where the Hosted UI may send a browser back to: the deployed console, and on dev also the local one. */
+export function consoleCallbackUrls(consoleUrl: string, stage: Stage): string[] {
+  return stage === 'dev' ? [consoleUrl, localConsoleUrl] : [consoleUrl];
 }
 
 /** One stack per stage, so dev and prod can live in the same account. */

@@ -2,6 +2,7 @@
  * One NodejsFunction per entry of functions/routes.json, each granted exactly the capabilities its `uses` lists:
  *   database → Data API on the cluster + reading its secret (RDS_RESOURCE_ARN, RDS_SECRET_ARN, RDS_DATABASE)
  *   bucket   → the object actions of `uploadObjectActions` on the upload prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
+ *   bucket-read → `s3:GetObject` on the caption files under that prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
  * and wired to its trigger: SQS for `sqs`, an EventBridge schedule for `schedule`; `http` routes are wired by
  * ReelayHttpApi and `invoke` functions are called directly (and by MigrationTrigger).
@@ -22,7 +23,7 @@ import { lambdaBundling } from '../bundling.js';
 import type { Stage } from '../config.js';
 import { repositoryRoot, type Capability, type FunctionManifest, type FunctionSpec, type FunctionTrigger } from '../manifest.js';
 import type { Database } from './database.js';
-import type { UploadBucket } from './upload-bucket.js';
+import { objectAccess, type ObjectAccess, type UploadBucket } from './upload-bucket.js';
 
 export interface FunctionSizing {
   readonly memorySize: number;
@@ -150,10 +151,8 @@ export class Functions extends Construct {
         fn.addEnvironment('RDS_DATABASE', props.database.databaseName);
         return;
       case 'bucket':
-        props.uploads.grantUploadObjects(fn);
-        fn.addEnvironment('UPLOAD_BUCKET', props.uploads.bucket.bucketName);
-        fn.addEnvironment('UPLOAD_PREFIX', props.uploads.uploadPrefix);
-        acknowledgePrefixWildcard(fn, props.uploads.bucket, props.uploads.uploadPrefix);
+      case 'bucket-read':
+        grantStorage(fn, props.uploads, capability === 'bucket' ? 'upload' : 'read-stored-files');
         return;
       case 'mux':
         props.muxSecret.grantRead(fn);
@@ -184,15 +183,19 @@ export class Functions extends Construct {
 }
 
 /**
- * `uploads/*` is the narrowest resource S3 object actions can name: object keys are generated per upload. cdk-nag
- * reports it as a wildcard, so it is acknowledged here, on the one policy and the one resource it concerns.
+ * Object access under the upload prefix, and the storage settings (shared/storage/config.ts) to use it. Object ARNs
+ * under a key pattern are the narrowest resource S3 object actions can name when keys are generated at run time;
+ * cdk-nag reports the pattern as a wildcard, so it is acknowledged here, on the one policy and the one resource.
  */
-function acknowledgePrefixWildcard(fn: NodejsFunction, bucket: s3.IBucket, prefix: string): void {
+function grantStorage(fn: NodejsFunction, uploads: UploadBucket, access: ObjectAccess): void {
+  const keyPattern = uploads.grantObjectAccess(fn, access);
+  fn.addEnvironment('UPLOAD_BUCKET', uploads.bucket.bucketName);
+  fn.addEnvironment('UPLOAD_PREFIX', uploads.uploadPrefix);
   const policy = fn.role?.node.tryFindChild('DefaultPolicy');
   if (!policy) throw new Error(`expected a default policy on the role of ${fn.node.path}`);
-  const bucketLogicalId = Stack.of(bucket).getLogicalId(bucket.node.defaultChild as s3.CfnBucket);
+  const bucketLogicalId = Stack.of(uploads).getLogicalId(uploads.bucket.node.defaultChild as s3.CfnBucket);
   Validations.of(policy).acknowledge({
-    id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${prefix}*]`,
-    reason: `Object actions limited to the ${prefix} prefix; keys are generated per upload, so a prefix wildcard is the least privilege possible.`,
+    id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${keyPattern}]`,
+    reason: objectAccess[access].wildcardReason(uploads.uploadPrefix),
   });
 }

@@ -10,6 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { accessLogsBucket } from './access-logs-bucket.js';
 
 export interface UploadBucketProps {
   /** Browser origins allowed to PUT parts and read ETags; empty means no CORS rule. */
@@ -34,6 +35,43 @@ export const uploadObjectActions = [
   's3:ListMultipartUploadParts', // ListParts, to resume an interrupted multipart upload
 ] as const;
 
+/** What `bucket-read` allows: presigned GETs (and HEADs) of files reelay stored itself. */
+export const storedFileReadActions = ['s3:GetObject'] as const;
+
+/**
+ * Keys of the files reelay writes itself next to an upload: `<prefix><video id>/captions/<language>.srt`
+ * (shared/storage/uploads.ts, captionsKeyFor). Source videos (`<prefix><video id>/source.*`) do not match.
+ */
+export function storedFileKeyPattern(uploadPrefix: string): string {
+  return `${uploadPrefix}*/captions/*`;
+}
+
+/** The two object grants functions get: uploading (capability `bucket`) and reading stored captions (`bucket-read`). */
+export type ObjectAccess = 'upload' | 'read-stored-files';
+
+interface ObjectAccessSpec {
+  readonly actions: readonly string[];
+  readonly keyPattern: (uploadPrefix: string) => string;
+  /** Why the key pattern's wildcard is the least privilege possible (a cdk-nag acknowledgement). */
+  readonly wildcardReason: (uploadPrefix: string) => string;
+}
+
+export const objectAccess: Readonly<Record<ObjectAccess, ObjectAccessSpec>> = {
+  upload: {
+    actions: uploadObjectActions,
+    keyPattern: (prefix) => `${prefix}*`,
+    wildcardReason: (prefix) =>
+      `Object actions limited to the ${prefix} prefix; keys are generated per upload, so a prefix wildcard is the least privilege possible.`,
+  },
+  'read-stored-files': {
+    actions: storedFileReadActions,
+    keyPattern: storedFileKeyPattern,
+    wildcardReason: () =>
+      "Read-only (s3:GetObject) on the caption files reelay writes under each video's key; the video id and language in the key are only " +
+      'known at run time, and source videos do not match the pattern.',
+  },
+};
+
 export class UploadBucket extends Construct {
   readonly bucket: s3.Bucket;
   readonly queue: sqs.Queue;
@@ -46,17 +84,7 @@ export class UploadBucket extends Construct {
     this.uploadPrefix = props.uploadPrefix;
     const disposable = props.removalPolicy === RemovalPolicy.DESTROY;
 
-    this.accessLogsBucket = props.accessLogs
-      ? new s3.Bucket(this, 'AccessLogs', {
-          blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-          encryption: s3.BucketEncryption.S3_MANAGED,
-          enforceSSL: true,
-          objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-          lifecycleRules: [{ id: 'expire-access-logs', expiration: Duration.days(90) }],
-          removalPolicy: props.removalPolicy,
-          autoDeleteObjects: disposable,
-        })
-      : undefined;
+    this.accessLogsBucket = props.accessLogs ? accessLogsBucket(this, 'AccessLogs', { removalPolicy: props.removalPolicy }) : undefined;
 
     this.bucket = new s3.Bucket(this, 'Bucket', {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -116,12 +144,15 @@ export class UploadBucket extends Construct {
     });
   }
 
-  /** The uploads/ prefix only: the actions in `uploadObjectActions`, nothing bucket-wide. */
-  grantUploadObjects(grantee: iam.IGrantable): iam.Grant {
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: [...uploadObjectActions],
-      resourceArns: [this.bucket.arnForObjects(`${this.uploadPrefix}*`)],
-    });
+  /** Grants one kind of object access under the upload prefix (nothing bucket-wide); returns the key pattern granted. */
+  grantObjectAccess(grantee: iam.IGrantable, access: ObjectAccess): string {
+    const spec = objectAccess[access];
+    const keyPattern = spec.keyPattern(this.uploadPrefix);
+    this.grantObjects(grantee, spec.actions, keyPattern);
+    return keyPattern;
+  }
+
+  private grantObjects(grantee: iam.IGrantable, actions: readonly string[], keyPattern: string): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.bucket.arnForObjects(keyPattern)] });
   }
 }

@@ -4,7 +4,7 @@
  * its `uses` in functions/routes.json imply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
+import { storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
 import { loadManifest } from '../../infra/manifest.js';
 import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
@@ -44,16 +44,18 @@ function resourcesFor(statements: Statement[], prefix: string): string[] {
 
 describe.each([
   ['dev', {}],
-  ['prod with alarm e-mail', { stage: 'prod', alarmEmail: 'ops@example.com' }],
+  // The console adds aws-cdk-lib's BucketDeployment handler, whose role must be justified like every other.
+  ['prod with alarm e-mail and the console', { stage: 'prod', alarmEmail: 'ops@example.com', console: 'true' }],
 ])('IAM in %s', (_label, context) => {
   let synth: Synthesized;
   beforeAll(() => {
     synth = synthesize(context);
-  });
+  }, 120_000);
 
   it('finds the wildcards it must (the check is not vacuous)', () => {
     const ids = iamFindings(synth.json).map((finding) => finding.id);
     expect(ids).toContainEqual(expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<Uploads\w+\.Arn>\/uploads\/\*\]$/));
+    expect(ids).toContainEqual(expect.stringMatching(/^AwsSolutions-IAM5\[Resource::<Uploads\w+\.Arn>\/uploads\/\*\/captions\/\*\]$/));
   });
 
   it('justifies every wildcard and managed policy on the resource that holds it', () => {
@@ -78,7 +80,7 @@ describe.each([
     const expected = new Set(['logs']);
     if (spec.uses.includes('database')) expected.add('rds-data').add('secretsmanager');
     if (spec.uses.includes('mux')) expected.add('secretsmanager');
-    if (spec.uses.includes('bucket')) expected.add('s3');
+    if (spec.uses.includes('bucket') || spec.uses.includes('bucket-read')) expected.add('s3');
     if (spec.trigger === 'sqs') expected.add('sqs');
     expect([...services].sort()).toEqual([...expected].sort());
 
@@ -89,6 +91,11 @@ describe.each([
     if (spec.uses.includes('bucket')) {
       expect(actions.filter((action) => action.startsWith('s3:')).sort()).toEqual([...uploadObjectActions].sort());
       expect(resourcesFor(statements, 's3:')).toEqual([expect.stringMatching(/^<Uploads\w+\.Arn>\/uploads\/\*$/)]);
+    }
+    if (spec.uses.includes('bucket-read')) {
+      // Captions only: no write, no multipart, and source videos (uploads/<id>/source.*) out of reach.
+      expect(actions.filter((action) => action.startsWith('s3:'))).toEqual([...storedFileReadActions]);
+      expect(resourcesFor(statements, 's3:')).toEqual([expect.stringMatching(/^<Uploads\w+\.Arn>\/uploads\/\*\/captions\/\*$/)]);
     }
     if (spec.uses.includes('database')) {
       expect(resourcesFor(statements, 'rds-data:')).toEqual([expect.stringMatching(/:cluster:<DatabaseCluster\w+>$/)]);

@@ -28,12 +28,18 @@ function findingsIgnoringAcknowledgements(root: IConstruct): Array<{ id: string;
 
 describe.each([
   ['dev (defaults)', {}],
-  ['prod with alarm e-mail and an origin', { stage: 'prod', alarmEmail: 'ops@example.com', corsOrigins: 'https://video.example.com' }],
   [
-    'dev with an external issuer, an existing Mux secret and no access logs',
+    'prod with alarm e-mail, an origin and the console',
+    { stage: 'prod', alarmEmail: 'ops@example.com', corsOrigins: 'https://video.example.com', console: 'true' },
+  ],
+  [
+    'dev with an external issuer, an existing Mux secret, no access logs and the console',
     {
       jwtIssuer: 'https://auth.example.com/',
       jwtAudience: 'reelay',
+      console: 'true',
+      consoleAuthDomain: 'https://auth.example.com',
+      consoleClientId: 'reelay',
       muxSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:reelay/mux-AbCdEf',
       bucketAccessLogs: 'false',
       reservedConcurrency: '{"ingest": 5}',
@@ -44,7 +50,7 @@ describe.each([
   beforeAll(() => {
     // nag: true registers AwsSolutionsChecks exactly as infra/app.ts does: synthesis itself fails on a finding.
     synth = synthesize(context, { nag: true });
-  });
+  }, 120_000);
 
   it('reports no unacknowledged finding (errors and warnings alike)', () => {
     const report = new AwsSolutionsChecks().validateScope(synth.stack);

@@ -1,13 +1,17 @@
 /**
  * What `cdk deploy` creates, read from the synthesised template (issue C, Done when #1).
  */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { readConfigFrom, type ContextKey } from '../../infra/config.js';
 import { auroraEngineVersion } from '../../infra/constructs/database.js';
 import { functionSizing } from '../../infra/constructs/functions.js';
-import { uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
+import { storedFileKeyPattern, storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
 import { loadManifest, parseManifest, type FunctionSpec } from '../../infra/manifest.js';
+import { consoleCallbackUrls } from '../../infra/stack.js';
+import { renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
 
 const manifest = loadManifest();
@@ -23,6 +27,15 @@ function environmentOf(synth: Synthesized, name: string): Record<string, unknown
   const props = fnResource(synth, name).Properties as { Environment?: { Variables?: Record<string, unknown> } };
   return props.Environment?.Variables ?? {};
 }
+
+/** What every bucket of the stack has: no public access, SSE-S3. */
+const privateEncryptedBucket = {
+  PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+  BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+};
+
+/** The bucket policy statement that refuses every request not made over TLS. */
+const tlsOnlyStatement = { Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } };
 
 function logicalIdOf(synth: Synthesized, type: string, pathSuffix: string): string {
   const match = resourcesOfType(synth.json, type).find(([, resource]) => constructPathOf(resource).endsWith(pathSuffix));
@@ -128,8 +141,9 @@ describe('the dev stage (defaults)', () => {
       expect('RDS_RESOURCE_ARN' in env).toBe(uses.has('database'));
       expect('RDS_SECRET_ARN' in env).toBe(uses.has('database'));
       expect(env.RDS_DATABASE).toBe(uses.has('database') ? 'reelay' : undefined);
-      expect('UPLOAD_BUCKET' in env).toBe(uses.has('bucket'));
-      expect(env.UPLOAD_PREFIX).toBe(uses.has('bucket') ? 'uploads/' : undefined);
+      const storage = uses.has('bucket') || uses.has('bucket-read');
+      expect('UPLOAD_BUCKET' in env).toBe(storage);
+      expect(env.UPLOAD_PREFIX).toBe(storage ? 'uploads/' : undefined);
       expect('MUX_SECRET_ARN' in env).toBe(uses.has('mux'));
       for (const forbidden of ['MUX_TOKEN_ID', 'MUX_TOKEN_SECRET', 'MUX_WEBHOOK_SECRET', 'DATABASE_URL', 'PGPASSWORD']) {
         expect(env).not.toHaveProperty(forbidden);
@@ -190,6 +204,15 @@ describe('the dev stage (defaults)', () => {
       }
     });
 
+    it('gives the app client no OAuth grant and creates none of the console when it is off (the default)', () => {
+      dev.template.hasResourceProperties('AWS::Cognito::UserPoolClient', { AllowedOAuthFlowsUserPoolClient: false });
+      for (const type of ['AWS::CloudFront::Distribution', 'AWS::CloudFront::ResponseHeadersPolicy', 'AWS::CloudFront::OriginAccessControl', 'Custom::CDKBucketDeployment', 'AWS::Cognito::UserPoolDomain']) {
+        dev.template.resourceCountIs(type, 0);
+      }
+      expect(resourcesOfType(dev.json, 'AWS::S3::Bucket').map(([, bucket]) => constructPathOf(bucket))).not.toContainEqual(expect.stringContaining('/Console/'));
+      expect(Object.keys(dev.json.Outputs ?? {})).not.toContain('ConsoleUrl');
+    });
+
     it('verifies Cognito JWTs: issuer is the stack user pool, audience its app client', () => {
       const userPoolId = logicalIdOf(dev, 'AWS::Cognito::UserPool', '/UserPool/Resource');
       const clientId = logicalIdOf(dev, 'AWS::Cognito::UserPoolClient', '/Client/Resource');
@@ -244,8 +267,7 @@ describe('the dev stage (defaults)', () => {
       const bucketId = logicalIdOf(dev, 'AWS::S3::Bucket', '/Uploads/Bucket/Resource');
       const bucket = dev.json.Resources[bucketId]?.Properties;
       expect(bucket).toMatchObject({
-        PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
-        BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+        ...privateEncryptedBucket,
         LifecycleConfiguration: { Rules: expect.arrayContaining([expect.objectContaining({ Status: 'Enabled', AbortIncompleteMultipartUpload: { DaysAfterInitiation: 7 } })]) },
         LoggingConfiguration: { DestinationBucketName: { Ref: logicalIdOf(dev, 'AWS::S3::Bucket', '/Uploads/AccessLogs/Resource') } },
       });
@@ -253,7 +275,7 @@ describe('the dev stage (defaults)', () => {
         Bucket: { Ref: bucketId },
         PolicyDocument: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Effect: 'Deny', Action: 's3:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+            Match.objectLike(tlsOnlyStatement),
           ]),
         },
       });
@@ -417,6 +439,236 @@ describe('an external JWT issuer and an existing Mux secret', () => {
   });
 });
 
+/** A staged asset's directory in the cloud assembly, from the S3 object key a deployment names (`<hash>.zip`). */
+function stagedAssetDir(synth: Synthesized, objectKey: string): string {
+  return join(synth.app.outdir, `asset.${objectKey.replace(/\.zip$/, '')}`);
+}
+
+interface DeploymentProps {
+  SourceObjectKeys: string[];
+  SourceMarkers?: Array<Record<string, unknown>>;
+  DestinationBucketName: unknown;
+  DestinationBucketKeyPrefix?: string;
+  Prune: boolean;
+  Exclude?: string[];
+  SystemMetadata?: Record<string, string>;
+}
+
+function consoleDeployments(synth: Synthesized): { shell: [string, DeploymentProps]; chunks: [string, DeploymentProps] } {
+  const deployments = resourcesOfType(synth.json, 'Custom::CDKBucketDeployment').map(([id, resource]) => [id, resource.Properties as unknown as DeploymentProps] as [string, DeploymentProps]);
+  expect(deployments).toHaveLength(2);
+  const chunks = deployments.find(([, props]) => props.DestinationBucketKeyPrefix === 'chunks/');
+  const shell = deployments.find(([, props]) => props.DestinationBucketKeyPrefix === undefined);
+  if (!chunks || !shell) throw new Error('expected a shell and a chunks deployment');
+  return { shell, chunks };
+}
+
+/** config.json as deployed: the staged file with each deploy-time marker replaced by the token it stands for. */
+function deployedConsoleConfig(synth: Synthesized): Record<string, unknown> {
+  const [, shell] = consoleDeployments(synth).shell;
+  const index = shell.SourceMarkers?.findIndex((markers) => Object.keys(markers).length > 0) ?? -1;
+  const key = shell.SourceObjectKeys[index === -1 ? 1 : index] as string;
+  let text = readFileSync(join(stagedAssetDir(synth, key), 'config.json'), 'utf8');
+  for (const [marker, value] of Object.entries(shell.SourceMarkers?.[index] ?? {})) text = text.split(marker).join(`{${JSON.stringify(value).replace(/"/g, "'")}}`);
+  return JSON.parse(text) as Record<string, unknown>;
+}
+
+function cspOf(synth: Synthesized): string {
+  const [, policy] = resourcesOfType(synth.json, 'AWS::CloudFront::ResponseHeadersPolicy')[0] ?? [];
+  const csp = (policy?.Properties as { ResponseHeadersPolicyConfig: { SecurityHeadersConfig: { ContentSecurityPolicy: { ContentSecurityPolicy: unknown } } } })
+    .ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy;
+  return renderForNag(csp);
+}
+
+/** `https://<distribution domain>` (the console's origin) and, with a trailing slash, its URL, as the template writes them. */
+function cloudFrontOrigin(synth: Synthesized, suffix = ''): Record<string, unknown> {
+  const domain = { 'Fn::GetAtt': [logicalIdOf(synth, 'AWS::CloudFront::Distribution', '/Distribution/Resource'), 'DomainName'] };
+  return { 'Fn::Join': ['', suffix === '' ? ['https://', domain] : ['https://', domain, suffix]] };
+}
+
+describe('the web console as a static site', () => {
+  describe('on, signing in through the stack user pool (dev)', () => {
+    let site: Synthesized;
+    beforeAll(() => {
+      site = synthesize({ console: 'true' });
+    }, 120_000);
+
+    it('keeps the site bucket private: public access blocked, encrypted, TLS only, no website hosting', () => {
+      const bucketId = logicalIdOf(site, 'AWS::S3::Bucket', '/Console/Bucket/Resource');
+      const bucket = site.json.Resources[bucketId]?.Properties;
+      expect(bucket).toMatchObject({
+        ...privateEncryptedBucket,
+        OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+        LoggingConfiguration: { DestinationBucketName: { Ref: logicalIdOf(site, 'AWS::S3::Bucket', '/Console/Logs/Resource') } },
+      });
+      expect(bucket?.WebsiteConfiguration).toBeUndefined();
+      const [, policy] = resourcesOfType(site.json, 'AWS::S3::BucketPolicy').find(([, p]) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: bucketId })) ?? [];
+      const statements = (policy?.Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+      expect(statements).toContainEqual(expect.objectContaining(tlsOnlyStatement));
+      // The only reader: this distribution, through origin access control.
+      const reads = statements.filter((statement) => statement.Effect === 'Allow' && JSON.stringify(statement.Action).includes('s3:GetObject'));
+      expect(reads).toEqual([
+        expect.objectContaining({
+          Principal: { Service: 'cloudfront.amazonaws.com' },
+          Action: 's3:GetObject',
+          Condition: { StringEquals: { 'AWS:SourceArn': expect.objectContaining({ 'Fn::Join': ['', expect.arrayContaining([{ Ref: logicalIdOf(site, 'AWS::CloudFront::Distribution', '/Distribution/Resource') }])] }) } },
+        }),
+      ]);
+    });
+
+    it('serves it through CloudFront with origin access control, HTTPS only, index.html at the root, price class 100, access logs', () => {
+      const [, distribution] = resourcesOfType(site.json, 'AWS::CloudFront::Distribution')[0] ?? [];
+      const config = (distribution?.Properties as { DistributionConfig: Record<string, unknown> }).DistributionConfig;
+      expect(config).toMatchObject({
+        DefaultRootObject: 'index.html',
+        PriceClass: 'PriceClass_100',
+        Enabled: true,
+        DefaultCacheBehavior: {
+          ViewerProtocolPolicy: 'redirect-to-https',
+          AllowedMethods: ['GET', 'HEAD'],
+          Compress: true,
+          ResponseHeadersPolicyId: { Ref: logicalIdOf(site, 'AWS::CloudFront::ResponseHeadersPolicy', '/Headers/Resource') },
+        },
+        Origins: [
+          {
+            DomainName: { 'Fn::GetAtt': [logicalIdOf(site, 'AWS::S3::Bucket', '/Console/Bucket/Resource'), 'RegionalDomainName'] },
+            OriginAccessControlId: { 'Fn::GetAtt': [logicalIdOf(site, 'AWS::CloudFront::OriginAccessControl', '/Resource'), 'Id'] },
+            S3OriginConfig: { OriginAccessIdentity: '' },
+          },
+        ],
+        Logging: { Bucket: { 'Fn::GetAtt': [logicalIdOf(site, 'AWS::S3::Bucket', '/Console/Logs/Resource'), 'RegionalDomainName'] } },
+      });
+      site.template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
+        OriginAccessControlConfig: { OriginAccessControlOriginType: 's3', SigningBehavior: 'always', SigningProtocol: 'sigv4' },
+      });
+      // CloudFront delivers standard logs with an ACL grant: the log bucket must accept ACLs (and only it does).
+      site.template.hasResourceProperties('AWS::S3::Bucket', { OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerPreferred' }] } });
+    });
+
+    it('sends security headers: HSTS, nosniff, DENY framing, strict referrer, and a CSP for the API, S3, the Hosted UI and Mux', () => {
+      site.template.hasResourceProperties('AWS::CloudFront::ResponseHeadersPolicy', {
+        ResponseHeadersPolicyConfig: Match.objectLike({
+          SecurityHeadersConfig: Match.objectLike({
+            StrictTransportSecurity: { AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true, Override: true },
+            ContentTypeOptions: { Override: true },
+            FrameOptions: { FrameOption: 'DENY', Override: true },
+            ReferrerPolicy: { ReferrerPolicy: 'strict-origin-when-cross-origin', Override: true },
+          }),
+        }),
+      });
+      const directives = new Map(cspOf(site).split('; ').map((directive) => [directive.split(' ')[0], directive.split(' ').slice(1)] as const));
+      expect(directives.get('script-src')).toEqual(["'self'"]);
+      expect(directives.get('frame-ancestors')).toEqual(["'none'"]);
+      expect(directives.get('object-src')).toEqual(["'none'"]);
+      expect(directives.get('connect-src')).toEqual([
+        "'self'",
+        'https://*.execute-api.<AWS::Region>.amazonaws.com',
+        'https://*.s3.<AWS::Region>.amazonaws.com',
+        'https://reelay-dev-<AWS::AccountId>.auth.<AWS::Region>.amazoncognito.com',
+        'https://*.mux.com',
+        'https://*.litix.io',
+      ]);
+      expect(directives.get('media-src')).toEqual(["'self'", 'blob:', 'https://*.mux.com']);
+      expect(directives.get('img-src')).toContain('https://image.mux.com');
+    });
+
+    it('deploys the console built at synth time, with config.json pointing at this API and this user pool', () => {
+      const { shell, chunks } = consoleDeployments(site);
+      const siteBucket = { Ref: logicalIdOf(site, 'AWS::S3::Bucket', '/Console/Bucket/Resource') };
+      expect(shell[1]).toMatchObject({ DestinationBucketName: siteBucket, Prune: true, Exclude: ['chunks/*'], SystemMetadata: { 'cache-control': 'no-cache' } });
+      expect(chunks[1]).toMatchObject({ DestinationBucketName: siteBucket, Prune: false, SystemMetadata: { 'cache-control': 'public, max-age=31536000, immutable' } });
+      expect(site.json.Resources[shell[0]]?.DependsOn).toEqual(expect.arrayContaining([chunks[0]]));
+
+      const built = readdirSync(stagedAssetDir(site, shell[1].SourceObjectKeys[0] as string));
+      expect(built).toEqual(expect.arrayContaining(['index.html', 'app.js', 'styles.css']));
+      expect(built).not.toContain('config.json');
+      expect(built).not.toContain('chunks');
+      expect(readdirSync(stagedAssetDir(site, chunks[1].SourceObjectKeys[0] as string)).some((file) => file.endsWith('.js'))).toBe(true);
+
+      const apiId = logicalIdOf(site, 'AWS::ApiGatewayV2::Api', '/Api/Resource');
+      const clientId = logicalIdOf(site, 'AWS::Cognito::UserPoolClient', '/Client/Resource');
+      const domainId = logicalIdOf(site, 'AWS::Cognito::UserPoolDomain', '/HostedUi/Resource');
+      expect(deployedConsoleConfig(site)).toEqual({
+        apiUrl: `{{'Fn::GetAtt':['${apiId}','ApiEndpoint']}}`,
+        auth: {
+          kind: 'cognito',
+          domain: `https://{{'Ref':'${domainId}'}}.auth.{{'Ref':'AWS::Region'}}.amazoncognito.com`,
+          clientId: `{{'Ref':'${clientId}'}}`,
+        },
+      });
+    });
+
+    it('adds a Hosted UI domain and the code grant to the app client, back to the console (and the local one on dev)', () => {
+      site.template.hasResourceProperties('AWS::Cognito::UserPoolDomain', {
+        Domain: { 'Fn::Join': ['', ['reelay-dev-', { Ref: 'AWS::AccountId' }]] },
+        UserPoolId: { Ref: logicalIdOf(site, 'AWS::Cognito::UserPool', '/UserPool/Resource') },
+      });
+      const consoleUrl = cloudFrontOrigin(site, '/');
+      site.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+        GenerateSecret: false,
+        AllowedOAuthFlowsUserPoolClient: true,
+        AllowedOAuthFlows: ['code'],
+        AllowedOAuthScopes: ['openid', 'email', 'profile'],
+        CallbackURLs: [consoleUrl, 'http://localhost:3000/'],
+        LogoutURLs: [consoleUrl, 'http://localhost:3000/'],
+        SupportedIdentityProviders: ['COGNITO'],
+      });
+    });
+
+    it('lets the console origin call the API and upload to the bucket (CORS), beside the configured origins', () => {
+      const origins = ['http://localhost:3000', 'http://127.0.0.1:3000', cloudFrontOrigin(site)];
+      site.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: origins }) });
+      const bucket = site.json.Resources[logicalIdOf(site, 'AWS::S3::Bucket', '/Uploads/Bucket/Resource')]?.Properties;
+      expect(bucket?.CorsConfiguration).toEqual({ CorsRules: [expect.objectContaining({ AllowedOrigins: origins, ExposedHeaders: ['ETag'] })] });
+    });
+
+    it('outputs the console URL and the Hosted UI domain', () => {
+      site.template.hasOutput('ConsoleUrl', { Value: cloudFrontOrigin(site, '/') });
+      site.template.hasOutput('UserPoolDomain', {});
+    });
+  });
+
+  describe('on, signing in through an external issuer (prod, no access logs)', () => {
+    let external: Synthesized;
+    beforeAll(() => {
+      external = synthesize({
+        stage: 'prod',
+        console: 'true',
+        jwtIssuer: 'https://login.example.com/',
+        jwtAudience: 'reelay-api,reelay-web',
+        consoleAuthDomain: 'https://login.example.com',
+        consoleClientId: 'reelay-web',
+        bucketAccessLogs: 'false',
+      });
+    }, 120_000);
+
+    it('points config.json at the external IdP and its client, and the CSP at its origin', () => {
+      const apiId = logicalIdOf(external, 'AWS::ApiGatewayV2::Api', '/Api/Resource');
+      expect(deployedConsoleConfig(external)).toEqual({
+        apiUrl: `{{'Fn::GetAtt':['${apiId}','ApiEndpoint']}}`,
+        auth: { kind: 'cognito', domain: 'https://login.example.com', clientId: 'reelay-web' },
+      });
+      expect(cspOf(external)).toContain("connect-src 'self' https://*.execute-api.<AWS::Region>.amazonaws.com https://*.s3.<AWS::Region>.amazonaws.com https://login.example.com ");
+      external.template.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);
+      expect(Object.keys(external.json.Outputs ?? {})).toContain('ConsoleUrl');
+      expect(Object.keys(external.json.Outputs ?? {})).not.toContain('UserPoolDomain');
+    });
+
+    it('allows only the console origin when no other is configured (prod)', () => {
+      external.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: [cloudFrontOrigin(external)] }) });
+    });
+
+    it('writes no access logs when they are off, and replaces the site bucket with the stack even on prod', () => {
+      const [, distribution] = resourcesOfType(external.json, 'AWS::CloudFront::Distribution')[0] ?? [];
+      expect((distribution?.Properties as { DistributionConfig: Record<string, unknown> }).DistributionConfig.Logging).toBeUndefined();
+      const siteBucketId = logicalIdOf(external, 'AWS::S3::Bucket', '/Console/Bucket/Resource');
+      expect(external.json.Resources[siteBucketId]).toMatchObject({ DeletionPolicy: 'Delete' });
+      expect(external.json.Resources[siteBucketId]?.Properties?.LoggingConfiguration).toBeUndefined();
+      expect(external.json.Resources[logicalIdOf(external, 'AWS::S3::Bucket', '/Uploads/Bucket/Resource')]).toMatchObject({ DeletionPolicy: 'Retain' });
+    });
+  });
+});
+
 describe('context and manifest validation', () => {
   const read = (values: Partial<Record<ContextKey, unknown>>) => () => readConfigFrom((key) => values[key]);
 
@@ -449,7 +701,46 @@ describe('context and manifest validation', () => {
     expect(() => synthesize({ reservedConcurrency: '{"nope": 1}' })).toThrow(/unknown function "nope"/);
   });
 
-  it('grants the bucket exactly the object actions presigning needs', () => {
+  it('grants the bucket exactly the object actions presigning needs, and bucket-read only GetObject on captions', () => {
     expect([...uploadObjectActions].sort()).toEqual(['s3:AbortMultipartUpload', 's3:GetObject', 's3:ListMultipartUploadParts', 's3:PutObject']);
+    expect([...storedFileReadActions]).toEqual(['s3:GetObject']);
+    expect(storedFileKeyPattern('uploads/')).toBe('uploads/*/captions/*');
+  });
+
+  it('refuses a capability listed twice, or bucket-read beside bucket (which includes it)', () => {
+    const manifestWith = (uses: string[]) => ({
+      routes: [{ route: 'GET /a', function: 'a', auth: 'user' }],
+      functions: { a: { entry: 'functions/a/handler.ts', trigger: 'http', uses } },
+    });
+    expect(parseManifest(manifestWith(['database', 'bucket-read'])).functions[0]?.uses).toEqual(['database', 'bucket-read']);
+    expect(() => parseManifest(manifestWith(['bucket', 'bucket-read']))).toThrow(/already includes "bucket-read"/);
+    expect(() => parseManifest(manifestWith(['database', 'database']))).toThrow(/twice/);
+  });
+
+  it('reads the console flag and its sign-in settings, refusing combinations that cannot sign in', () => {
+    const external = { jwtIssuer: 'https://auth.example.com/', jwtAudience: 'reelay-api,reelay-web' };
+    expect(readConfigFrom(() => undefined).console).toBeUndefined();
+    expect(readConfigFrom((key) => ({ console: 'false', consoleDomainPrefix: 'ignored-when-off' })[key as string]).console).toBeUndefined();
+    expect(readConfigFrom((key) => ({ console: 'true' })[key as string]).console).toEqual({ signIn: { kind: 'stack-user-pool', domainPrefix: undefined } });
+    expect(readConfigFrom((key) => ({ console: true, consoleDomainPrefix: 'video-team' })[key as string]).console).toEqual({
+      signIn: { kind: 'stack-user-pool', domainPrefix: 'video-team' },
+    });
+    expect(
+      readConfigFrom((key) => ({ ...external, console: 'true', consoleAuthDomain: 'https://login.example.com/', consoleClientId: 'reelay-web' })[key as string]).console,
+    ).toEqual({ signIn: { kind: 'external', domain: 'https://login.example.com', clientId: 'reelay-web' } });
+
+    expect(read({ console: 'yes' })).toThrow(/console/);
+    expect(read({ console: 'true', consoleDomainPrefix: 'My_Prefix' })).toThrow(/consoleDomainPrefix/);
+    expect(read({ console: 'true', consoleDomainPrefix: 'reelay-cognito' })).toThrow(/consoleDomainPrefix/);
+    expect(read({ console: 'true', consoleClientId: 'abc' })).toThrow(/external issuer/);
+    expect(read({ ...external, console: 'true' })).toThrow(/consoleAuthDomain.*consoleClientId/);
+    expect(read({ ...external, console: 'true', consoleDomainPrefix: 'reelay' })).toThrow(/consoleDomainPrefix/);
+    expect(read({ ...external, console: 'true', consoleAuthDomain: 'http://login.example.com', consoleClientId: 'reelay-web' })).toThrow(/consoleAuthDomain/);
+    expect(read({ ...external, console: 'true', consoleAuthDomain: 'https://login.example.com', consoleClientId: 'other' })).toThrow(/consoleClientId.*jwtAudience/);
+  });
+
+  it('lets only dev stacks send Hosted UI sign-ins back to the local console', () => {
+    expect(consoleCallbackUrls('https://d1.cloudfront.net/', 'dev')).toEqual(['https://d1.cloudfront.net/', 'http://localhost:3000/']);
+    expect(consoleCallbackUrls('https://d1.cloudfront.net/', 'prod')).toEqual(['https://d1.cloudfront.net/']);
   });
 });
