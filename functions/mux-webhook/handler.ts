@@ -6,7 +6,7 @@
 import type { Driver } from '../../shared/db/driver.js';
 import { httpHandler, route, type HttpHandler } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
+import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { lazyHandler, once, type Env } from '../../shared/runtime/lazy.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
@@ -25,7 +25,7 @@ const maxWebhookBytes = 256 * 1024;
 
 export async function createHandler(env: Env = process.env, options: MuxWebhookHandlerOptions = {}): Promise<HttpHandler> {
   const logger = functionLogger(env, 'mux-webhook', options);
-  const { videos } = await functionDatabase(env, logger, options);
+  const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
   const mux = muxFromEnv(env);
   // Only caption tracks need S3: its SDK is loaded on the first one, not at cold start.
   const storage = once(async () => (await import('../../shared/runtime/storage.js')).storageFromEnv(env).storage);

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
+import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
 import { S3Limits } from '../../shared/storage/config.js';
@@ -87,7 +87,7 @@ export interface UploadsHandlerOptions {
 
 export async function createHandler(env: Env = process.env, options: UploadsHandlerOptions = {}): Promise<HttpHandler> {
   const logger = functionLogger(env, 'uploads', options);
-  const { videos } = await functionDatabase(env, logger, options);
+  const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
   const { config, storage } = storageFromEnv(env);
   const service = new UploadService({
     videos,

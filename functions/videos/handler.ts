@@ -7,7 +7,7 @@ import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
+import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { once, lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import {
   defaultPageSize,
@@ -71,7 +71,7 @@ export interface VideosHandlerOptions {
 
 export async function createHandler(env: Env = process.env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
   const logger = functionLogger(env, 'videos', options);
-  const { videos } = await functionDatabase(env, logger, options);
+  const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
   return httpHandler({ name: 'videos', logger, routes: videoRoutes(videos, bucketLinker(env)) });
 }
 

@@ -1,5 +1,6 @@
 /** The data layer as a function uses it, built from the environment (Data API in AWS, the local endpoint locally). */
 import type { Driver } from '../db/driver.js';
+import type { DataApiRetryOptions } from '../db/data-api-driver.js';
 import { createDriver, driverConfigFromEnv } from '../db/create-driver.js';
 import { CapabilityCache } from '../db/capabilities.js';
 import { VideoDB } from '../db/video-db.js';
@@ -26,8 +27,16 @@ export function databaseServices(driver: Driver, logger: Logger, env: Env = {}):
   return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger }) };
 }
 
-export async function databaseServicesFromEnv(env: Env, logger: Logger): Promise<DatabaseServices> {
-  const driver = await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger });
+/**
+ * The Data API retry budget of a function behind API Gateway. HTTP APIs stop waiting after 30 s and the functions
+ * time out at 29 s; the driver's default budget (~60 s, a whole Serverless v2 resume) would run into that timeout,
+ * which answers a 500 `internal_error`. Giving up after 20 s answers a 503 with Retry-After instead, while the
+ * cluster finishes resuming.
+ */
+export const httpDataApiRetry: DataApiRetryOptions = { maxElapsedMs: 20_000 };
+
+export async function databaseServicesFromEnv(env: Env, logger: Logger, dataApiRetry?: DataApiRetryOptions): Promise<DatabaseServices> {
+  const driver = await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger, ...(dataApiRetry && { dataApiRetry }) });
   return databaseServices(driver, logger, env);
 }
 
@@ -44,6 +53,6 @@ export function functionLogger(env: Env, name: string, options: FunctionOptions 
 }
 
 /** The function's data layer: over the injected driver, or over the driver the environment describes. */
-export async function functionDatabase(env: Env, logger: Logger, options: FunctionOptions = {}): Promise<DatabaseServices> {
-  return options.driver === undefined ? databaseServicesFromEnv(env, logger) : databaseServices(options.driver, logger, env);
+export async function functionDatabase(env: Env, logger: Logger, options: FunctionOptions = {}, dataApiRetry?: DataApiRetryOptions): Promise<DatabaseServices> {
+  return options.driver === undefined ? databaseServicesFromEnv(env, logger, dataApiRetry) : databaseServices(options.driver, logger, env);
 }

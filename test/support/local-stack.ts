@@ -16,6 +16,8 @@ export interface TestStackOptions {
   readonly schema?: SchemaMode;
   readonly lambdaEnv?: LocalStackOptions['lambdaEnv'];
   readonly s3MinPartBytes?: number;
+  /** The SQS stand-in's redelivery delay (default 50 ms here) and redrive limit. */
+  readonly sqs?: LocalStackOptions['sqs'];
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -69,7 +71,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       lambdaEnv: options.lambdaEnv ?? {},
       reconcileIntervalMs: 0,
       muxProcessingDelayMs: 10,
-      sqs: { visibilityTimeoutMs: 50 },
+      sqs: { visibilityTimeoutMs: 50, ...options.sqs },
       ...(options.s3MinPartBytes !== undefined && { s3MinPartBytes: options.s3MinPartBytes }),
       logger,
     });
