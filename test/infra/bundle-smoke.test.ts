@@ -258,7 +258,11 @@ if (missing.length > 0) {
       return join(outdir, assetPath, 'index.mjs');
     }
 
-    it(`runs on the Lambda's Node 22 (${node.version})`, () => {
+    // CI installs Node 22 (.ci/run), so there it must be used; a newcomer's `npm test` runs the bundles on their own
+    // Node and says so, rather than failing for want of a download.
+    const requireNode22 = process.env.CI !== undefined || node.note === null;
+    if (!requireNode22) console.warn(`*** ${node.note} ***`);
+    it.runIf(requireNode22)(`runs on the Lambda's Node 22 (${node.version})`, () => {
       expect(node.note).toBeNull();
       expect(node.version).toMatch(/^v22\./);
     });
