@@ -8,11 +8,11 @@ import type { Driver } from '../../shared/db/driver.js';
 import { ValidationError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { lazyHandler, once, type Env } from '../../shared/runtime/lazy.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
-import { storageFromEnv } from '../../shared/runtime/storage.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
-import { IngestService, ingestSettingsFromEnv } from '../../shared/videos/ingest-service.js';
+import type { IngestService } from '../../shared/videos/ingest-service.js';
+import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
 import { reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
 
 export interface ReconcileHandlerOptions {
@@ -48,9 +48,15 @@ export async function createHandler(env: Env = process.env, options: ReconcileHa
   const logger = functionLogger(env, 'reconcile', options);
   const { videos } = await functionDatabase(env, logger, options);
   const mux = muxFromEnv(env);
-  const { storage } = storageFromEnv(env);
   const settings = ingestSettingsFromEnv(env);
-  const ingest = new IngestService({ videos, storage, gateway: mux.gateway, logger, ...settings });
+  // Most runs find nothing to ingest and no captions to write: the ingest service and the S3 client it brings are
+  // loaded by the first sweep that needs them, not at cold start. A bad S3 setting fails that sweep instead.
+  const storage = once(async () => (await import('../../shared/runtime/storage.js')).storageFromEnv(env).storage);
+  const ingestService = once(async () => {
+    const { IngestService } = await import('../../shared/videos/ingest-service.js');
+    return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, logger, ...settings });
+  });
+  const ingest: Pick<IngestService, 'ingestVideo'> = { ingestVideo: async (video, request) => (await ingestService()).ingestVideo(video, request) };
   const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
   const maxIngestAttempts = positiveInteger(env, 'MAX_INGEST_ATTEMPTS');
   const reconcile = new ReconcileService({

@@ -29,9 +29,10 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { MuxAsset } from '../mux/assets.js';
 import type { MuxGateway } from '../mux/client.js';
-import type { Env } from '../runtime/lazy.js';
 import { hasMuxColumns } from './presenter.js';
 import { ingestOptions, ingestOptionsFromMetadata, type IngestOptions } from './upload-service.js';
+
+export { ingestSettingsFromEnv } from './ingest-settings.js';
 
 export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject'>;
 
@@ -77,24 +78,6 @@ export interface IngestVideoOptions {
 }
 
 const defaultInputUrlTtlSeconds = 6 * 3600;
-
-function optionalSeconds(env: Env, name: string): number | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`${name} must be a whole number of seconds, got "${raw}"`);
-  return value;
-}
-
-/** INGEST_URL_TTL_SECONDS and INGEST_STALE_CLAIM_SECONDS, for every function that ingests (ingest, reconcile). */
-export function ingestSettingsFromEnv(env: Env): Pick<IngestServiceOptions, 'inputUrlTtlSeconds' | 'staleClaimSeconds'> {
-  const inputUrlTtlSeconds = optionalSeconds(env, 'INGEST_URL_TTL_SECONDS');
-  const staleClaimSeconds = optionalSeconds(env, 'INGEST_STALE_CLAIM_SECONDS');
-  return {
-    ...(inputUrlTtlSeconds === undefined ? {} : { inputUrlTtlSeconds }),
-    ...(staleClaimSeconds === undefined ? {} : { staleClaimSeconds }),
-  };
-}
 
 /** Options as stored in `mux_options` (JSON), or undefined when the value is not an options object. */
 function optionsFromColumn(value: JsonValue | null): IngestOptions | undefined {
