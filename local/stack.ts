@@ -14,18 +14,17 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import type { S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { createDriver, driverConfigFromEnv } from '../shared/db/create-driver.js';
 import type { LambdaContext } from '../shared/http/types.js';
 import { createLogger, type Logger } from '../shared/log.js';
-import { createMigrator, type UpResult } from '../shared/migrations/engine.js';
+import type { UpResult } from '../shared/migrations/engine.js';
 import type { Env } from '../shared/runtime/lazy.js';
 import { lambdaContext, localAccountId, localRegion } from './api-gateway/event.js';
 import { loadRouteTable, type FunctionDefinition, type RouteTable } from './api-gateway/routes.js';
-import { startApiGateway, type ApiGateway, type HttpFunction } from './api-gateway/server.js';
-import { createLocalAuth } from './auth/local-auth.js';
-import { startLocalDataApi, type BackendConfig, type LocalDataApi } from './data-api/server.js';
-import { startMuxEmulator, type MuxEmulator } from './mux-emulator/server.js';
-import { localS3Credentials, startLocalS3, type LocalS3 } from './s3/server.js';
+import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
+import type { BackendConfig, LocalDataApi } from './data-api/server.js';
+import type { MuxEmulator } from './mux-emulator/server.js';
+import { createPgliteCluster, hasPgliteCluster } from './pglite-cluster.js';
+import type { LocalS3 } from './s3/server.js';
 import { createSqsBridge, type SqsBridge } from './s3/sqs-bridge.js';
 
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -37,6 +36,9 @@ export const localRdsSecretArn = `arn:aws:secretsmanager:${localRegion}:${localA
 export const localDatabaseName = 'reelay';
 export const localBucket = 'reelay-local-uploads';
 export const localUploadPrefix = 'uploads/';
+
+/** The route the stack makes sure answers before it reports itself up (functions/routes.json names its function). */
+const healthPath = '/api/database/health';
 
 /** `latest` applies every migration at start; `legacy` keeps the schema at 0001 (the basic table production had). */
 export type SchemaMode = 'latest' | 'legacy';
@@ -59,6 +61,11 @@ export interface LocalStackOptions {
   readonly freshDataDir?: boolean;
   /** The local S3's files. Default `.local/s3`. */
   readonly s3Dir?: string;
+  /**
+   * The web console's folder, served at `/`; it may appear later (npm start builds it beside the stack). Default:
+   * the first of web/dist, console/dist, web, console that holds an index.html.
+   */
+  readonly staticDir?: string;
   /** The local identity provider's key pair. Default `.local/auth`. */
   readonly authDir?: string;
   /**
@@ -183,6 +190,7 @@ async function openDatabase(options: LocalStackOptions, environment: Env): Promi
   if (dataDir !== null) {
     if (options.freshDataDir) await rm(dataDir, { recursive: true, force: true });
     await mkdir(dataDir, { recursive: true });
+    if (!hasPgliteCluster(dataDir)) await createPgliteCluster(dataDir);
   }
   // Loaded only when used, like the functions load their drivers.
   const { PGlite } = await import('@electric-sql/pglite');
@@ -240,15 +248,31 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const objectCreated: S3EventRecord[] = [];
-    const handlers = new Map<string, LambdaFunction>();
-    const handlerFor = (name: string): LambdaFunction => {
-      const handler = handlers.get(name);
-      if (!handler) throw new Error(`the function "${name}" is not running (functions/routes.json, or not built yet)`);
-      return handler;
+    // Every function is built on its first invocation, as a Lambda's INIT runs: start-up pays only for health.
+    // Set once the servers it points at are up.
+    const functions: { env?: Record<string, string> } = {};
+    const builds = new Map<string, Promise<LambdaFunction>>();
+    const built = (name: string): Promise<LambdaFunction> => {
+      const definition = routeTable.functions[name];
+      if (!definition || !functions.env) {
+        return Promise.reject(new Error(`the function "${name}" is not running (functions/routes.json, or the stack is still starting)`));
+      }
+      let build = builds.get(name);
+      if (!build) {
+        const env = functions.env;
+        build = importFunction(name, definition).then((module) => module.createHandler(env, { logger: logger.child({ function: name }) }));
+        // A failed INIT is tried again by the next invocation, as Lambda does.
+        build.catch(() => {
+          if (builds.get(name) === build) builds.delete(name);
+        });
+        builds.set(name, build);
+      }
+      return build;
     };
+    const handlerFor = (name: string): LambdaFunction => async (event, context) => (await built(name))(event, context);
     const invokeIngest = async (event: SQSEvent) =>
       (await handlerFor('ingest')(event, lambdaContext('ingest', { timeoutMs: 60_000 }))) as SQSBatchResponse | void;
-    // The queue exists before the bucket can notify; a message that arrives before ingest is built is redelivered.
+    // The queue exists before the bucket can notify; a message that arrives before ingest can be built is redelivered.
     const sqs = createSqsBridge({
       handler: invokeIngest,
       region: localRegion,
@@ -262,13 +286,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? null
       : { tokenId: `local-${randomBytes(6).toString('hex')}`, tokenSecret: randomBytes(24).toString('hex'), webhookSecret: randomBytes(24).toString('hex') };
 
-    // Independent start-up work runs side by side: time to healthy is what a developer waits for.
-    const [database, s3, auth, muxEmulator, modules] = await Promise.all([
+    // Independent start-up work runs side by side, the database first: it is the longest step. The servers' modules
+    // (s3rver alone takes about half a second) are imported here rather than with this file, so they load while the
+    // database opens instead of before it starts.
+    const s3Module = import('./s3/server.js');
+    const [database, s3, auth, muxEmulator, { startLocalDataApi }, { startApiGateway }] = await Promise.all([
       timed('database', openDatabase(options, environment)).then((opened) => {
         cleanups.push(opened.close);
         return opened;
       }),
-      timed('s3', onPreferredPort(options.servicePorts?.s3 ?? 0, (port) =>
+      timed('s3', s3Module.then(({ startLocalS3, localS3Credentials }) => onPreferredPort(options.servicePorts?.s3 ?? 0, (port) =>
         startLocalS3({
           port,
           directory: options.s3Dir ?? join(localStateDir, 's3'),
@@ -284,14 +311,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           },
           logger: logger.child({ component: 'local-s3' }),
         }),
-      )).then((started) => {
+      ))).then((started) => {
         cleanups.push(() => started.close());
         return started;
       }),
-      createLocalAuth(options.authDir ? { dir: options.authDir } : {}),
+      import('./auth/local-auth.js').then(({ createLocalAuth }) => createLocalAuth(options.authDir ? { dir: options.authDir } : {})),
       muxSecrets === null
         ? Promise.resolve(null)
-        : onPreferredPort(options.servicePorts?.mux ?? 0, (port) =>
+        : import('./mux-emulator/server.js').then(({ startMuxEmulator }) => onPreferredPort(options.servicePorts?.mux ?? 0, (port) =>
             startMuxEmulator({
               port,
               ...muxSecrets,
@@ -299,11 +326,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
               ...(options.muxProcessingDelayMs !== undefined && { processingDelayMs: options.muxProcessingDelayMs }),
               logger: logger.child({ component: 'mux-emulator' }),
             }),
-          ).then((started) => {
+          )).then((started) => {
             cleanups.push(() => started.close());
             return started;
           }),
-      timed('imports', Promise.all(Object.entries(routeTable.functions).map(async ([name, definition]) => [name, await importFunction(name, definition)] as const))),
+      import('./data-api/server.js'),
+      import('./api-gateway/server.js'),
     ]);
 
     const dataApi = await onPreferredPort(options.servicePorts?.dataApi ?? 0, (port) =>
@@ -311,6 +339,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     cleanups.push(() => dataApi.close());
 
+    const { localS3Credentials } = await s3Module;
     const passedThrough = Object.fromEntries(tunables.flatMap((name) => (environment[name] ? [[name, environment[name]]] : [])));
     const env: Record<string, string> = {
       RDS_RESOURCE_ARN: localRdsResourceArn,
@@ -340,17 +369,29 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...passedThrough,
       ...definedEntries(options.lambdaEnv ?? {}),
     };
+    functions.env = env;
 
     // The migrate function's engine, over the Data API driver, as a deploy would run it.
-    const migrationDriver = await createDriver(driverConfigFromEnv(env), { logger });
-    let migrated: UpResult;
-    try {
-      migrated = await timed('migrations', createMigrator({ driver: migrationDriver, logger: logger.child({ component: 'migrations' }) }).up(
-        schema === 'legacy' ? { to: legacyVersion } : {},
-      ));
-    } finally {
-      await migrationDriver.close();
-    }
+    const migrate = async (): Promise<UpResult> => {
+      const [{ createDriver, driverConfigFromEnv }, { createMigrator }] = await Promise.all([
+        import('../shared/db/create-driver.js'),
+        import('../shared/migrations/engine.js'),
+      ]);
+      const migrationDriver = await createDriver(driverConfigFromEnv(env), { logger });
+      try {
+        return await createMigrator({ driver: migrationDriver, logger: logger.child({ component: 'migrations' }) }).up(
+          schema === 'legacy' ? { to: legacyVersion } : {},
+        );
+      } finally {
+        await migrationDriver.close();
+      }
+    };
+    // Health is built while the migrations run: it is the one function the stack waits for.
+    const healthFunction = routeTable.routes.find((route) => route.route === `GET ${healthPath}`)?.function;
+    const [migrated] = await Promise.all([
+      timed('migrations', migrate()),
+      healthFunction === undefined ? undefined : timed('health', built(healthFunction)),
+    ]);
     if (schema === 'legacy' && migrated.currentVersion > legacyVersion) {
       logger.warn('local_stack.legacy_unavailable', {
         currentVersion: migrated.currentVersion,
@@ -358,18 +399,12 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       });
     }
 
-    await timed('handlers', Promise.all(
-      modules.map(async ([name, module]) => {
-        handlers.set(name, await module.createHandler(env, { logger: logger.child({ function: name }) }));
-      }),
-    ));
-
     const httpHandlers: Record<string, HttpFunction> = Object.fromEntries(
       Object.entries(routeTable.functions)
         .filter(([, definition]) => definition.trigger === 'http')
         .map(([name]) => [name, handlerFor(name) as HttpFunction]),
     );
-    const staticDir = firstExistingDir(['web/dist', 'console/dist', 'web', 'console'].map((dir) => join(repositoryRoot, dir)));
+    const staticDir = options.staticDir ?? firstExistingDir(['web/dist', 'console/dist', 'web', 'console'].map((dir) => join(repositoryRoot, dir)));
     const api: ApiGateway = await startApiGateway({
       port: apiPort,
       routes: routeTable.routes,
@@ -406,10 +441,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     timingsMs.total = Math.round(performance.now() - startedAt);
     logger.info('local_stack.started', { timingsMs, api: api.url, database: database.kind, schema, schemaVersion: migrated.currentVersion, mux: muxEmulator ? 'emulator' : 'real' });
 
+    // The rest of the functions are built in the background, one at a time, so their first requests do not wait
+    // for an import and a broken one shows up in the log at start rather than at its first use.
+    let warming = true;
+    const warmUp = (async () => {
+      for (const name of Object.keys(routeTable.functions)) {
+        if (!warming) return;
+        await built(name).catch((error: unknown) => logger.error('local_stack.function_init_failed', { function: name, error }));
+      }
+    })();
+    cleanups.push(async () => {
+      warming = false;
+      await warmUp;
+    });
+
     let stopped: Promise<void> | undefined;
     return {
       url: api.url,
-      urls: { api: api.url, health: `${api.url}/api/database/health`, dataApi: dataApi.endpoint, s3: s3.endpoint, mux: muxEmulator?.baseUrl ?? null },
+      urls: { api: api.url, health: `${api.url}${healthPath}`, dataApi: dataApi.endpoint, s3: s3.endpoint, mux: muxEmulator?.baseUrl ?? null },
       env,
       tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ sub, admin: mintOptions.admin ?? false }) },
       database: { kind: database.kind, dataDir: database.dataDir, migrated },

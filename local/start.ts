@@ -1,6 +1,7 @@
 /**
  * `npm start [-- --port 3000] [--schema=legacy] [--fresh] [--log=pretty|json] [--reconcile-every 60]`: the local stack
  * (local/stack.ts), with a summary of where everything is, until Ctrl-C. Typing `r` + Enter runs reconcile at once.
+ * The web console is rebuilt beside the stack when web/src changed (web/build.ts); the API never waits for it.
  *
  * `--schema=legacy` starts a separate, freshly created database kept at migration 0001 (the basic table production
  * had before the Mux columns), so the fallback can be watched and then fixed live with `npm run migrate -- up`.
@@ -8,6 +9,7 @@
 import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, type LogFields, type Logger, type LogLevel } from '../shared/log.js';
+import { buildConsoleIfStale, defaultOutDir as consoleDir } from '../web/build.js';
 import { localBucket, localStateDir, startLocalStack, type LocalStack, type SchemaMode } from './stack.js';
 
 const usage = 'usage: npm start -- [--port <n>] [--schema=latest|legacy] [--fresh] [--log=pretty|json] [--reconcile-every <seconds>]';
@@ -94,6 +96,7 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
     `reelay local stack is up in ${seconds} s`,
     '',
     `  API          ${urls.api}`,
+    `  Console      ${urls.api}/  (files in ${shown(consoleDir)})`,
     `  Health       ${urls.health}`,
     `  Database     ${database}, schema version ${version}${args.schema === 'legacy' ? ' (legacy: only 0001 applied)' : ''}`,
     `  Data API     ${urls.dataApi}`,
@@ -122,6 +125,15 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
 async function main(): Promise<void> {
   const args = parseStartArguments(process.argv.slice(2), process.env);
   const logger = createStartLogger(args.log, process.env);
+  // The AWS SDK warns on every start under Node 20 that its 2027 releases will need Node 22; the functions run on
+  // nodejs22.x in AWS, so locally it is noise. Its own switch, only when the developer has not set it either way.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  const consoleBuild = buildConsoleIfStale().then(
+    ({ rebuilt }) => {
+      if (rebuilt) logger.info('local_stack.console_built', { dir: shown(consoleDir) });
+    },
+    (error: unknown) => logger.warn('local_stack.console_build_failed', { error, hint: 'npm run build:web shows why' }),
+  );
   const legacy = args.schema === 'legacy';
   const stack = await startLocalStack({
     port: args.port,
@@ -131,6 +143,7 @@ async function main(): Promise<void> {
     dataDir: `${localStateDir}/${legacy ? 'pglite-legacy' : 'pglite'}`,
     freshDataDir: legacy || args.fresh,
     reconcileIntervalMs: args.reconcileEverySeconds * 1000,
+    staticDir: consoleDir,
     logger,
   });
   // Since the process started: what a developer waits for, module loading included.
@@ -155,7 +168,8 @@ async function main(): Promise<void> {
     }
     stopping = true;
     logger.info('local_stack.stopping', { signal });
-    stack.stop().then(
+    // A console build under way finishes first, so it never leaves a half-written folder behind.
+    Promise.all([stack.stop(), consoleBuild]).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error('local_stack.stop_failed', { error });
