@@ -17,7 +17,7 @@ import { expectEndState, getVideo, logCounts, mapWithLimit, recordFigures, small
 const uploadsInRun = 500;
 const clientConcurrency = 100;
 /** Uploads done on the old schema before the admin starts the migration. */
-const migrateAfter = 100;
+const migrateAfter = 50;
 
 describe('migrations applied while 500 uploads run', () => {
   let stack: TestStack;
@@ -39,7 +39,7 @@ describe('migrations applied while 500 uploads run', () => {
     // The runner "dies" at the first ALTER of 0002: its earlier work stays, its lease is never released.
     const database = await stackDatabase(stack);
     const doomedDriver = killableDriver(database, /ALTER TABLE videos/);
-    const killed = await createMigrator({ driver: doomedDriver, lease: { ttlMs: 8_000, owner: 'doomed' }, logger: createLogger({ level: 'error', sink: () => {} }) })
+    const killed = await createMigrator({ driver: doomedDriver, lease: { ttlMs: 2_000, owner: 'doomed' }, logger: createLogger({ level: 'error', sink: () => {} }) })
       .up()
       .catch((error: unknown) => error);
     expect(doomedDriver.killed).toBe(true);
@@ -78,7 +78,7 @@ describe('migrations applied while 500 uploads run', () => {
       500,
     );
     const end = await expectEndState(stack, alice, uploads, 'ready');
-    const seen = logCounts(stack, logMark, ['upload.created', 'migrate.lock.wait', 'migrate.step.lock_retry', 'migrate.migration.ok', 'reconcile.recovered', 'reconcile.summary', 'videodb.create.fallback_basic']);
+    const seen = logCounts(stack, logMark, ['upload.created', 'migrate.lock.wait', 'migrate.step.lock_retry', 'migrate.migration.ok', 'reconcile.recovered', 'reconcile.summary', 'videodb.create.fallback_basic', 'videodb.create.full_ok']);
     const summaries = stack.logs.slice(logMark).filter((line) => line.event === 'reconcile.summary');
     const sumOf = (field: string) => summaries.reduce((total, line) => total + Number(line[field] ?? 0), 0);
     recordFigures(context, {
@@ -87,6 +87,7 @@ describe('migrations applied while 500 uploads run', () => {
       injected: { 'migration runners killed mid-way (lease left behind)': 1, 'migrations applied under traffic': migrated.body.ran?.length ?? 0 },
       observed: {
         'uploads created on the old schema (fallback insert)': seen['videodb.create.fallback_basic'] ?? 0,
+        'uploads created on the new schema': seen['videodb.create.full_ok'] ?? 0,
         'waits for the dead runner’s lease': seen['migrate.lock.wait'] ?? 0,
         'DDL lock retries': seen['migrate.step.lock_retry'] ?? 0,
         'deferred Mux data restored': sumOf('restored'),

@@ -59,11 +59,19 @@ export function recordFigures(context: TestContext, figures: ScenarioFigures): v
   context.task.meta.reliability = figures;
 }
 
+/**
+ * Production's timing ratios, scaled down: a claim whose holder died (or whose claiming UPDATE's answer was lost) is
+ * taken over once stale, and the queue's redeliveries must outlast that (AWS: 5 receives × a 12 min visibility
+ * timeout > the 15 min stale-claim window > the 2 min ingest timeout). Here: 5 × 1.5 s > 4 s > the Mux timeouts.
+ */
+const visibilityTimeoutMs = 1_500;
+const staleClaimSeconds = 4;
+
 export async function startReliabilityStack(options: TestStackOptions = {}): Promise<TestStack> {
   return startTestStack({
     ...options,
-    sqs: { maxReceiveCount: productionMaxReceiveCount, ...options.sqs },
-    lambdaEnv: { LOG_LEVEL: 'info', ...options.lambdaEnv },
+    sqs: { maxReceiveCount: productionMaxReceiveCount, visibilityTimeoutMs, ...options.sqs },
+    lambdaEnv: { LOG_LEVEL: 'info', INGEST_STALE_CLAIM_SECONDS: String(staleClaimSeconds), ...options.lambdaEnv },
   });
 }
 
