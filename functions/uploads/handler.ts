@@ -47,7 +47,11 @@ export function uploadRoutes(service: UploadService): Record<string, Route> {
     'POST /api/videos/upload': route({
       auth: 'user',
       body: createUploadBody,
-      handle: async ({ body, principal }) => ({ status: 201, body: await service.createUpload(principal, body) }),
+      handle: async ({ body, principal, headers }) => {
+        const idempotencyKey = headers['idempotency-key'];
+        const { replayed, ...created } = await service.createUpload(principal, body, idempotencyKey === undefined ? {} : { idempotencyKey });
+        return { status: 201, body: created, ...(replayed ? { headers: { 'idempotent-replayed': 'true' } } : {}) };
+      },
     }),
     'POST /api/videos/{id}/upload/parts': route({
       auth: 'user',

@@ -3,10 +3,10 @@
  * complete, abort. The S3 work is shared/storage's, the rows are VideoDB's; this is where the two are kept
  * consistent under retries and races (every status change is a compare-and-set on the row).
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { CreateResult, VideoDB } from '../db/video-db.js';
 import type { VideoRecord } from '../db/video-fields.js';
-import { ConflictError, ValidationError } from '../errors.js';
+import { ConflictError, isDatabaseError, SqlState, ValidationError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { assertUploadAllowed, type StorageConfig } from '../storage/config.js';
@@ -109,6 +109,26 @@ export interface CreatedUpload {
   readonly schema: SchemaReport;
 }
 
+/** A created upload, and whether it answers a retry of an earlier request with the same idempotency key. */
+export interface CreateUploadOutcome extends CreatedUpload {
+  readonly replayed: boolean;
+}
+
+/** What `Idempotency-Key` may hold: 1 to 255 visible ASCII characters (e.g. a UUID the client made). */
+export const idempotencyKeyPattern = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The video id for a caller's idempotency key: a name-based UUID (RFC 9562 version 8) from the owner and the key,
+ * so a retried create lands on the same row (the primary key says "seen") without another table or another call.
+ */
+export function videoIdForIdempotencyKey(ownerId: string, key: string): string {
+  const bytes = createHash('sha256').update(`reelay/upload\u0000${ownerId}\u0000${key}`).digest().subarray(0, 16);
+  bytes[6] = ((bytes[6] as number) & 0x0f) | 0x80;
+  bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export interface UploadProgress {
   readonly uploadId: string;
   readonly partSize: number;
@@ -165,41 +185,90 @@ export class UploadService {
   /**
    * Signs the upload before writing the row, so a signing failure leaves nothing behind. A multipart upload is
    * opened first (its id goes in the row); if the row cannot be written it is aborted again.
+   *
+   * With an idempotency key, a retry of the same request (a lost response, a client timeout) gets the same video
+   * back with fresh URLs instead of a second row: the video id is derived from the key, so the retry's INSERT meets
+   * the first one's primary key. The same key with a different request is a {@link ConflictError}, as is a retry
+   * after the upload has already moved on.
    */
-  async createUpload(viewer: Viewer, input: CreateUploadInput): Promise<CreatedUpload> {
+  async createUpload(viewer: Viewer, input: CreateUploadInput, request: { idempotencyKey?: string } = {}): Promise<CreateUploadOutcome> {
     const contentType = assertUploadAllowed(this.#config, input);
-    const id = this.#newId();
-    const key = this.#storage.objectKeyFor(id, input.filename);
+    const key = request.idempotencyKey;
+    if (key !== undefined && !idempotencyKeyPattern.test(key)) {
+      throw new ValidationError('Idempotency-Key must be 1 to 255 visible ASCII characters', [{ path: ['headers', 'idempotency-key'], message: 'invalid' }]);
+    }
+    const id = key === undefined ? this.#newId() : videoIdForIdempotencyKey(viewer.sub, key);
+    const objectKey = this.#storage.objectKeyFor(id, input.filename);
     const options = ingestOptions(input.options);
-    const metadata = ingestOptionsToMetadata(options);
     const plan = this.#storage.planUpload({ size: input.size, threshold: this.#config.multipartThresholdBytes });
 
-    let upload: SinglePutUpload | MultipartUploadStart;
     let s3UploadId: string | null = null;
-    if (plan.mode === 'single') {
-      upload = await this.#storage.presignSinglePut({ key, contentType, size: input.size, metadata });
-    } else {
-      s3UploadId = await this.#storage.startMultipart({ key, contentType, metadata });
-      upload = await this.#multipartStart(key, s3UploadId, plan).catch((error: unknown) => this.#abandon(key, s3UploadId, error));
+    if (plan.mode === 'multipart') {
+      s3UploadId = await this.#storage.startMultipart({ key: objectKey, contentType, metadata: ingestOptionsToMetadata(options) });
     }
+    const upload = await this.#presignStart(objectKey, contentType, input.size, options, s3UploadId).catch((error: unknown) =>
+      this.#abandon(objectKey, s3UploadId, error),
+    );
 
-    const created = await this.#videos
-      .createWithFallback({
-        id,
-        ownerId: viewer.sub,
-        title: input.title,
-        description: input.description ?? null,
-        originalFilename: input.filename,
-        contentType,
-        sizeBytes: input.size,
-        s3Key: key,
-        s3UploadId,
-        status: 'awaiting_upload',
-        mux: { status: 'pending', options: { ...options } },
-      })
-      .catch((error: unknown) => this.#abandon(key, s3UploadId, error));
+    let created: CreateResult;
+    try {
+      created = await this.#videos
+        .createWithFallback({
+          id,
+          ownerId: viewer.sub,
+          title: input.title,
+          description: input.description ?? null,
+          originalFilename: input.filename,
+          contentType,
+          sizeBytes: input.size,
+          s3Key: objectKey,
+          s3UploadId,
+          status: 'awaiting_upload',
+          mux: { status: 'pending', options: { ...options } },
+        })
+        .catch((error: unknown) => this.#abandon(objectKey, s3UploadId, error));
+    } catch (error) {
+      if (key !== undefined && isDatabaseError(error, SqlState.uniqueViolation)) return this.#replay(viewer, id, { ...input, contentType });
+      throw error;
+    }
     this.#logger.info('upload.created', { videoId: id, mode: plan.mode, size: input.size, usedFallback: created.usedFallback });
-    return { video: presentVideo(created.video), upload, schema: schemaReport(created) };
+    return { video: presentVideo(created.video), upload, schema: schemaReport(created), replayed: false };
+  }
+
+  /** The presigned single PUT, or the first batch of part URLs of the multipart upload `s3UploadId`. */
+  async #presignStart(
+    objectKey: string,
+    contentType: string,
+    size: number,
+    options: IngestOptions,
+    s3UploadId: string | null,
+  ): Promise<SinglePutUpload | MultipartUploadStart> {
+    if (s3UploadId === null) return this.#storage.presignSinglePut({ key: objectKey, contentType, size, metadata: ingestOptionsToMetadata(options) });
+    return this.#multipartStart(objectKey, s3UploadId, planMultipart(size));
+  }
+
+  /** Answers a retried create: the row the first request wrote, with fresh URLs for the same object and upload. */
+  async #replay(viewer: Viewer, id: string, input: CreateUploadInput & { contentType: string }): Promise<CreateUploadOutcome> {
+    const video = await loadVisibleVideo(this.#videos, id, viewer);
+    const sameRequest =
+      video.title === input.title &&
+      video.originalFilename === input.filename &&
+      video.contentType === input.contentType &&
+      video.sizeBytes === input.size;
+    if (!sameRequest) throw new ConflictError('This Idempotency-Key was already used for a different upload; use a new key');
+    if (video.status !== 'awaiting_upload') {
+      throw new ConflictError(`This Idempotency-Key's upload is already ${video.status}; GET /api/videos/${id} shows it`);
+    }
+    const options = ingestOptions(input.options);
+    const upload = await this.#presignStart(video.s3Key, video.contentType, video.sizeBytes, options, video.s3UploadId);
+    const capabilities = await this.#videos.capabilities.get();
+    this.#logger.info('upload.replayed', { videoId: id });
+    return {
+      video: presentVideo(video),
+      upload,
+      schema: schemaReport({ video, usedFallback: !capabilities.mux.exist, missingColumns: [...capabilities.mux.missing], deferredFields: [] }),
+      replayed: true,
+    };
   }
 
   /** Fresh URLs for up to 1,000 parts of an open multipart upload (re-signing a part is allowed: resume). */

@@ -65,6 +65,8 @@ export interface CallInput {
   readonly query?: Readonly<Record<string, string>>;
   /** Omit for an unauthenticated request (no authorizer context). */
   readonly as?: Caller;
+  /** Extra request headers (lower-case names). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface CallResult {
@@ -80,7 +82,7 @@ export async function call(handler: HttpHandler, input: CallInput): Promise<Call
     routeKey: input.routeKey,
     ...(input.id === undefined ? {} : { pathParameters: { id: input.id } }),
     ...(input.query === undefined ? {} : { rawQueryString: new URLSearchParams(input.query).toString() }),
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...input.headers },
     ...(input.body === undefined ? {} : { body: typeof input.body === 'string' ? input.body : JSON.stringify(input.body) }),
     ...(input.as === undefined ? {} : { claims: { sub: input.as.sub, ...(input.as.admin ? { 'cognito:groups': '[admin]' } : {}) } }),
   });
