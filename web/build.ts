@@ -26,7 +26,7 @@ export interface BuildConsoleOptions {
   readonly minify?: boolean;
 }
 
-/** Written into web/dist by {@link buildConsoleIfStale}: the digest of what that build was made from. */
+/** Written into a local build's folder (local config, minified): the digest of what it was made from. */
 const inputsFile = '.inputs-digest';
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -57,6 +57,8 @@ async function localInputsDigest(): Promise<string> {
 
 export async function buildConsole(options: BuildConsoleOptions = {}): Promise<{ outDir: string; files: string[] }> {
   const outDir = resolve(options.outDir ?? defaultOutDir);
+  // Taken before the build: an edit made while it runs leaves the output stale, and the next check rebuilds.
+  const digest = options.config === undefined && options.minify !== false ? await localInputsDigest() : undefined;
   // Loaded here, not at the top: `npm start` imports this module and must not pay for esbuild when nothing changed.
   const { build } = await import('esbuild');
   await rm(outDir, { recursive: true, force: true });
@@ -78,6 +80,7 @@ export async function buildConsole(options: BuildConsoleOptions = {}): Promise<{
   });
   await Promise.all(['index.html', 'styles.css'].map((file) => copyFile(join(webRoot, 'src', file), join(outDir, file))));
   await writeFile(join(outDir, 'config.json'), `${JSON.stringify(options.config ?? localConsoleConfig, null, 2)}\n`);
+  if (digest !== undefined) await writeFile(join(outDir, inputsFile), `${digest}\n`);
   const files = [...Object.keys(result.metafile.outputs), 'index.html', 'styles.css', 'config.json'];
   return { outDir, files };
 }
@@ -87,15 +90,13 @@ export async function buildConsole(options: BuildConsoleOptions = {}): Promise<{
  * beside web/dist and swapped in, so the folder being served is never half-written.
  */
 export async function buildConsoleIfStale(): Promise<{ readonly rebuilt: boolean; readonly outDir: string }> {
-  // Taken before the build: an edit made while it runs leaves the output stale, and the next check rebuilds.
-  const digest = await localInputsDigest();
-  if ((await contentOrEmpty(join(defaultOutDir, inputsFile))).trim() === digest) return { rebuilt: false, outDir: defaultOutDir };
+  const built = (await contentOrEmpty(join(defaultOutDir, inputsFile))).trim();
+  if (built === (await localInputsDigest())) return { rebuilt: false, outDir: defaultOutDir };
   // A folder named dist, like the output, so git ignores it even if a kill leaves it behind.
   const scratch = join(webRoot, `.console-build-${process.pid}`);
   const next = join(scratch, 'dist');
   try {
     await buildConsole({ outDir: next });
-    await writeFile(join(next, inputsFile), `${digest}\n`);
     await rm(defaultOutDir, { recursive: true, force: true });
     await rename(next, defaultOutDir);
   } finally {
