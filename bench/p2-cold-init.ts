@@ -236,6 +236,12 @@ function extraSources(target: Bundle, reference: Bundle, count = 4): string {
 /** zod as `import { z }` keeps its whole namespace (every locale, JSON-schema tooling); as `import * as z`, ~90 KiB. */
 const wholeZodBytes = 300 * 1024;
 
+/** Functions whose every invocation uses the SDKs they load at import, and why (so deferring them gains nothing). */
+const sdkOnEveryInvocation: Readonly<Record<string, string>> = {
+  uploads: 'every uploads route signs or calls S3 (presign, multipart create/sign/list/complete/abort)',
+  ingest: 'every ingest message presigns an S3 GET for Mux and creates a Mux asset',
+};
+
 /** Why a function is nearly as slow to load as the monolith, and what to change, from what it evaluates at import. */
 function missedWhy(target: Bundle, monolith: Bundle): string {
   const advice: string[] = [];
@@ -244,7 +250,10 @@ function missedWhy(target: Bundle, monolith: Bundle): string {
     advice.push(`zod is ${kib(zod.bytes)}: a module of this function imports \`{ z } from 'zod'\`, which keeps every locale; \`import * as z from 'zod'\` keeps ~90 KiB`);
   }
   const eagerSdks = target.eager.filter((part) => /^@aws-sdk\/client-s3$|^@mux\/mux-node$/.test(part.source));
-  if (eagerSdks.length > 0) {
+  const needsOnEveryCall = sdkOnEveryInvocation[target.name];
+  if (eagerSdks.length > 0 && needsOnEveryCall !== undefined) {
+    advice.push(`${eagerSdks.map((part) => `${part.source} (${kib(part.bytes)})`).join(' and ')} load at import, and ${needsOnEveryCall}: loading them later would move the cost to the first request (INIT and the first invoke are billed and felt alike), not remove it. What is left to cut is those clients' own weight`);
+  } else if (eagerSdks.length > 0) {
     advice.push(`${eagerSdks.map((part) => `${part.source} (${kib(part.bytes)})`).join(' and ')} load at import: load them on first use with \`import()\` (as mux-webhook loads S3) when not every invocation needs them`);
   }
   return `Missed: ${kib(target.eagerBytes)} evaluated at import vs the monolith's ${kib(monolith.eagerBytes)}. ${advice.join('; ') || `Largest: ${topSources(target)}`}.`;
