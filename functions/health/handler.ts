@@ -21,6 +21,7 @@ import type { Logger } from '../../shared/log.js';
 import { functionLogger } from '../../shared/runtime/database.js';
 import { muxConfigFromEnv } from '../../shared/mux/config.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { wholeNumberFromEnv } from '../../shared/runtime/env.js';
 
 export interface HealthBody {
   readonly status: HealthStatus;
@@ -41,14 +42,6 @@ export interface HealthHandlerOptions {
 }
 
 export const defaultHealthDbWaitMs = 3_000;
-
-function databaseWaitMs(env: Env): number {
-  const raw = env.HEALTH_DB_WAIT_MS?.trim();
-  if (raw === undefined || raw === '') return defaultHealthDbWaitMs;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 0) throw new TypeError(`HEALTH_DB_WAIT_MS must be a whole number of ms, got "${raw}"`);
-  return value;
-}
 
 /** Whether Mux is configured; a malformed MUX_* setting counts as not configured (and is logged), never a 500. */
 function muxConfigured(env: Env, logger: Logger): boolean {
@@ -76,7 +69,7 @@ export function healthBody(health: DatabaseHealth, muxIsConfigured: boolean): He
 
 export async function createHandler(env: Env = process.env, options: HealthHandlerOptions = {}): Promise<HttpLambdaHandler> {
   const logger = functionLogger(env, 'health', options);
-  const waitMs = databaseWaitMs(env);
+  const waitMs = wholeNumberFromEnv(env, 'HEALTH_DB_WAIT_MS', 0) ?? defaultHealthDbWaitMs;
   const driver =
     options.driver ??
     (await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), {

@@ -9,6 +9,7 @@ import { ValidationError } from '../../shared/errors.js';
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
 import { lazyHandler, once, type Env } from '../../shared/runtime/lazy.js';
+import { wholeNumberFromEnv } from '../../shared/runtime/env.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
 import type { IngestService } from '../../shared/videos/ingest-service.js';
@@ -36,14 +37,6 @@ function parseRequest(event: unknown): { actions: readonly (typeof reconcileActi
   return { actions: [parsed.data.action], ...(parsed.data.limit === undefined ? {} : { limit: parsed.data.limit }) };
 }
 
-function positiveInteger(env: Env, name: string): number | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < 1) throw new TypeError(`${name} must be a positive whole number, got "${raw}"`);
-  return value;
-}
-
 export async function createHandler(env: Env = process.env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
   const logger = functionLogger(env, 'reconcile', options);
   const { videos } = await functionDatabase(env, logger, options);
@@ -58,7 +51,7 @@ export async function createHandler(env: Env = process.env, options: ReconcileHa
   });
   const ingest: Pick<IngestService, 'ingestVideo'> = { ingestVideo: async (video, request) => (await ingestService()).ingestVideo(video, request) };
   const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
-  const maxIngestAttempts = positiveInteger(env, 'MAX_INGEST_ATTEMPTS');
+  const maxIngestAttempts = wholeNumberFromEnv(env, 'MAX_INGEST_ATTEMPTS');
   const reconcile = new ReconcileService({
     videos,
     ingest,

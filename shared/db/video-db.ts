@@ -70,7 +70,10 @@ export type MuxEventTarget = { videoId: string } | { assetId: string };
 
 /** What a Mux event does to its video; applied in the same statement that records the event. */
 export type MuxEventChange =
-  /** {@link VideoDB.applyMuxProgress} semantics; `assetId` null for an event about no asset (an upload error). */
+  /**
+   * What Mux reported about an asset, applied without ever moving the video backwards (see progressClause);
+   * `assetId` null for an event about no asset (an upload error).
+   */
   | { kind: 'progress'; target: MuxEventTarget; assetId: string | null; videoStatus?: VideoStatus; mux: Partial<MuxFields> }
   /** The video's current asset is gone: playback fields cleared, video and Mux status `errored` with `error`. */
   | { kind: 'asset_deleted'; target: MuxEventTarget; assetId: string; error: string }
@@ -217,7 +220,11 @@ function transitionClause(add: AddParam, change: { from: readonly VideoStatus[];
   return { sets: [`status = ${add(change.to)}`], guard: `status IN (${allowed})` };
 }
 
-/** See {@link VideoDB.applyMuxProgress}; `assetId` null only accepts a video that has no asset yet. */
+/**
+ * Mux progress never moves a video backwards: the update is refused when the stored Mux status (or, on a legacy
+ * schema, the video status) ranks above the reported one, or when the video has since moved on to another asset
+ * (`assetId` null only accepts a video with no asset yet). A cancelled video is left alone.
+ */
 function progressClause(
   capabilities: SchemaCapabilities,
   add: AddParam,
@@ -305,15 +312,6 @@ export class VideoDB {
     return rows[0] ? videoFromRow(rows[0]) : null;
   }
 
-  /** Null when the schema has no `mux_asset_id` column yet or no video has the asset. */
-  async findByMuxAssetId(assetId: string): Promise<VideoRecord | null> {
-    return this.#capabilities.withCapabilities(async (capabilities) => {
-      if (!hasColumn(capabilities, 'videos', 'mux_asset_id')) return null;
-      const { rows } = await this.#executor.execute('SELECT * FROM videos WHERE mux_asset_id = :assetId', { assetId });
-      return rows[0] ? videoFromRow(rows[0]) : null;
-    });
-  }
-
   /** Newest first, keyset-paginated on (created_at, id): page N costs what page 1 costs. */
   async list(options: ListOptions): Promise<ListPage> {
     const params: Record<string, ParamValue> = { limit: options.limit + 1 };
@@ -355,15 +353,6 @@ export class VideoDB {
       if (change.set && 's3UploadId' in change.set) clause.sets.push(`s3_upload_id = ${add(change.set.s3UploadId ?? null)}`);
       return clause;
     });
-  }
-
-  /**
-   * Applies what Mux reported about an asset, never moving a video backwards: the update is refused when the stored
-   * Mux status (or, on a legacy schema, the video status) ranks above the reported one, or when the video has since
-   * moved on to another asset. A cancelled video is left alone.
-   */
-  async applyMuxProgress(id: string, report: { assetId: string; videoStatus?: VideoStatus; mux: Partial<MuxFields> }): Promise<UpdateResult> {
-    return this.#update(id, report.mux, (capabilities, add) => progressClause(capabilities, add, report));
   }
 
   /** Writes Mux fields unconditionally (operators' tools, reconciliation). Missing columns are deferred. */

@@ -6,6 +6,7 @@ import { CapabilityCache } from '../db/capabilities.js';
 import { VideoDB } from '../db/video-db.js';
 import { createLogger, logLevelFrom, type Logger } from '../log.js';
 import type { Env } from './lazy.js';
+import { wholeNumberFromEnv } from './env.js';
 
 export interface DatabaseServices {
   readonly driver: Driver;
@@ -13,17 +14,9 @@ export interface DatabaseServices {
   readonly videos: VideoDB;
 }
 
-function positiveInteger(env: Env, name: string, fallback: number): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive integer, got "${raw}"`);
-  return value;
-}
-
 /** Wraps a driver with the per-container capability cache and VideoDB. */
 export function databaseServices(driver: Driver, logger: Logger, env: Env = {}): DatabaseServices {
-  const capabilities = new CapabilityCache(driver, { ttlMs: positiveInteger(env, 'CAPABILITY_TTL_MS', 60_000) });
+  const capabilities = new CapabilityCache(driver, { ttlMs: wholeNumberFromEnv(env, 'CAPABILITY_TTL_MS') ?? 60_000 });
   return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger }) };
 }
 

@@ -7,6 +7,7 @@ import { muxConfigFromEnv, type MuxConfig, type MuxConfigOptions } from '../mux/
 import type { MuxGateway } from '../mux/client.js';
 import { muxUrls, type MuxUrls } from '../mux/urls.js';
 import { once, type Env } from './lazy.js';
+import { wholeNumberFromEnv } from './env.js';
 
 export interface MuxRuntimeOptions extends MuxConfigOptions {
   /**
@@ -26,17 +27,9 @@ export interface MuxRuntime {
   gateway(): Promise<MuxGateway>;
 }
 
-function positiveMs(env: Env, name: string): number | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return undefined;
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value <= 0) throw new TypeError(`${name} must be a positive whole number of ms, got "${raw}"`);
-  return value;
-}
-
 export function muxFromEnv(env: Env, options: MuxRuntimeOptions = {}): MuxRuntime {
   const config = muxConfigFromEnv(env, options);
-  const timeout = options.timeoutMs ?? positiveMs(env, 'MUX_TIMEOUT_MS') ?? 20_000;
+  const timeout = options.timeoutMs ?? wholeNumberFromEnv(env, 'MUX_TIMEOUT_MS') ?? 20_000;
   return {
     config,
     urls: muxUrls(config),

@@ -6,7 +6,7 @@ import { VideoDB, type NewVideo } from '../../shared/db/video-db.js';
 import { CapabilityCache, checkMuxColumnsExist } from '../../shared/db/capabilities.js';
 import { muxColumns } from '../../shared/migrations/0002_mux_columns.js';
 import { memoryLogger } from '../../shared/log.js';
-import type { MuxFields } from '../../shared/db/video-fields.js';
+import type { MuxFields, VideoStatus } from '../../shared/db/video-fields.js';
 
 function newVideo(overrides: Partial<NewVideo> = {}): NewVideo {
   const id = randomUUID();
@@ -163,20 +163,25 @@ describe.each(backends)('VideoDB on %s', (backend) => {
       await videos.create(input);
       await videos.transition(input.id, { from: ['awaiting_upload'], to: 'processing', set: { mux: { assetId: 'a1', status: 'preparing' } } });
 
-      const ready = await videos.applyMuxProgress(input.id, {
-        assetId: 'a1',
-        videoStatus: 'ready',
-        mux: { status: 'ready', playbackId: 'p1', durationSeconds: 12 },
-      });
+      let eventCount = 0;
+      const progress = (assetId: string, report: { videoStatus?: VideoStatus; mux: Partial<MuxFields> }) => {
+        eventCount += 1;
+        return videos.applyMuxEvent(
+          { id: `event-${eventCount}`, type: 'video.asset.test', objectId: assetId },
+          { kind: 'progress', target: { videoId: input.id }, assetId, ...report },
+        );
+      };
+
+      const ready = await progress('a1', { videoStatus: 'ready', mux: { status: 'ready', playbackId: 'p1', durationSeconds: 12 } });
       expect(ready.video).toMatchObject({ status: 'ready', mux: { status: 'ready', playbackId: 'p1', durationSeconds: 12 } });
 
-      const lateCreated = await videos.applyMuxProgress(input.id, { assetId: 'a1', videoStatus: 'processing', mux: { status: 'preparing' } });
+      const lateCreated = await progress('a1', { videoStatus: 'processing', mux: { status: 'preparing' } });
       expect(lateCreated.video).toBeNull();
 
-      const otherAsset = await videos.applyMuxProgress(input.id, { assetId: 'a0', videoStatus: 'errored', mux: { status: 'errored', error: 'old' } });
+      const otherAsset = await progress('a0', { videoStatus: 'errored', mux: { status: 'errored', error: 'old' } });
       expect(otherAsset.video).toBeNull();
 
-      const captions = await videos.applyMuxProgress(input.id, { assetId: 'a1', mux: { status: 'ready', textTrackId: 't1' } });
+      const captions = await progress('a1', { mux: { status: 'ready', textTrackId: 't1' } });
       expect(captions.video).toMatchObject({ status: 'ready', mux: { textTrackId: 't1', playbackId: 'p1' } });
     });
 
