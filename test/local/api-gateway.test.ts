@@ -38,6 +38,7 @@ const recorder: HttpFunction = async (event, context) => {
 const admin = httpHandler({
   name: 'admin',
   logger: silentLogger,
+  adminGroup: 'admin',
   routes: {
     'GET /api/debug/video-diagnostics': route({ auth: 'admin', handle: async ({ principal }) => ({ status: 200, body: { admin: principal.sub } }) }),
   },
@@ -45,6 +46,7 @@ const admin = httpHandler({
 const videos = httpHandler({
   name: 'videos',
   logger: silentLogger,
+  adminGroup: 'admin',
   routes: {
     'GET /api/videos/{id}': route({ auth: 'user', params: idParams, handle: async ({ params, principal }) => ({ status: 200, body: { id: params.id, owner: principal.sub } }) }),
     'GET /api/videos': route({ auth: 'user', query: z.object({ limit: z.coerce.number().int().max(100) }), handle: async ({ query }) => ({ status: 200, body: query }) }),
