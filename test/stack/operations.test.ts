@@ -61,6 +61,11 @@ describe('health, migrations and diagnostics through the local stack', () => {
     expectClientError(await stack.request(method, path, { token: alice }), 403, 'forbidden');
   });
 
+  it.each(adminRoutes)('refuses %s %s to a member of a group named "x,admin" (403)', async (method, path) => {
+    const spoof = await stack.tokens.mint(`mallory-${randomUUID()}`, { groups: ['x,admin'] });
+    expectClientError(await stack.request(method, path, { token: spoof }), 403, 'forbidden');
+  });
+
   it('shows the migration status to an admin', async () => {
     const status = await stack.request<{ currentVersion: number; latestVersion: number; applied: Array<{ version: number }>; pending: unknown[]; drift: unknown[]; muxColumns: { missing: string[] } }>(
       'GET', '/api/database/run-mux-migration', { token: admin },
