@@ -111,7 +111,7 @@ export interface LocalStack {
   readonly urls: LocalStackUrls;
   /** The environment every function was built with. */
   readonly env: Readonly<Record<string, string>>;
-  readonly tokens: { mint(sub: string, options?: Pick<MintTokenOptions, 'admin' | 'groups' | 'scopes'>): Promise<string> };
+  readonly tokens: { mint(sub: string, options?: Pick<MintTokenOptions, 'admin' | 'groups' | 'scopes' | 'claims'>): Promise<string> };
   readonly database: { readonly kind: 'pglite' | 'postgres'; readonly dataDir: string | null; readonly migrated: UpResult };
   /** The emulator, for inspecting assets and deliveries; null when real Mux is used. */
   readonly muxEmulator: MuxEmulator | null;
