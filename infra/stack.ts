@@ -149,7 +149,7 @@ export class ReelayStack extends Stack {
     }
 
     if (this.console && consoleSignIn) {
-      this.console.publish({ apiUrl: this.httpApi.url, auth: this.consoleAuth(consoleSignIn, requiredScopes(config)) });
+      this.console.publish({ apiUrl: this.httpApi.url, auth: this.consoleAuth(consoleSignIn, requiredScopes(config)), adminGroup: config.adminGroup });
       new CfnOutput(this, 'ConsoleUrl', { value: this.console.url, description: 'The web console (sign in with a user of the pool)' });
     }
     if (this.auth.hostedUiDomain) {

@@ -25,6 +25,8 @@ export interface ConsoleRuntimeConfig {
   readonly apiUrl: string;
   /** `scopes`: what the console asks the IdP for (web/src/config.ts; default openid email profile). */
   readonly auth: { readonly kind: 'cognito'; readonly domain: string; readonly clientId: string; readonly scopes?: readonly string[] };
+  /** Whose members see the Admin view (the functions' ADMIN_GROUP). */
+  readonly adminGroup: string;
 }
 
 export interface ConsoleSiteProps {

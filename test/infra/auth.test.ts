@@ -141,6 +141,7 @@ describe('a stack with an admin group, route scopes and the console', () => {
     expect(client?.AllowedOAuthScopes).toEqual(['openid', 'email', 'profile', 'aws.cognito.signin.user.admin', fromServer('api'), fromServer('upload'), fromServer('admin')]);
     expect(published).toHaveLength(1);
     expect(published[0]?.auth.scopes).toEqual(['openid', 'email', 'profile', 'reelay/api', 'reelay/upload', 'reelay/admin', 'aws.cognito.signin.user.admin']);
+    expect(published[0]?.adminGroup).toBe('reelay-ops');
   });
 
   it('warns when the stack\'s pool cannot put a required scope in its tokens', () => {
