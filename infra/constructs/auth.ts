@@ -104,11 +104,13 @@ export class Auth extends Construct {
     // grant with an example.com callback.
     const hostedUi = props.hostedUi;
     const requiredScopes = resourceServerScopes(this, userPool, props.requiredScopes ?? []);
-    if (requiredScopes.length > 0 && !hostedUi) {
+    // Tokens of the client's own sign-in flows (SRP, admin-initiate-auth) carry aws.cognito.signin.user.admin only.
+    const oauthOnly = requiredScopes.filter((required) => required !== cognito.OAuthScope.COGNITO_ADMIN);
+    if (oauthOnly.length > 0 && !hostedUi) {
       Annotations.of(this).addWarningV2(
         'reelay:scopes-without-oauth',
-        `routeScopes requires ${requiredScopes.map((scope) => scope.scopeName).join(', ')}, which only OAuth flows put in this pool's tokens: ` +
-          'deploy the console (-c console=true) or add an OAuth client; the tokens of admin-initiate-auth carry none of them.',
+        `routeScopes requires ${oauthOnly.map((required) => required.scopeName).join(', ')}, which only OAuth flows put in this pool's tokens: ` +
+          'deploy the console (-c console=true) or add an OAuth client; the tokens of admin-initiate-auth carry aws.cognito.signin.user.admin only.',
       );
     }
     const userPoolClient = userPool.addClient('Client', {

@@ -140,7 +140,8 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
       const verdict = await authorize(request.headers.authorization);
       if (!verdict.authorized) {
         logger.info('apigw.unauthorized', { requestId, routeKey: definition.route, reason: verdict.reason });
-        const challenge = `Bearer scope="" error="invalid_token" error_description="${verdict.reason.replaceAll('"', "'")}"`;
+        // Without a token API Gateway challenges with a bare `Bearer`; with a bad one it names the failure.
+        const challenge = verdict.tokenPresent ? `Bearer scope="" error="invalid_token" error_description="${verdict.reason.replaceAll('"', "'")}"` : 'Bearer';
         return { ...gatewayMessage(401, 'Unauthorized', [['www-authenticate', challenge]]), routeKey: definition.route };
       }
       if (definition.scopes && !definition.scopes.some((scope) => verdict.scopes?.includes(scope))) {

@@ -150,6 +150,7 @@ describe('a stack with an admin group, route scopes and the console', () => {
     const warnings = warningsOf(withoutConsole);
     expect(warnings).toContainEqual(expect.stringContaining('only OAuth flows put in this pool\'s tokens'));
     expect(warnings).toContainEqual(expect.stringContaining('"custom-scope", which the stack\'s user pool does not issue'));
+    expect(warningsOf(synthesize({ routeScopes: '{"admin":["aws.cognito.signin.user.admin"]}' }))).toEqual([]);
   });
 });
 

@@ -171,8 +171,8 @@ describe('the JWT authorizer', () => {
     expect(invocations).toHaveLength(2);
   });
 
-  it('refuses a request without a token', async () => {
-    await expectUnauthorized({});
+  it('refuses a request without a token with a bare Bearer challenge, as API Gateway does', async () => {
+    expect(await expectUnauthorized({})).toBe('Bearer');
   });
 
   it('refuses an expired token', async () => {
