@@ -8,15 +8,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadRouteTable } from '../../local/api-gateway/routes.js';
 import type { TestStack } from '../support/local-stack.js';
+import { adminRoutes } from '../stack/support.js';
 import { createUpload, recordFigures, smallVideo, startReliabilityStack, uploadRequest, type VideoJson } from './support.js';
 
 const scenario = '8. Security';
-
-const adminRoutes = [
-  ['GET', '/api/database/run-mux-migration'],
-  ['POST', '/api/database/run-mux-migration'],
-  ['GET', '/api/debug/video-diagnostics'],
-] as const;
 
 /** Group lists a token carries (a real array claim, rendered by the JWT authorizer as `"[a b]"`). */
 const spoofedGroupLists: ReadonlyArray<readonly string[]> = [

@@ -6,13 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
-import { expectClientError, uploadRequest, videoBytes } from './support.js';
-
-const adminRoutes = [
-  ['GET', '/api/database/run-mux-migration'],
-  ['POST', '/api/database/run-mux-migration'],
-  ['GET', '/api/debug/video-diagnostics'],
-] as const;
+import { adminRoutes, expectClientError, uploadRequest, videoBytes } from './support.js';
 
 describe('a configured admin group and a required scope', () => {
   let stack: TestStack;

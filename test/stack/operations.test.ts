@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestVersion } from '../../shared/migrations/index.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
-import { createUpload, expectClientError, isReady, putSingle, uploadRequest, videoBytes, waitForVideo, type SingleUpload } from './support.js';
+import { adminRoutes, createUpload, expectClientError, isReady, putSingle, uploadRequest, videoBytes, waitForVideo, type SingleUpload } from './support.js';
 
 interface HealthBody {
   status: string;
@@ -14,12 +14,6 @@ interface HealthBody {
   schema: { version: number | null; pending: unknown[] | null; muxColumns: { missing: string[] } | null };
   mux: { configured: boolean };
 }
-
-const adminRoutes = [
-  ['GET', '/api/database/run-mux-migration'],
-  ['POST', '/api/database/run-mux-migration'],
-  ['GET', '/api/debug/video-diagnostics'],
-] as const;
 
 describe('health, migrations and diagnostics through the local stack', () => {
   let stack: TestStack;
