@@ -3,6 +3,8 @@
  * delivered, and whatever happens between the Mux call and the database write.
  *
  * 1. The video is found by its S3 key; keys that are not `…/{videoId}/source[.ext]` (captions, strays) are skipped.
+ *    An object at the key of a cancelled video is not ingested: the key is sealed instead (UploadStorage.sealKey), which
+ *    replaces an upload that landed after (or while) the video was cancelled with an empty marker.
  * 2. `awaiting_upload → uploaded` (a single PUT completes without calling the API), then a compare-and-set claim
  *    `uploaded → processing` that counts the attempt. Of two concurrent deliveries one gets the claim; the other
  *    finds the video processing without an asset and asks SQS to deliver it again later (by then the asset is
@@ -34,7 +36,7 @@ import { ingestOptions, ingestOptionsFromMetadata, type IngestOptions } from './
 
 export { ingestSettingsFromEnv } from './ingest-settings.js';
 
-export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject'>;
+export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject' | 'sealKey'>;
 
 export interface IngestServiceOptions {
   readonly videos: VideoDB;
@@ -59,7 +61,7 @@ export type IngestOutcome =
   | {
       readonly result: 'skipped';
       readonly videoId: string | null;
-      readonly reason: 'other_bucket' | 'not_a_source_key' | 'unknown_video' | 'not_claimable';
+      readonly reason: 'other_bucket' | 'not_a_source_key' | 'unknown_video' | 'not_claimable' | 'cancelled';
     }
   /** Mux refused the input for good; the video is `errored` with the message. */
   | { readonly result: 'rejected'; readonly videoId: string; readonly error: string }
@@ -121,6 +123,7 @@ export class IngestService {
       log.warn('ingest.skipped', { reason: 'unknown_video', videoId });
       return { result: 'skipped', videoId, reason: 'unknown_video' };
     }
+    if (video.status === 'cancelled') return this.#sealCancelled(video, log);
     if (object.size !== video.sizeBytes) {
       // The signed PUT fixes the length and multipart parts are signed one by one, so a difference means a client
       // completed a multipart upload with other parts than planned. Mux judges the file itself; this is for operators.
@@ -187,8 +190,18 @@ export class IngestService {
       log.info('ingest.claimed_elsewhere');
       return { result: 'retry', videoId, reason: 'claimed_elsewhere' };
     }
+    // Cancelled between this delivery's read and its claim: the upload that landed must not stay either.
+    if (current?.status === 'cancelled') return this.#sealCancelled(current, log);
     log.info('ingest.skipped', { reason: 'not_claimable', status: current?.status ?? null });
     return { result: 'skipped', videoId, reason: 'not_claimable' };
+  }
+
+  /** The upload of a cancelled video: replaced by the seal marker (a no-op when this event is the marker's own). */
+  async #sealCancelled(video: VideoRecord, log: Logger): Promise<IngestOutcome> {
+    const outcome = await this.#storage.sealKey(video.s3Key, 'cancelled');
+    if (outcome === 'already_sealed') log.debug('ingest.skipped', { reason: 'cancelled', videoId: video.id });
+    else log.info('ingest.cancelled_upload_removed', { videoId: video.id, outcome });
+    return { result: 'skipped', videoId: video.id, reason: 'cancelled' };
   }
 
   async #findExisting(videoId: string, replaces: string | null, gateway: Pick<MuxGateway, 'findAssetByPassthrough'>): Promise<MuxAsset | null> {

@@ -317,12 +317,17 @@ export class UploadService {
   }
 
   /**
-   * Cancels a video still awaiting its upload, aborting the S3 multipart upload if there is one. Repeating it is
-   * harmless; cancelling a video whose upload already arrived is a {@link ConflictError}.
+   * Cancels a video still awaiting its upload: aborts the S3 multipart upload if there is one, then seals the key so
+   * no upload URL for it can write any more (see {@link UploadStorage.sealKey}; an upload that landed before the
+   * cancel is replaced). Repeating it is harmless; cancelling a video whose upload already arrived is a
+   * {@link ConflictError}.
    */
   async abort(viewer: Viewer, id: string): Promise<VideoJson> {
     const video = await loadVisibleVideo(this.#videos, id, viewer);
-    if (video.status === 'cancelled') return presentVideo(video);
+    if (video.status === 'cancelled') {
+      await this.#sealCancelled(video);
+      return presentVideo(video);
+    }
     if (video.status !== 'awaiting_upload') throw new ConflictError(`Video ${id} is ${video.status}; only an upload still in progress can be cancelled.`);
     if (video.s3UploadId !== null) {
       // S3 first: if the row update then fails, a retry finds the upload gone (tolerated) and finishes the job.
@@ -334,11 +339,28 @@ export class UploadService {
     const moved = await this.#videos.transition(id, { from: ['awaiting_upload'], to: 'cancelled', set: { s3UploadId: null } });
     if (moved.video !== null) {
       this.#logger.info('upload.cancelled', { videoId: id, multipart: video.s3UploadId !== null });
+      await this.#sealCancelled(moved.video);
       return presentVideo(moved.video);
     }
     const current = await loadVisibleVideo(this.#videos, id, viewer);
-    if (current.status === 'cancelled') return presentVideo(current);
+    if (current.status === 'cancelled') {
+      await this.#sealCancelled(current);
+      return presentVideo(current);
+    }
     throw new ConflictError(`Video ${id} is ${current.status}; only an upload still in progress can be cancelled.`);
+  }
+
+  /**
+   * Seals the key of a video the row already says is cancelled (never before: a video whose upload won the race keeps
+   * it). Best effort: if S3 fails here, ingest seals the key when an upload lands there, so the cancel still holds.
+   */
+  async #sealCancelled(video: VideoRecord): Promise<void> {
+    try {
+      const outcome = await this.#storage.sealKey(video.s3Key, 'cancelled');
+      if (outcome !== 'already_sealed') this.#logger.info('upload.sealed', { videoId: video.id, outcome });
+    } catch (error) {
+      this.#logger.warn('upload.seal_failed', { videoId: video.id, error });
+    }
   }
 
   async #multipartStart(key: string, uploadId: string, plan: MultipartPlan): Promise<MultipartUploadStart> {

@@ -15,6 +15,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { UploadStorage } from '../../shared/storage/uploads.js';
 import { patternBytes, startTestS3, type TestS3 } from '../storage/local-s3.js';
 
 let s3: TestS3;
@@ -94,6 +95,22 @@ describe('PutObject with If-None-Match: *', () => {
     await s3.client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: 'uploads/marker/source.mp4', Body: 'm' }));
     await expect.poll(() => notified.includes('uploads/marker/source.mp4')).toBe(true);
     expect(notified.filter((each) => each === key).length).toBe(eventsBefore);
+  });
+
+  it('enforces the signed header of a presigned PUT: a replay of the same URL is a 412', async () => {
+    const storage = new UploadStorage({ client: s3.client, bucket: s3.bucket, prefix: 'uploads/', urlTtlSeconds: 600 });
+    const key = freshKey('presigned');
+    const bytes = patternBytes(2048);
+    const upload = await storage.presignSinglePut({ key, contentType: 'video/mp4', size: bytes.length });
+    const { 'content-length': _length, ...headers } = upload.headers;
+    const put = () => fetch(upload.url, { method: 'PUT', headers, body: new Uint8Array(bytes) });
+    expect((await put()).status).toBe(200);
+    const replay = await put();
+    expect(replay.status).toBe(412);
+    expect(errorCode(await replay.text())).toBe('PreconditionFailed');
+    const { 'if-none-match': _condition, ...unconditional } = headers;
+    // Without the header the signature no longer matches: the condition cannot be dropped.
+    expect((await fetch(upload.url, { method: 'PUT', headers: unconditional, body: new Uint8Array(bytes) })).status).toBe(403);
   });
 
   it('of two conditional writes on their way, the first to finish wins and the other gets 412', async () => {

@@ -90,7 +90,7 @@ describe.each(backends)('UploadService on %s', (backend) => {
     const atThreshold = await service.createUpload(alice, { title: 't', filename: 'a.mp4', contentType: 'video/mp4', size: 5 * MiB });
     expect(atThreshold.upload.mode).toBe('single');
     const signed = new URL(atThreshold.upload.mode === 'single' ? atThreshold.upload.url : '').searchParams;
-    expect(signed.get('X-Amz-SignedHeaders')).toBe(`content-length;content-type;host;x-amz-meta-${ingestOptionsMetadataName}`);
+    expect(signed.get('X-Amz-SignedHeaders')).toBe(`content-length;content-type;host;if-none-match;x-amz-meta-${ingestOptionsMetadataName}`);
     expect([...signed.keys()].filter((name) => name.toLowerCase().startsWith('x-amz-meta-'))).toEqual([]);
 
     const large = await service.createUpload(alice, { title: 't', filename: 'a.mp4', contentType: 'video/mp4', size: 2 * GiB });
