@@ -1,4 +1,5 @@
 import {
+  callerInputError,
   DatabaseUnavailableError,
   ReelayError,
   ValidationError,
@@ -68,7 +69,11 @@ function errorResult(status: number, error: ErrorBody['error'], headers?: Record
  * Turns anything thrown by a route into the HTTP answer: typed errors to their status and `{"error": {...}}`,
  * everything else to a 500 that names only the request id, with the real error logged.
  */
-export function errorToHttpResult(error: unknown, logger: Logger, requestId: string): HttpResult {
+export function errorToHttpResult(thrown: unknown, logger: Logger, requestId: string): HttpResult {
+  const asCallerError = callerInputError(thrown);
+  // Still the caller's mistake, but one the request schemas should have caught: logged so the gap gets closed.
+  if (asCallerError !== undefined) logger.warn('http.request.unstorable_text', { error: thrown });
+  const error = asCallerError ?? thrown;
   const mapped = error instanceof ReelayError ? errorCodeResponses[error.code] : undefined;
   if (!(error instanceof ReelayError) || mapped === undefined) {
     logger.error('http.request.failed', { error, stack: error instanceof Error ? error.stack : undefined });
