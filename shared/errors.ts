@@ -55,9 +55,15 @@ export class ForbiddenError extends ReelayError {
   readonly code = 'forbidden';
 }
 
-/** The request conflicts with the resource's current state, e.g. completing an upload twice (HTTP 409). */
+/**
+ * The request conflicts with the resource's current state, e.g. completing an upload twice (HTTP 409). `details` names
+ * the fields that conflict when there are some (an idempotency key reused for another request).
+ */
 export class ConflictError extends ReelayError {
   readonly code = 'conflict';
+  constructor(message: string, readonly details: readonly ValidationIssue[] = []) {
+    super(message);
+  }
 }
 
 /**

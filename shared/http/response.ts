@@ -1,5 +1,6 @@
 import {
   callerInputError,
+  ConflictError,
   DatabaseUnavailableError,
   ReelayError,
   ValidationError,
@@ -90,6 +91,6 @@ export function errorToHttpResult(thrown: unknown, logger: Logger, requestId: st
   const headers: Record<string, string> = {};
   if (error instanceof DatabaseUnavailableError) headers['retry-after'] = String(retryAfterSeconds[error.reason]);
   if (status === 401) headers['www-authenticate'] = 'Bearer';
-  const details = error instanceof ValidationError && error.details.length > 0 ? error.details : undefined;
+  const details = (error instanceof ValidationError || error instanceof ConflictError) && error.details.length > 0 ? error.details : undefined;
   return errorResult(status, { code: error.code, message: error.message, ...(details ? { details } : {}) }, headers);
 }

@@ -24,7 +24,6 @@
 import type { S3ObjectCreated } from '../storage/events.js';
 import type { UploadStorage } from '../storage/uploads.js';
 import type { VideoDB } from '../db/video-db.js';
-import type { JsonValue } from '../db/driver.js';
 import type { MuxFields, VideoRecord, VideoStatus } from '../db/video-fields.js';
 import { MuxApiError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -32,7 +31,7 @@ import { silentLogger } from '../log.js';
 import type { MuxAsset } from '../mux/assets.js';
 import type { MuxGateway } from '../mux/client.js';
 import { hasMuxColumns } from './presenter.js';
-import { ingestOptions, ingestOptionsFromMetadata, type IngestOptions } from './upload-service.js';
+import { ingestOptions, ingestOptionsFromColumn, ingestOptionsFromMetadata, type IngestOptions } from './ingest-options.js';
 
 export { ingestSettingsFromEnv } from './ingest-settings.js';
 
@@ -80,12 +79,6 @@ export interface IngestVideoOptions {
 }
 
 const defaultInputUrlTtlSeconds = 6 * 3600;
-
-/** Options as stored in `mux_options` (JSON), or undefined when the value is not an options object. */
-function optionsFromColumn(value: JsonValue | null): IngestOptions | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  return ingestOptionsFromMetadata({ 'reelay-options': JSON.stringify(value) });
-}
 
 export class IngestService {
   readonly #videos: VideoDB;
@@ -234,7 +227,7 @@ export class IngestService {
 
   /** The row's options; for a row without them (legacy schema, or written before 0002) the object's metadata. */
   async #requestedOptions(video: VideoRecord): Promise<IngestOptions> {
-    const fromRow = optionsFromColumn(video.mux.options);
+    const fromRow = ingestOptionsFromColumn(video.mux.options);
     if (fromRow) return fromRow;
     const object = await this.#storage.headObject(video.s3Key);
     return ingestOptionsFromMetadata(object?.metadata) ?? ingestOptions();

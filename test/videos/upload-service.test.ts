@@ -6,13 +6,8 @@ import { silentLogger } from '../../shared/log.js';
 import { createMigrator } from '../../shared/migrations/engine.js';
 import { GiB, MiB, storageConfigFromEnv } from '../../shared/storage/config.js';
 import { UploadStorage } from '../../shared/storage/uploads.js';
-import {
-  ingestOptions,
-  ingestOptionsFromMetadata,
-  ingestOptionsMetadataName,
-  ingestOptionsToMetadata,
-  UploadService,
-} from '../../shared/videos/upload-service.js';
+import { ingestOptions, ingestOptionsFromMetadata, ingestOptionsMetadataName, ingestOptionsToMetadata } from '../../shared/videos/ingest-options.js';
+import { UploadService } from '../../shared/videos/upload-service.js';
 import { patternBytes, startTestS3, type TestS3 } from '../storage/local-s3.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 
