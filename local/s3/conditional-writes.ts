@@ -27,7 +27,7 @@ export type Precondition =
   | { readonly kind: 'match'; readonly etag: string };
 
 export interface S3Refusal {
-  readonly status: 404 | 409 | 412 | 501;
+  readonly status: 403 | 404 | 409 | 412 | 501;
   readonly code: string;
   readonly message: string;
   /** Extra elements of the XML error body, as S3 sends them (`Condition`, `Header`, `Key`). */
@@ -59,6 +59,16 @@ export function preconditionRefusal(precondition: Precondition, existing: { read
   if (precondition.kind === 'absent') return existing === null ? undefined : failed('If-None-Match');
   if (existing === null) return refusal(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key });
   return unquoted(existing.etag) === unquoted(precondition.etag) ? undefined : failed('If-Match');
+}
+
+/**
+ * The bucket policy the CDK app gives the upload bucket (infra/constructs/upload-bucket.ts, unconditionalWritesDenied):
+ * a PutObject or CompleteMultipartUpload with neither `If-None-Match` nor `If-Match` is denied (403 AccessDenied)
+ * unless its key matches `exceptKeys`, a pattern with the `*` (any characters) of an S3 resource ARN.
+ */
+export function unconditionalWriteRefusal(key: string, exceptKeys: string | undefined): S3Refusal | undefined {
+  const exempt = exceptKeys !== undefined && new RegExp(`^${exceptKeys.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`, 's').test(key);
+  return exempt ? undefined : refusal(403, 'AccessDenied', 'Access Denied');
 }
 
 export const conflictRefusal = (): S3Refusal =>

@@ -25,7 +25,7 @@ import { createS3Client, MiB, S3Limits } from '../../shared/storage/config.js';
 import { encodeS3EventKey } from '../../shared/storage/events.js';
 import { silentLogger } from '../../shared/log.js';
 import type { Logger } from '../../shared/log.js';
-import { ConditionalWrites, preconditionOf, type Precondition, type ReplacementBody, type S3Refusal } from './conditional-writes.js';
+import { ConditionalWrites, preconditionOf, unconditionalWriteRefusal, type Precondition, type ReplacementBody, type S3Refusal } from './conditional-writes.js';
 import { completeProblem, partsFromCompleteXml } from './complete-checks.js';
 import { abortUpload, readUpload, uploadExists } from './multipart-store.js';
 import { isPresignedRequest, verifyPresignedRequest } from './presigned-auth.js';
@@ -51,6 +51,11 @@ export interface LocalS3Options {
    * own S3Client from the environment must get these as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
    */
   readonly credentials?: LocalCredentials;
+  /**
+   * Emulates the upload bucket's policy that denies PutObject and CompleteMultipartUpload without a conditional header
+   * (except on keys matching `exceptKeys`, `*` as in an S3 resource ARN). Off by default, like a bucket without it.
+   */
+  readonly requireConditionalWrites?: { readonly exceptKeys?: string };
   /** S3's minimum for every part but the last (default 5 MiB); lower only to keep tests small. */
   readonly minPartBytes?: number;
   readonly logger?: Logger;
@@ -299,6 +304,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     const objectWrite = isPutObject || (method === 'POST' && uploadId !== null);
     const { precondition, refusal } = objectWrite ? preconditionOf(request.headers) : {};
     if (refusal !== undefined) return refuse(request, response, refusal);
+    const policy = options.requireConditionalWrites;
+    const denied = objectWrite && precondition === undefined && policy !== undefined ? unconditionalWriteRefusal(target.key, policy.exceptKeys) : undefined;
+    if (denied !== undefined) return refuse(request, response, denied);
 
     if (uploadId === null) {
       if (isPutObject && precondition !== undefined) return conditional.put(request, response, target.key, precondition);

@@ -185,3 +185,39 @@ describe('CompleteMultipartUpload with If-None-Match: *', () => {
     expect(parts.Parts?.map((part) => part.PartNumber)).toEqual([1]);
   });
 });
+
+describe('the upload bucket policy that denies unconditional writes (requireConditionalWrites)', () => {
+  let guarded: TestS3;
+  beforeAll(async () => {
+    guarded = await startTestS3({ requireConditionalWrites: { exceptKeys: 'uploads/*/captions/*' } });
+  });
+  afterAll(() => guarded?.dispose());
+
+  it('denies a PutObject or CompleteMultipartUpload without a condition, except on the caption keys', async () => {
+    const put = (input: Omit<ConstructorParameters<typeof PutObjectCommand>[0], 'Bucket'>) => guarded.client.send(new PutObjectCommand({ Bucket: guarded.bucket, ...input }));
+    const key = 'uploads/guarded/source.mp4';
+    await expect(put({ Key: key, Body: 'x' })).rejects.toMatchObject({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } });
+    await put({ Key: key, Body: 'x', IfNoneMatch: '*' });
+    await put({ Key: 'uploads/guarded/captions/en.srt', Body: 'srt' });
+    await put({ Key: 'uploads/guarded/captions/en.srt', Body: 'srt, again' });
+
+    // Multipart: CreateMultipartUpload and UploadPart take no conditions and pass; only the completion needs one.
+    const other = 'uploads/guarded-multipart/source.mp4';
+    const { UploadId } = await guarded.client.send(new CreateMultipartUploadCommand({ Bucket: guarded.bucket, Key: other }));
+    const { ETag } = await guarded.client.send(new UploadPartCommand({ Bucket: guarded.bucket, Key: other, UploadId, PartNumber: 1, Body: patternBytes(10) }));
+    const parts = { Parts: [{ PartNumber: 1, ETag }] };
+    const completion = { Bucket: guarded.bucket, Key: other, UploadId, MultipartUpload: parts };
+    await expect(guarded.client.send(new CompleteMultipartUploadCommand(completion))).rejects.toMatchObject({ name: 'AccessDenied' });
+    await guarded.client.send(new CompleteMultipartUploadCommand({ ...completion, IfNoneMatch: '*' }));
+  });
+
+  it('lets every writer of reelay through: presigned PUTs, the seal and its If-Match replacement', async () => {
+    const storage = new UploadStorage({ client: guarded.client, bucket: guarded.bucket, prefix: 'uploads/', urlTtlSeconds: 60 });
+    const key = 'uploads/writers/source.mp4';
+    const upload = await storage.presignSinglePut({ key, contentType: 'video/mp4', size: 3 });
+    const { 'content-length': _length, ...headers } = upload.headers;
+    expect((await fetch(upload.url, { method: 'PUT', headers, body: 'abc' })).status).toBe(200);
+    expect(await storage.sealKey(key, 'cancelled')).toBe('replaced');
+    await storage.putObject(storage.captionsKeyFor('writers', 'en'), 'srt', 'application/x-subrip');
+  });
+});
