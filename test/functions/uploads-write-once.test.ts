@@ -5,7 +5,7 @@
  */
 import { request as httpRequest, type ClientRequest } from 'node:http';
 import { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/uploads/handler.js';
 import type { HttpHandler } from '../../shared/http/index.js';
 import { silentLogger } from '../../shared/log.js';
@@ -51,12 +51,13 @@ describe.each(backends)('upload URLs write once, on %s', (backend) => {
   let handler: HttpHandler;
   let storage: UploadStorage;
 
-  beforeEach(async () => {
+  // One stack per backend: every test works on its own videos.
+  beforeAll(async () => {
     stack = await openRouteStack(backend, { env: { MULTIPART_THRESHOLD_BYTES: String(5 * MiB), MAX_UPLOAD_BYTES: String(64 * MiB) } });
     handler = await createHandler(stack.env, { driver: stack.db.driver, logger: silentLogger });
     storage = new UploadStorage({ client: stack.s3.client, bucket: stack.s3.bucket, prefix: 'uploads/', urlTtlSeconds: 600 });
   });
-  afterEach(async () => {
+  afterAll(async () => {
     await stack?.dispose();
   });
 
