@@ -3,7 +3,6 @@
  * it, so nothing can overwrite the source of a video once it is there; cancelling a video seals its key, so its URL
  * cannot store a file afterwards, nor while a PUT is already on its way.
  */
-import { request as httpRequest, type ClientRequest } from 'node:http';
 import { PutObjectCommand, UploadPartCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/uploads/handler.js';
@@ -13,6 +12,7 @@ import { MiB } from '../../shared/storage/config.js';
 import { UploadStorage, type SinglePutUpload } from '../../shared/storage/uploads.js';
 import { patternBytes } from '../storage/local-s3.js';
 import { backends } from '../support/databases.js';
+import { startSinglePut } from '../stack/support.js';
 import { alice, call, openRouteStack, type RouteStack } from './video-routes-support.js';
 
 const create = 'POST /api/videos/upload';
@@ -24,26 +24,6 @@ const small = { title: 'Launch demo', filename: 'demo.mp4', contentType: 'video/
 function put(upload: SinglePutUpload, bytes: Uint8Array): Promise<Response> {
   const { 'content-length': _length, ...headers } = upload.headers;
   return fetch(upload.url, { method: 'PUT', headers, body: new Uint8Array(bytes) });
-}
-
-/** A PUT whose first half is sent now and the rest when `finish` is called: on its way meanwhile. */
-function startPut(upload: SinglePutUpload, bytes: Uint8Array): { finish(): Promise<number> } {
-  const url = new URL(upload.url);
-  let outgoing: ClientRequest | undefined;
-  const answered = new Promise<number>((resolve, reject) => {
-    outgoing = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: `${url.pathname}${url.search}`, headers: upload.headers }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
-    });
-    outgoing.on('error', reject);
-  });
-  outgoing?.write(bytes.subarray(0, bytes.length / 2));
-  return {
-    finish() {
-      outgoing?.end(bytes.subarray(bytes.length / 2));
-      return answered;
-    },
-  };
 }
 
 describe.each(backends)('upload URLs write once, on %s', (backend) => {
@@ -95,7 +75,7 @@ describe.each(backends)('upload URLs write once, on %s', (backend) => {
 
   it('a PUT already on its way when DELETE …/upload lands is refused when it finishes', async () => {
     const { video, upload } = (await call(handler, { routeKey: create, as: alice, body: small })).body;
-    const inFlight = startPut(upload, patternBytes(4096));
+    const inFlight = startSinglePut(upload, patternBytes(4096));
     expect((await call(handler, { routeKey: abort, id: video.id, as: alice })).status).toBe(204);
     expect(await inFlight.finish()).toBe(412);
     expect((await storage.headObject(keyOf(video.id)))?.size).toBe(0);

@@ -10,12 +10,11 @@
  *   fields; the same request is replayed, and Mux gets the options the first request asked for.
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { request as httpRequest, type ClientRequest } from 'node:http';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MiB } from '../../shared/storage/config.js';
 import type { TestStack } from '../support/local-stack.js';
-import { putPart, putSingle, type CreatedUpload, type ErrorBody, type MultipartUpload, type SingleUpload } from '../stack/support.js';
+import { putPart, putSingle, startSinglePut, type CreatedUpload, type ErrorBody, type MultipartUpload, type SingleUpload } from '../stack/support.js';
 import {
   assetsFor,
   createUpload,
@@ -32,26 +31,6 @@ import {
 
 const scenario = '8. Security';
 const md5 = (bytes: Uint8Array) => createHash('md5').update(bytes).digest('hex');
-
-/** A PUT to a presigned URL whose first half is sent now and the rest on `finish()`: on its way meanwhile. */
-function startPut(upload: SingleUpload, bytes: Buffer): { finish(): Promise<number> } {
-  const url = new URL(upload.url);
-  let outgoing: ClientRequest | undefined;
-  const answered = new Promise<number>((resolve, reject) => {
-    outgoing = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: `${url.pathname}${url.search}`, headers: upload.headers }, (response) => {
-      response.resume();
-      response.on('end', () => resolve(response.statusCode ?? 0));
-    });
-    outgoing.on('error', reject);
-  });
-  outgoing?.write(bytes.subarray(0, bytes.length / 2));
-  return {
-    finish() {
-      outgoing?.end(bytes.subarray(bytes.length / 2));
-      return answered;
-    },
-  };
-}
 
 describe('upload URLs, bad input and Idempotency-Keys, tried by an attacker over HTTP', () => {
   let stack: TestStack;
@@ -124,7 +103,7 @@ describe('upload URLs, bad input and Idempotency-Keys, tried by an attacker over
       expect(afterCancel.status).toBe(412);
 
       const raced = await createUpload(stack, alice, uploadRequest(smallVideo, { title: `PUT on its way when cancelled ${round}` }));
-      const inFlight = startPut(raced.upload as SingleUpload, smallVideo);
+      const inFlight = startSinglePut(raced.upload as SingleUpload, smallVideo);
       expect((await stack.request('DELETE', `/api/videos/${raced.video.id}/upload`, { token: alice })).status).toBe(204);
       const status = await inFlight.finish();
       count(status);
