@@ -201,13 +201,14 @@ export class UploadService {
   async #replay(viewer: Viewer, id: string, input: CreateUploadInput & { contentType: string }): Promise<CreateUploadOutcome> {
     const video = await loadVisibleVideo(this.#videos, id, viewer);
     const first = fingerprintOfVideo(video);
+    const requested = ingestOptions(input.options);
     const retry: UploadFingerprint = {
       title: input.title,
       description: input.description ?? null,
       filename: input.filename,
       contentType: input.contentType,
       size: input.size,
-      options: ingestOptions(input.options),
+      options: requested,
     };
     const differences = differingFields(first, retry);
     if (differences.length > 0) {
@@ -218,7 +219,7 @@ export class UploadService {
       throw new ConflictError(`This Idempotency-Key's upload is already ${video.status}; GET /api/videos/${id} shows it`);
     }
     // The first request's options where the row keeps them: what ingest will use is what the URL signs.
-    const options = first.options ?? (retry.options as IngestOptions);
+    const options = first.options ?? requested;
     const upload = await this.#presignStart(video.s3Key, video.contentType, video.sizeBytes, options, video.s3UploadId);
     const capabilities = await this.#videos.capabilities.get();
     this.#logger.info('upload.replayed', { videoId: id, optionsCompared: first.options !== null });
