@@ -39,6 +39,14 @@ export const localDatabaseName = 'reelay';
 export const localBucket = 'reelay-local-uploads';
 export const localUploadPrefix = 'uploads/';
 
+/**
+ * The keys the upload bucket's policy lets reelay write without a conditional header: the caption files it rewrites
+ * (shared/storage/uploads.ts, captionsKeyFor). The same pattern as the CDK app's (test/infra checks they agree).
+ */
+export function conditionalWritesExemptKeys(uploadPrefix: string): string {
+  return `${uploadPrefix}*/captions/*`;
+}
+
 /** The route the stack makes sure answers before it reports itself up (functions/routes.json names its function). */
 const healthPath = '/api/database/health';
 
@@ -311,6 +319,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           bucket: localBucket,
           region: localRegion,
           notificationPrefix: localUploadPrefix,
+          requireConditionalWrites: { exceptKeys: conditionalWritesExemptKeys(localUploadPrefix) },
           corsOrigins: [...apiOrigins, 'http://127.0.0.1:5173', 'http://localhost:5173'],
           credentials: localS3Credentials,
           ...(options.s3MinPartBytes !== undefined && { minPartBytes: options.s3MinPartBytes }),

@@ -55,9 +55,15 @@ export class ForbiddenError extends ReelayError {
   readonly code = 'forbidden';
 }
 
-/** The request conflicts with the resource's current state, e.g. completing an upload twice (HTTP 409). */
+/**
+ * The request conflicts with the resource's current state, e.g. completing an upload twice (HTTP 409). `details` names
+ * the fields that conflict when there are some (an idempotency key reused for another request).
+ */
 export class ConflictError extends ReelayError {
   readonly code = 'conflict';
+  constructor(message: string, readonly details: readonly ValidationIssue[] = []) {
+    super(message);
+  }
 }
 
 /**
@@ -118,8 +124,25 @@ export const SqlState = {
   deadlockDetected: '40P01',
   queryCanceled: '57014',
   syntaxError: '42601',
+  characterNotInRepertoire: '22021',
+  untranslatableCharacter: '22P05',
 } as const;
 
 export function isDatabaseError(error: unknown, ...sqlStates: string[]): error is DatabaseError {
   return error instanceof DatabaseError && (sqlStates.length === 0 || sqlStates.includes(error.sqlState));
+}
+
+/**
+ * SQLSTATEs of text the database cannot store at all: a NUL byte (22021), a `\u0000` escape in JSON (22P05). reelay's
+ * own values (ids, timestamps, statuses, what it built from Mux's typed fields) never hold those, so such an error
+ * means text from outside reached SQL without going through the request schemas (shared/http/text.ts). Other data
+ * exceptions of class 22 (a number out of range, a failed cast) stay server errors: the schemas bound every number
+ * and shape a caller sends, so those are reelay's bugs, and a 4xx would hide them.
+ */
+export const unstorableTextSqlStates: readonly string[] = [SqlState.characterNotInRepertoire, SqlState.untranslatableCharacter];
+
+/** The caller's error a database error stands for, when only a caller's input can cause it; otherwise undefined. */
+export function callerInputError(error: unknown): ValidationError | undefined {
+  if (!isDatabaseError(error, ...unstorableTextSqlStates)) return undefined;
+  return new ValidationError('The request holds text the database cannot store: NUL characters (\\u0000) are not allowed.');
 }

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
-import { adminGroupFromEnv, httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { adminGroupFromEnv, httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
@@ -17,11 +17,11 @@ const partNumber = z.number().int().min(1).max(S3Limits.maxParts);
 const distinct = (numbers: readonly number[]) => new Set(numbers).size === numbers.length;
 
 export const createUploadBody = z.strictObject({
-  title: z.string().trim().min(1).max(200),
-  description: z.string().max(5000).nullable().optional(),
-  filename: z.string().min(1).max(255),
+  title: text().trim().min(1).max(200),
+  description: text().max(5000).nullable().optional(),
+  filename: text().min(1).max(255),
   // The allowlist is checked by the service, so an unaccepted type is a 415, not a schema error.
-  contentType: z.string().min(1).max(255),
+  contentType: text().min(1).max(255),
   // No upper bound here: over the configured maximum is a 413 from the service.
   size: z.number().int().positive(),
   options: z
@@ -35,7 +35,8 @@ export const signPartsBody = z.strictObject({
 
 export const completeBody = z.strictObject({
   parts: z
-    .array(z.strictObject({ partNumber, etag: z.string().min(1).max(1_024) }))
+    // An ETag is S3's quoted hex digest: printable ASCII (S3 refuses other characters in the XML with a 400).
+    .array(z.strictObject({ partNumber, etag: text().min(1).max(1_024).regex(/^[\x20-\x7e]*$/, 'must be the ETag S3 returned for the part') }))
     .min(1)
     .max(S3Limits.maxParts)
     .refine((parts) => distinct(parts.map((part) => part.partNumber)), 'part numbers must be distinct'),

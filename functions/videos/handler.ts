@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
-import { adminGroupFromEnv, httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { adminGroupFromEnv, httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { once, lazyHandler, type Env } from '../../shared/runtime/lazy.js';
@@ -23,7 +23,7 @@ export const storedObjectLinkSeconds = 3600;
 
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(maxPageSize).default(defaultPageSize),
-  cursor: z.string().min(1).max(512).optional(),
+  cursor: text().min(1).max(512).optional(),
 });
 
 /**

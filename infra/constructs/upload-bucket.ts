@@ -46,6 +46,28 @@ export function storedFileKeyPattern(uploadPrefix: string): string {
   return `${uploadPrefix}*/captions/*`;
 }
 
+/**
+ * Every object reelay writes or signs a URL for is written with a condition (`If-None-Match: *`, or `If-Match` when a
+ * cancel replaces an upload with its marker), so an upload URL writes its key once. This denies, to everyone, the
+ * PutObject and CompleteMultipartUpload requests that carry neither header, so a URL signed without the condition
+ * (an older deployment's, or a hand-made one) cannot overwrite a source either. CreateMultipartUpload and UploadPart
+ * take no conditional headers and are exempt (`s3:ObjectCreationOperation` is false for them); the caption files,
+ * which reelay rewrites when Mux sends a track again, are left out. Amazon S3 User Guide, "conditional-writes-enforce".
+ */
+export function unconditionalWritesDenied(bucket: s3.IBucket, uploadPrefix: string): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'DenyUnconditionalObjectWrites',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: ['s3:PutObject'],
+    notResources: [bucket.arnForObjects(storedFileKeyPattern(uploadPrefix))],
+    conditions: {
+      Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' },
+      Bool: { 's3:ObjectCreationOperation': 'true' },
+    },
+  });
+}
+
 /** The two object grants functions get: uploading (capability `bucket`) and reading stored captions (`bucket-read`). */
 export type ObjectAccess = 'upload' | 'read-stored-files';
 
@@ -100,7 +122,8 @@ export class UploadBucket extends Construct {
               {
                 allowedOrigins: [...props.corsOrigins],
                 allowedMethods: [s3.HttpMethods.PUT, s3.HttpMethods.GET, s3.HttpMethods.HEAD],
-                allowedHeaders: ['content-type', 'content-length', 'content-md5', 'x-amz-*'],
+                // if-none-match: the single-PUT URL is signed with it (an upload writes its key once).
+                allowedHeaders: ['content-type', 'content-length', 'content-md5', 'if-none-match', 'x-amz-*'],
                 // The browser must read each part's ETag to complete a multipart upload.
                 exposedHeaders: ['ETag'],
                 maxAge: 3600,
@@ -142,6 +165,8 @@ export class UploadBucket extends Construct {
     this.bucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.SqsDestination(this.queue), {
       prefix: props.uploadPrefix,
     });
+
+    this.bucket.addToResourcePolicy(unconditionalWritesDenied(this.bucket, props.uploadPrefix));
   }
 
   /** Grants one kind of object access under the upload prefix (nothing bucket-wide); returns the key pattern granted. */

@@ -4,15 +4,19 @@
  * The front adds what reelay needs and s3rver lacks (FACTS): ListParts (with max-parts / part-number-marker
  * pagination) and AbortMultipartUpload, answered from s3rver's on-disk multipart state; S3's checks on UploadPart
  * and CompleteMultipartUpload (NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall); and SigV4
- * verification of presigned URLs, so a PUT of another size or type than was signed fails locally as in AWS.
+ * verification of presigned URLs, so a PUT of another size or type than was signed fails locally as in AWS; and S3's
+ * conditional writes (`If-None-Match: *`, `If-Match`) on PutObject and CompleteMultipartUpload (conditional-writes.ts).
  * Requests signed in the Authorization header (the SDK's own calls) are passed through unverified.
  * Everything else is proxied to s3rver unchanged. Object-created events become the records S3 puts in an SQS
  * message body, with `ObjectCreated:Put` or `ObjectCreated:CompleteMultipartUpload` and URL-encoded keys.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import type { S3Client } from '@aws-sdk/client-s3';
 import type { S3EventRecord } from 'aws-lambda';
 import S3rver from 's3rver';
@@ -21,6 +25,8 @@ import { createS3Client, MiB, S3Limits } from '../../shared/storage/config.js';
 import { encodeS3EventKey } from '../../shared/storage/events.js';
 import { silentLogger } from '../../shared/log.js';
 import type { Logger } from '../../shared/log.js';
+import { ConditionalWrites, preconditionOf, unconditionalWriteRefusal, type Precondition, type ReplacementBody, type S3Refusal } from './conditional-writes.js';
+import { completeProblem, partsFromCompleteXml } from './complete-checks.js';
 import { abortUpload, readUpload, uploadExists } from './multipart-store.js';
 import { isPresignedRequest, verifyPresignedRequest } from './presigned-auth.js';
 import type { LocalCredentials } from './presigned-auth.js';
@@ -45,6 +51,11 @@ export interface LocalS3Options {
    * own S3Client from the environment must get these as AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
    */
   readonly credentials?: LocalCredentials;
+  /**
+   * Emulates the upload bucket's policy that denies PutObject and CompleteMultipartUpload without a conditional header
+   * (except on keys matching `exceptKeys`, `*` as in an S3 resource ARN). Off by default, like a bucket without it.
+   */
+  readonly requireConditionalWrites?: { readonly exceptKeys?: string };
   /** S3's minimum for every part but the last (default 5 MiB); lower only to keep tests small. */
   readonly minPartBytes?: number;
   readonly logger?: Logger;
@@ -68,10 +79,6 @@ export const defaultCorsOrigins: readonly string[] = ['http://127.0.0.1:3000', '
 
 function escapeXml(value: string): string {
   return value.replace(/[<>&'"]/g, (ch) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', "'": '&apos;', '"': '&quot;' })[ch] ?? ch);
-}
-
-function unescapeXml(value: string): string {
-  return value.replace(/&(quot|amp|lt|gt|apos|#34);/g, (_all, name: string) => ({ quot: '"', amp: '&', lt: '<', gt: '>', apos: "'", '#34': '"' })[name] ?? '');
 }
 
 function corsXml(origins: readonly string[]): string {
@@ -103,42 +110,6 @@ async function readBody(request: http.IncomingMessage, limit: number): Promise<B
     chunks.push(chunk as Buffer);
   }
   return Buffer.concat(chunks);
-}
-
-interface RequestedPart {
-  readonly partNumber: number;
-  readonly etag: string;
-}
-
-function partsFromCompleteXml(xml: string): RequestedPart[] | undefined {
-  const parts: RequestedPart[] = [];
-  for (const block of xml.matchAll(/<Part>([\s\S]*?)<\/Part>/g)) {
-    const partNumber = /<PartNumber>\s*(\d+)\s*<\/PartNumber>/.exec(block[1] ?? '')?.[1];
-    const etag = /<ETag>([\s\S]*?)<\/ETag>/.exec(block[1] ?? '')?.[1];
-    if (partNumber === undefined || etag === undefined) return undefined;
-    parts.push({ partNumber: Number(partNumber), etag: unescapeXml(etag).replace(/"/g, '').trim() });
-  }
-  return parts.length === 0 ? undefined : parts;
-}
-
-/** The S3 error CompleteMultipartUpload would return for this part list, if any. */
-function completeProblem(requested: readonly RequestedPart[], stored: Map<number, { etag: string; size: number }>, minPartBytes: number):
-  { code: string; message: string } | undefined {
-  for (let index = 0; index < requested.length; index += 1) {
-    const part = requested[index] as RequestedPart;
-    const previous = requested[index - 1];
-    if (previous !== undefined && part.partNumber <= previous.partNumber) {
-      return { code: 'InvalidPartOrder', message: 'The list of parts was not in ascending order. The parts list must be specified in order by part number.' };
-    }
-    const onDisk = stored.get(part.partNumber);
-    if (onDisk === undefined || onDisk.etag.replace(/"/g, '') !== part.etag) {
-      return { code: 'InvalidPart', message: `One or more of the specified parts could not be found (part ${part.partNumber}).` };
-    }
-    if (index < requested.length - 1 && onDisk.size < minPartBytes) {
-      return { code: 'EntityTooSmall', message: `Your proposed upload is smaller than the minimum allowed size (part ${part.partNumber}).` };
-    }
-  }
-  return undefined;
 }
 
 /**
@@ -234,26 +205,35 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     logger.info('local_s3.request_rejected', { method: request.method, url: request.url, status, code });
   };
 
-  const proxy = (request: http.IncomingMessage, response: http.ServerResponse, body?: Buffer, onDone?: () => void): void => {
-    const headers = { ...request.headers };
-    if (body !== undefined) {
-      headers['content-length'] = String(body.length);
-      delete headers['transfer-encoding'];
-    }
-    const upstream = http.request({ host: '127.0.0.1', port: inner.port, method: request.method, path: request.url, headers }, (answer) => {
-      response.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(response);
-      answer.on('end', () => onDone?.());
+  /** Forwards the request to s3rver and its answer back; resolves with s3rver's status once the answer is sent. */
+  const proxy = (request: http.IncomingMessage, response: http.ServerResponse, body?: ReplacementBody): Promise<number> =>
+    new Promise((resolve) => {
+      const headers = { ...request.headers };
+      if (body !== undefined) {
+        headers['content-length'] = String(Buffer.isBuffer(body) ? body.length : body.size);
+        delete headers['transfer-encoding'];
+      }
+      const upstream = http.request({ host: '127.0.0.1', port: inner.port, method: request.method, path: request.url, headers }, (answer) => {
+        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(response);
+        answer.on('end', () => resolve(answer.statusCode ?? 502));
+      });
+      upstream.on('error', (error) => {
+        logger.error('local_s3.proxy_failed', { method: request.method, url: request.url, error });
+        if (!response.headersSent) sendError(request, response, 502, 'InternalError', 'The local S3 did not answer');
+        else response.destroy(error);
+        resolve(502);
+      });
+      if (body === undefined) request.pipe(upstream);
+      else if (Buffer.isBuffer(body)) upstream.end(body);
+      else createReadStream(body.file).pipe(upstream);
     });
-    upstream.on('error', (error) => {
-      onDone?.();
-      logger.error('local_s3.proxy_failed', { method: request.method, url: request.url, error });
-      if (!response.headersSent) sendError(request, response, 502, 'InternalError', 'The local S3 did not answer');
-      else response.destroy(error);
-    });
-    if (body !== undefined) upstream.end(body);
-    else request.pipe(upstream);
-  };
+
+  const refuse = (request: http.IncomingMessage, response: http.ServerResponse, refusal: S3Refusal): void =>
+    sendError(request, response, refusal.status, refusal.code, refusal.message, { ...refusal.fields });
+
+  const staging = await mkdtemp(path.join(tmpdir(), 'reelay-s3-staging-'));
+  const conditional = new ConditionalWrites({ innerPort: inner.port, bucket, stagingDirectory: staging, forward: proxy, refuse });
 
   const listParts = async (request: http.IncomingMessage, response: http.ServerResponse, url: URL, target: { bucket: string; key: string }, uploadId: string): Promise<void> => {
     const upload = await readUpload(directory, target.bucket, target.key, uploadId);
@@ -274,19 +254,34 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       + `<MaxParts>${maxParts}</MaxParts><IsTruncated>${truncated}</IsTruncated>${partsXml}<StorageClass>STANDARD</StorageClass></ListPartsResult>`);
   };
 
-  const complete = async (request: http.IncomingMessage, response: http.ServerResponse, target: { bucket: string; key: string }, uploadId: string): Promise<void> => {
-    const body = await readBody(request, MiB);
-    const requested = body === undefined ? undefined : partsFromCompleteXml(body.toString('utf8'));
-    if (body === undefined || requested === undefined) {
-      return sendError(request, response, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+  const complete = async (request: http.IncomingMessage, response: http.ServerResponse, target: { bucket: string; key: string }, uploadId: string,
+    precondition: Precondition | undefined): Promise<void> => {
+    // Registered before the body is read: a DELETE of the key from now on fails this completion with 409.
+    const write = precondition === undefined ? undefined : conditional.begin(target.key);
+    try {
+      const body = await readBody(request, MiB);
+      const requested = body === undefined ? undefined : partsFromCompleteXml(body.toString('utf8'));
+      if (body === undefined || requested === undefined) {
+        return sendError(request, response, 400, 'MalformedXML', 'The XML you provided was not well-formed or did not validate against our published schema.');
+      }
+      const upload = await readUpload(directory, target.bucket, target.key, uploadId);
+      if (upload === undefined) return sendError(request, response, 404, 'NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
+      const problem = completeProblem(requested, new Map(upload.parts.map((part) => [part.partNumber, part])), minPartBytes);
+      if (problem !== undefined) return sendError(request, response, 400, problem.code, problem.message, { UploadId: uploadId });
+      const marker = `${target.bucket}/${target.key}`;
+      const assemble = async () => {
+        completing.add(marker);
+        try {
+          await proxy(request, response, body);
+        } finally {
+          completing.delete(marker);
+        }
+      };
+      if (write === undefined || precondition === undefined) return await assemble();
+      return await conditional.commit(request, response, write, precondition, assemble);
+    } finally {
+      if (write !== undefined) conditional.end(write);
     }
-    const upload = await readUpload(directory, target.bucket, target.key, uploadId);
-    if (upload === undefined) return sendError(request, response, 404, 'NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
-    const problem = completeProblem(requested, new Map(upload.parts.map((part) => [part.partNumber, part])), minPartBytes);
-    if (problem !== undefined) return sendError(request, response, 400, problem.code, problem.message, { UploadId: uploadId });
-    const marker = `${target.bucket}/${target.key}`;
-    completing.add(marker);
-    proxy(request, response, body, () => completing.delete(marker));
   };
 
   const handle = async (request: http.IncomingMessage, response: http.ServerResponse): Promise<void> => {
@@ -298,8 +293,26 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     }
     const target = targetOf(url);
     const uploadId = url.searchParams.get('uploadId');
+    const pass = async (): Promise<void> => {
+      await proxy(request, response);
+    };
     // Only the configured bucket's multipart state is read from disk (and never a path built from another name).
-    if (target === undefined || target.bucket !== bucket || uploadId === null) return proxy(request, response);
+    if (target === undefined || target.bucket !== bucket) return pass();
+    // PutObject and CompleteMultipartUpload take conditions; UploadPart, CopyObject and the sub-resources do not.
+    const isPutObject = method === 'PUT' && uploadId === null && request.headers['x-amz-copy-source'] === undefined
+      && !['tagging', 'acl', 'retention', 'legal-hold'].some((name) => url.searchParams.has(name));
+    const objectWrite = isPutObject || (method === 'POST' && uploadId !== null);
+    const { precondition, refusal } = objectWrite ? preconditionOf(request.headers) : {};
+    if (refusal !== undefined) return refuse(request, response, refusal);
+    const policy = options.requireConditionalWrites;
+    const denied = objectWrite && precondition === undefined && policy !== undefined ? unconditionalWriteRefusal(target.key, policy.exceptKeys) : undefined;
+    if (denied !== undefined) return refuse(request, response, denied);
+
+    if (uploadId === null) {
+      if (isPutObject && precondition !== undefined) return conditional.put(request, response, target.key, precondition);
+      if (method === 'DELETE' && !url.searchParams.has('delete')) return conditional.delete(request, response, target.key);
+      return pass();
+    }
 
     switch (method) {
       case 'GET':
@@ -319,12 +332,12 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         if (!(await uploadExists(directory, target.bucket, target.key, uploadId))) {
           return sendError(request, response, 404, 'NoSuchUpload', 'The specified upload does not exist.', { UploadId: uploadId });
         }
-        return proxy(request, response);
+        return pass();
       }
       case 'POST':
-        return complete(request, response, target, uploadId);
+        return complete(request, response, target, uploadId, precondition);
       default:
-        return proxy(request, response);
+        return pass();
     }
   };
 
@@ -357,6 +370,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         front.closeAllConnections();
       });
       await s3rver.close();
+      await rm(staging, { recursive: true, force: true });
     },
   };
 }

@@ -1,4 +1,6 @@
 import {
+  callerInputError,
+  ConflictError,
   DatabaseUnavailableError,
   ReelayError,
   ValidationError,
@@ -68,7 +70,11 @@ function errorResult(status: number, error: ErrorBody['error'], headers?: Record
  * Turns anything thrown by a route into the HTTP answer: typed errors to their status and `{"error": {...}}`,
  * everything else to a 500 that names only the request id, with the real error logged.
  */
-export function errorToHttpResult(error: unknown, logger: Logger, requestId: string): HttpResult {
+export function errorToHttpResult(thrown: unknown, logger: Logger, requestId: string): HttpResult {
+  const asCallerError = callerInputError(thrown);
+  // Still the caller's mistake, but one the request schemas should have caught: logged so the gap gets closed.
+  if (asCallerError !== undefined) logger.warn('http.request.unstorable_text', { error: thrown });
+  const error = asCallerError ?? thrown;
   const mapped = error instanceof ReelayError ? errorCodeResponses[error.code] : undefined;
   if (!(error instanceof ReelayError) || mapped === undefined) {
     logger.error('http.request.failed', { error, stack: error instanceof Error ? error.stack : undefined });
@@ -85,6 +91,6 @@ export function errorToHttpResult(error: unknown, logger: Logger, requestId: str
   const headers: Record<string, string> = {};
   if (error instanceof DatabaseUnavailableError) headers['retry-after'] = String(retryAfterSeconds[error.reason]);
   if (status === 401) headers['www-authenticate'] = 'Bearer';
-  const details = error instanceof ValidationError && error.details.length > 0 ? error.details : undefined;
+  const details = (error instanceof ValidationError || error instanceof ConflictError) && error.details.length > 0 ? error.details : undefined;
   return errorResult(status, { code: error.code, message: error.message, ...(details ? { details } : {}) }, headers);
 }

@@ -76,10 +76,11 @@ export interface SinglePutUpload {
   readonly method: 'PUT';
   readonly url: string;
   /**
-   * Send exactly these; all are signed. Browsers set content-length themselves from the body. Any `x-amz-meta-*`
+   * Send exactly these; all are signed. Browsers set content-length themselves from the body. `if-none-match: *`
+   * makes the URL write once: S3 refuses any PUT to a key that already holds an object with 412. Any `x-amz-meta-*`
    * entries are the object metadata asked for in {@link UploadStorage.presignSinglePut}: omitting one fails the PUT.
    */
-  readonly headers: { readonly 'content-type': string; readonly 'content-length': string } & Readonly<Record<string, string>>;
+  readonly headers: { readonly 'content-type': string; readonly 'content-length': string; readonly 'if-none-match': '*' } & Readonly<Record<string, string>>;
   /** ISO 8601. */
   readonly expiresAt: string;
 }
@@ -148,6 +149,28 @@ export interface PresignedGet {
   readonly expiresAt: string;
 }
 
+/**
+ * The user-metadata name (`x-amz-meta-reelay-sealed`) of the zero-byte marker {@link UploadStorage.sealKey} leaves at
+ * the key of a cancelled upload; its value says why.
+ */
+export const sealMetadataName = 'reelay-sealed';
+
+/** True for the marker {@link UploadStorage.sealKey} writes (no upload is ever empty: sizes are at least 1 byte). */
+export function isSealMarker(object: Pick<StoredObject, 'size' | 'metadata'>): boolean {
+  return object.size === 0 && object.metadata?.[sealMetadataName] !== undefined;
+}
+
+/** What {@link UploadStorage.sealKey} found: an empty key, an upload it replaced, or a marker already there. */
+export type SealOutcome = 'sealed' | 'replaced' | 'already_sealed';
+
+/** Rounds of "write the marker / replace what is there" before sealing gives up on a key that keeps changing. */
+const sealAttempts = 3;
+
+/** The S3 refusals of a conditional write: the condition did not hold (412, or 404 for If-Match), or a race (409). */
+function isConditionRefusal(error: unknown): boolean {
+  return error instanceof S3ServiceException && ['PreconditionFailed', 'ConditionalRequestConflict', 'NoSuchKey'].includes(error.name);
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Error mapping
 
@@ -157,6 +180,14 @@ export function translateS3Error(error: unknown, context: { readonly key: string
   const upload = context.uploadId === undefined ? '' : ` (upload ${context.uploadId})`;
   const partsIssue = (message: string): ValidationIssue[] => [{ path: ['parts'], message }];
   switch (error.name) {
+    // Every reelay write to a source key is conditional (If-None-Match: *): the key already holds an object.
+    case 'PreconditionFailed':
+      return new ConflictError(`${context.key} already holds an object; an upload writes its key once${upload}`);
+    // A delete of the key (a cancelled video being cleaned up) landed while the write was on its way.
+    case 'ConditionalRequestConflict':
+      return new ConflictError(`${context.key} was changed while this write was on its way${upload}; the upload was not stored`);
+    case 'MalformedXML':
+      return new ValidationError(`S3 could not read the part list${upload}`, partsIssue('parts S3 cannot read (ETags must be the ones S3 returned)'));
     case 'NoSuchUpload':
       return new NotFoundError(`No open multipart upload${upload} for ${context.key}: it was completed, aborted or never started`);
     case 'NoSuchKey':
@@ -318,13 +349,16 @@ export class UploadStorage {
       Key: input.key,
       ContentType: input.contentType,
       ContentLength: input.size,
+      // Signed, so the uploader must send it: the URL can fill an empty key once, never replace what is there
+      // (a finished upload, or the marker a cancelled upload leaves, see sealKey).
+      IfNoneMatch: '*',
       ...metadataInput(metadata),
     });
     stripChecksumHeaders(command.middlewareStack);
     const extraHeaders = metadataHeaders(metadata);
-    const { url, expiresAt } = await this.presign(this.urlTtlSeconds, ['content-type', 'content-length', ...Object.keys(extraHeaders)], (options) =>
+    const { url, expiresAt } = await this.presign(this.urlTtlSeconds, ['content-type', 'content-length', 'if-none-match', ...Object.keys(extraHeaders)], (options) =>
       getSignedUrl(this.client, command, options));
-    const headers = { 'content-type': input.contentType, 'content-length': String(input.size), ...extraHeaders };
+    const headers = { 'content-type': input.contentType, 'content-length': String(input.size), 'if-none-match': '*' as const, ...extraHeaders };
     return { mode: 'single', method: 'PUT', url, headers, expiresAt };
   }
 
@@ -412,7 +446,8 @@ export class UploadStorage {
 
   /**
    * Assembles the object from `parts` (sorted here; duplicates and out-of-range numbers are rejected before S3 is
-   * called). If the upload is gone but the object exists, it was completed already: {@link ConflictError}.
+   * called), only if the key holds no object yet (`If-None-Match: *`). If the upload is gone but the object exists, it
+   * was completed already; if the key was written meanwhile, S3 refuses (412): both are a {@link ConflictError}.
    */
   async completeMultipart(input: { readonly key: string; readonly uploadId: string; readonly parts: readonly CompletedPart[] }): Promise<{ key: string; eTag?: string }> {
     const problems = partNumberIssues(input.parts.map((part) => part.partNumber), S3Limits.maxParts, ['parts']);
@@ -429,6 +464,7 @@ export class UploadStorage {
         Key: input.key,
         UploadId: input.uploadId,
         MultipartUpload: { Parts: sorted.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })) },
+        IfNoneMatch: '*',
       }));
       return { key: input.key, ...(output.ETag === undefined ? {} : { eTag: output.ETag }) };
     } catch (error) {
@@ -474,6 +510,33 @@ export class UploadStorage {
       if (error instanceof NotFoundError) return null;
       throw error;
     }
+  }
+
+  /**
+   * Makes `key` hold a zero-byte marker (metadata `reelay-sealed: <reason>`), so that no upload URL for it can write
+   * there any more: every such URL is signed with `If-None-Match: *`, which S3 refuses with 412 while the key holds an
+   * object. An upload that landed first is replaced (`If-Match` on its ETag, so the key is never empty in between and
+   * a newer write is never replaced unseen). Used for cancelled uploads; safe to repeat.
+   */
+  async sealKey(key: string, reason: string): Promise<SealOutcome> {
+    const metadata = { [sealMetadataName]: reason };
+    const putMarker = async (condition: { IfNoneMatch: '*' } | { IfMatch: string }): Promise<boolean> => {
+      try {
+        await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: new Uint8Array(0), ContentLength: 0, ...metadataInput(metadata), ...condition }));
+        return true;
+      } catch (error) {
+        if (isConditionRefusal(error)) return false;
+        throw translateS3Error(error, { key });
+      }
+    };
+    for (let attempt = 1; attempt <= sealAttempts; attempt += 1) {
+      if (await putMarker({ IfNoneMatch: '*' })) return 'sealed';
+      const existing = await this.headObject(key);
+      if (existing === null) continue;
+      if (isSealMarker(existing)) return 'already_sealed';
+      if (existing.eTag !== undefined && (await putMarker({ IfMatch: existing.eTag }))) return 'replaced';
+    }
+    throw new Error(`Could not seal ${key}: it changed ${sealAttempts} times while being sealed`);
   }
 
   /** Writes a small object from the server side (e.g. the SRT captions made from Mux's VTT). */

@@ -3,6 +3,8 @@
  * delivered, and whatever happens between the Mux call and the database write.
  *
  * 1. The video is found by its S3 key; keys that are not `…/{videoId}/source[.ext]` (captions, strays) are skipped.
+ *    An object at the key of a cancelled video is not ingested: the key is sealed instead (UploadStorage.sealKey), which
+ *    replaces an upload that landed after (or while) the video was cancelled with an empty marker.
  * 2. `awaiting_upload → uploaded` (a single PUT completes without calling the API), then a compare-and-set claim
  *    `uploaded → processing` that counts the attempt. Of two concurrent deliveries one gets the claim; the other
  *    finds the video processing without an asset and asks SQS to deliver it again later (by then the asset is
@@ -22,7 +24,6 @@
 import type { S3ObjectCreated } from '../storage/events.js';
 import type { UploadStorage } from '../storage/uploads.js';
 import type { VideoDB } from '../db/video-db.js';
-import type { JsonValue } from '../db/driver.js';
 import type { MuxFields, VideoRecord, VideoStatus } from '../db/video-fields.js';
 import { MuxApiError } from '../errors.js';
 import type { Logger } from '../log.js';
@@ -30,11 +31,11 @@ import { silentLogger } from '../log.js';
 import type { MuxAsset } from '../mux/assets.js';
 import type { MuxGateway } from '../mux/client.js';
 import { hasMuxColumns } from './presenter.js';
-import { ingestOptions, ingestOptionsFromMetadata, type IngestOptions } from './upload-service.js';
+import { ingestOptions, ingestOptionsFromColumn, ingestOptionsFromMetadata, type IngestOptions } from './ingest-options.js';
 
 export { ingestSettingsFromEnv } from './ingest-settings.js';
 
-export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject'>;
+export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject' | 'sealKey'>;
 
 export interface IngestServiceOptions {
   readonly videos: VideoDB;
@@ -59,7 +60,7 @@ export type IngestOutcome =
   | {
       readonly result: 'skipped';
       readonly videoId: string | null;
-      readonly reason: 'other_bucket' | 'not_a_source_key' | 'unknown_video' | 'not_claimable';
+      readonly reason: 'other_bucket' | 'not_a_source_key' | 'unknown_video' | 'not_claimable' | 'cancelled';
     }
   /** Mux refused the input for good; the video is `errored` with the message. */
   | { readonly result: 'rejected'; readonly videoId: string; readonly error: string }
@@ -78,12 +79,6 @@ export interface IngestVideoOptions {
 }
 
 const defaultInputUrlTtlSeconds = 6 * 3600;
-
-/** Options as stored in `mux_options` (JSON), or undefined when the value is not an options object. */
-function optionsFromColumn(value: JsonValue | null): IngestOptions | undefined {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return undefined;
-  return ingestOptionsFromMetadata({ 'reelay-options': JSON.stringify(value) });
-}
 
 export class IngestService {
   readonly #videos: VideoDB;
@@ -121,6 +116,7 @@ export class IngestService {
       log.warn('ingest.skipped', { reason: 'unknown_video', videoId });
       return { result: 'skipped', videoId, reason: 'unknown_video' };
     }
+    if (video.status === 'cancelled') return this.#sealCancelled(video, log);
     if (object.size !== video.sizeBytes) {
       // The signed PUT fixes the length and multipart parts are signed one by one, so a difference means a client
       // completed a multipart upload with other parts than planned. Mux judges the file itself; this is for operators.
@@ -187,8 +183,18 @@ export class IngestService {
       log.info('ingest.claimed_elsewhere');
       return { result: 'retry', videoId, reason: 'claimed_elsewhere' };
     }
+    // Cancelled between this delivery's read and its claim: the upload that landed must not stay either.
+    if (current?.status === 'cancelled') return this.#sealCancelled(current, log);
     log.info('ingest.skipped', { reason: 'not_claimable', status: current?.status ?? null });
     return { result: 'skipped', videoId, reason: 'not_claimable' };
+  }
+
+  /** The upload of a cancelled video: replaced by the seal marker (a no-op when this event is the marker's own). */
+  async #sealCancelled(video: VideoRecord, log: Logger): Promise<IngestOutcome> {
+    const outcome = await this.#storage.sealKey(video.s3Key, 'cancelled');
+    if (outcome === 'already_sealed') log.debug('ingest.skipped', { reason: 'cancelled', videoId: video.id });
+    else log.info('ingest.cancelled_upload_removed', { videoId: video.id, outcome });
+    return { result: 'skipped', videoId: video.id, reason: 'cancelled' };
   }
 
   async #findExisting(videoId: string, replaces: string | null, gateway: Pick<MuxGateway, 'findAssetByPassthrough'>): Promise<MuxAsset | null> {
@@ -221,7 +227,7 @@ export class IngestService {
 
   /** The row's options; for a row without them (legacy schema, or written before 0002) the object's metadata. */
   async #requestedOptions(video: VideoRecord): Promise<IngestOptions> {
-    const fromRow = optionsFromColumn(video.mux.options);
+    const fromRow = ingestOptionsFromColumn(video.mux.options);
     if (fromRow) return fromRow;
     const object = await this.#storage.headObject(video.s3Key);
     return ingestOptionsFromMetadata(object?.metadata) ?? ingestOptions();

@@ -14,7 +14,6 @@ import {
   planMultipart,
   type CompletedPart,
   type MultipartPlan,
-  type ObjectMetadata,
   type SignedPart,
   type SignedParts,
   type SinglePutUpload,
@@ -22,58 +21,9 @@ import {
   type UploadStorage,
 } from '../storage/uploads.js';
 import { loadVisibleVideo, type Viewer } from './access.js';
+import { ingestOptions, ingestOptionsToMetadata, type IngestOptions } from './ingest-options.js';
+import { differingFields, fingerprintOfVideo, type UploadFingerprint } from './upload-fingerprint.js';
 import { presentVideo, type VideoJson } from './presenter.js';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Ingest options
-
-/** What the uploader asked Mux to do with the video. */
-export interface IngestOptions {
-  /** Generated subtitles (and, from them, captions and a transcript). */
-  readonly captions: boolean;
-  /** Mux's loudness normalisation. */
-  readonly normalizeAudio: boolean;
-  /** A downloadable MP4 static rendition. */
-  readonly mp4: boolean;
-}
-
-/**
- * The S3 object metadata name (`x-amz-meta-reelay-options`) that carries the ingest options as JSON.
- *
- * Why the options live in S3 as well as in the row: on a legacy schema (no `mux_options` column) VideoDB can only
- * defer them, and the deferred-data table may not exist either. The object itself always can carry them, and ingest
- * reads the object anyway, so the options reach Mux whatever the schema. A single PUT gets them through a signed
- * `x-amz-meta-reelay-options` header the uploader must send (it is in the returned `headers`; S3 refuses the PUT
- * without it); a multipart upload gets them on CreateMultipartUpload, and S3 puts them on the completed object.
- */
-export const ingestOptionsMetadataName = 'reelay-options';
-
-export function ingestOptions(requested: Partial<IngestOptions> = {}): IngestOptions {
-  return { captions: requested.captions ?? false, normalizeAudio: requested.normalizeAudio ?? false, mp4: requested.mp4 ?? false };
-}
-
-export function ingestOptionsToMetadata(options: IngestOptions): ObjectMetadata {
-  return { [ingestOptionsMetadataName]: JSON.stringify(options) };
-}
-
-/** The options from an object's metadata (as HeadObject returns it), or undefined when absent or unreadable. */
-export function ingestOptionsFromMetadata(metadata: Readonly<Record<string, string>> | undefined): IngestOptions | undefined {
-  const raw = metadata?.[ingestOptionsMetadataName];
-  if (raw === undefined) return undefined;
-  try {
-    const parsed: unknown = JSON.parse(raw);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
-    const fields = parsed as Record<string, unknown>;
-    const flag = (name: keyof IngestOptions) => (typeof fields[name] === 'boolean' ? (fields[name] as boolean) : undefined);
-    return ingestOptions({
-      ...(flag('captions') === undefined ? {} : { captions: flag('captions') }),
-      ...(flag('normalizeAudio') === undefined ? {} : { normalizeAudio: flag('normalizeAudio') }),
-      ...(flag('mp4') === undefined ? {} : { mp4: flag('mp4') }),
-    });
-  } catch {
-    return undefined;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------------
 // Shapes
@@ -188,8 +138,8 @@ export class UploadService {
    *
    * With an idempotency key, a retry of the same request (a lost response, a client timeout) gets the same video
    * back with fresh URLs instead of a second row: the video id is derived from the key, so the retry's INSERT meets
-   * the first one's primary key. The same key with a different request is a {@link ConflictError}, as is a retry
-   * after the upload has already moved on.
+   * the first one's primary key. The same key with a different request (any field of the body, defaults applied:
+   * upload-fingerprint.ts) is a {@link ConflictError} naming the fields, as is a retry after the upload moved on.
    */
   async createUpload(viewer: Viewer, input: CreateUploadInput, request: { idempotencyKey?: string } = {}): Promise<CreateUploadOutcome> {
     const contentType = assertUploadAllowed(this.#config, input);
@@ -250,19 +200,29 @@ export class UploadService {
   /** Answers a retried create: the row the first request wrote, with fresh URLs for the same object and upload. */
   async #replay(viewer: Viewer, id: string, input: CreateUploadInput & { contentType: string }): Promise<CreateUploadOutcome> {
     const video = await loadVisibleVideo(this.#videos, id, viewer);
-    const sameRequest =
-      video.title === input.title &&
-      video.originalFilename === input.filename &&
-      video.contentType === input.contentType &&
-      video.sizeBytes === input.size;
-    if (!sameRequest) throw new ConflictError('This Idempotency-Key was already used for a different upload; use a new key');
+    const first = fingerprintOfVideo(video);
+    const requested = ingestOptions(input.options);
+    const retry: UploadFingerprint = {
+      title: input.title,
+      description: input.description ?? null,
+      filename: input.filename,
+      contentType: input.contentType,
+      size: input.size,
+      options: requested,
+    };
+    const differences = differingFields(first, retry);
+    if (differences.length > 0) {
+      const fields = differences.map((issue) => issue.path.join('.')).join(', ');
+      throw new ConflictError(`This Idempotency-Key was already used for a different upload (${fields} differ); use a new key`, differences);
+    }
     if (video.status !== 'awaiting_upload') {
       throw new ConflictError(`This Idempotency-Key's upload is already ${video.status}; GET /api/videos/${id} shows it`);
     }
-    const options = ingestOptions(input.options);
+    // The first request's options where the row keeps them: what ingest will use is what the URL signs.
+    const options = first.options ?? requested;
     const upload = await this.#presignStart(video.s3Key, video.contentType, video.sizeBytes, options, video.s3UploadId);
     const capabilities = await this.#videos.capabilities.get();
-    this.#logger.info('upload.replayed', { videoId: id });
+    this.#logger.info('upload.replayed', { videoId: id, optionsCompared: first.options !== null });
     return {
       video: presentVideo(video),
       upload,
@@ -317,12 +277,17 @@ export class UploadService {
   }
 
   /**
-   * Cancels a video still awaiting its upload, aborting the S3 multipart upload if there is one. Repeating it is
-   * harmless; cancelling a video whose upload already arrived is a {@link ConflictError}.
+   * Cancels a video still awaiting its upload: aborts the S3 multipart upload if there is one, then seals the key so
+   * no upload URL for it can write any more (see {@link UploadStorage.sealKey}; an upload that landed before the
+   * cancel is replaced). Repeating it is harmless; cancelling a video whose upload already arrived is a
+   * {@link ConflictError}.
    */
   async abort(viewer: Viewer, id: string): Promise<VideoJson> {
     const video = await loadVisibleVideo(this.#videos, id, viewer);
-    if (video.status === 'cancelled') return presentVideo(video);
+    if (video.status === 'cancelled') {
+      await this.#sealCancelled(video);
+      return presentVideo(video);
+    }
     if (video.status !== 'awaiting_upload') throw new ConflictError(`Video ${id} is ${video.status}; only an upload still in progress can be cancelled.`);
     if (video.s3UploadId !== null) {
       // S3 first: if the row update then fails, a retry finds the upload gone (tolerated) and finishes the job.
@@ -334,11 +299,28 @@ export class UploadService {
     const moved = await this.#videos.transition(id, { from: ['awaiting_upload'], to: 'cancelled', set: { s3UploadId: null } });
     if (moved.video !== null) {
       this.#logger.info('upload.cancelled', { videoId: id, multipart: video.s3UploadId !== null });
+      await this.#sealCancelled(moved.video);
       return presentVideo(moved.video);
     }
     const current = await loadVisibleVideo(this.#videos, id, viewer);
-    if (current.status === 'cancelled') return presentVideo(current);
+    if (current.status === 'cancelled') {
+      await this.#sealCancelled(current);
+      return presentVideo(current);
+    }
     throw new ConflictError(`Video ${id} is ${current.status}; only an upload still in progress can be cancelled.`);
+  }
+
+  /**
+   * Seals the key of a video the row already says is cancelled (never before: a video whose upload won the race keeps
+   * it). Best effort: if S3 fails here, ingest seals the key when an upload lands there, so the cancel still holds.
+   */
+  async #sealCancelled(video: VideoRecord): Promise<void> {
+    try {
+      const outcome = await this.#storage.sealKey(video.s3Key, 'cancelled');
+      if (outcome !== 'already_sealed') this.#logger.info('upload.sealed', { videoId: video.id, outcome });
+    } catch (error) {
+      this.#logger.warn('upload.seal_failed', { videoId: video.id, error });
+    }
   }
 
   async #multipartStart(key: string, uploadId: string, plan: MultipartPlan): Promise<MultipartUploadStart> {

@@ -1,9 +1,11 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { UploadStorage } from '../../shared/storage/uploads.js';
 import { backends } from '../support/databases.js';
 import { assetsFor, s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 describe.each(backends)('ingest function on %s', (backend) => {
   let pipeline: Pipeline;
+  const storage = () => new UploadStorage({ client: pipeline.s3.client, bucket: pipeline.s3.bucket, prefix: 'uploads/', urlTtlSeconds: 60 });
 
   afterEach(() => {
     pipeline.mux.faults.reset();
@@ -145,14 +147,23 @@ describe.each(backends)('ingest function on %s', (backend) => {
       expect(assetsFor(pipeline, video.id)).toHaveLength(1);
     });
 
-    it('creates nothing for a cancelled video', async () => {
+    it('creates nothing for a cancelled video, and replaces the upload that landed with the empty seal marker', async () => {
       const { video, record } = await pipeline.upload();
       await pipeline.videos.transition(video.id, { from: ['awaiting_upload'], to: 'cancelled' });
+      expect(await storage().headObject(video.s3Key)).toMatchObject({ size: video.sizeBytes });
 
       expect((await pipeline.ingest(sqsEvent([{ record }]))).batchItemFailures).toEqual([]);
 
       expect(assetsFor(pipeline, video.id)).toHaveLength(0);
       expect((await pipeline.videos.findById(video.id))?.status).toBe('cancelled');
+      // None of the uploaded bytes stay, and the key stays closed to the video's upload URL.
+      const left = await storage().headObject(video.s3Key);
+      expect(left).toMatchObject({ size: 0, metadata: { 'reelay-sealed': 'cancelled' } });
+      // The marker's own event (and any redelivery) changes nothing more.
+      const marker = s3Record(pipeline.s3.bucket, video.s3Key, 0);
+      expect((await pipeline.ingest(sqsEvent([{ record: marker }, { record }], 2))).batchItemFailures).toEqual([]);
+      expect(await storage().headObject(video.s3Key)).toEqual(left);
+      expect(assetsFor(pipeline, video.id)).toHaveLength(0);
     });
   });
 

@@ -64,6 +64,51 @@ describe.each(backends)('POST /api/videos/upload with Idempotency-Key on %s', (b
     expect(await countVideos(stack.db.driver)).toBe(1);
   });
 
+  it('refuses the same key with other options or another description: a 409 naming each differing field, nothing written', async () => {
+    const first = await createWithKey({ ...small, description: 'first cut', options: { captions: true } }, 'fingerprinted');
+    expect(first.status).toBe(201);
+    const cases: Array<[unknown, Array<Array<string>>]> = [
+      [{ ...small, description: 'first cut', options: { captions: true, mp4: true } }, [['options', 'mp4']]],
+      [{ ...small, description: 'first cut' }, [['options', 'captions']]],
+      [{ ...small, description: 'final cut', options: { captions: true } }, [['description']]],
+      [{ ...small, options: { captions: true } }, [['description']]],
+      [{ ...small, title: 'Other', description: null, options: { normalizeAudio: true } }, [['title'], ['description'], ['options', 'captions'], ['options', 'normalizeAudio']]],
+    ];
+    for (const [body, paths] of cases) {
+      const retry = await createWithKey(body, 'fingerprinted');
+      expect(retry.status, JSON.stringify(body)).toBe(409);
+      expect(retry.headers['idempotent-replayed']).toBeUndefined();
+      expect(retry.body.error.code).toBe('conflict');
+      expect(retry.body.error.details.map((issue: { path: string[] }) => issue.path)).toEqual(paths);
+      expect(retry.body.error.message).toContain(paths.map((path) => path.join('.')).join(', '));
+      expect(retry.body.upload).toBeUndefined();
+    }
+    expect(await countVideos(stack.db.driver)).toBe(1);
+    const row = await new VideoDB({ executor: stack.db.driver }).findById(first.body.video.id);
+    expect(row?.mux.options).toEqual({ captions: true, normalizeAudio: false, mp4: false });
+    expect(row?.description).toBe('first cut');
+  });
+
+  it('replays the same request however it is spelled: key order, omitted defaults, content type case and parameters', async () => {
+    const first = await createWithKey({ ...small, options: {} }, 'spelled');
+    const retry = await createWithKey(
+      { options: { mp4: false, captions: false }, size: small.size, contentType: 'Video/MP4; codecs="avc1"', filename: small.filename, title: `  ${small.title} `, description: null },
+      'spelled',
+    );
+    expect(retry.status, JSON.stringify(retry.body)).toBe(201);
+    expect(retry.headers['idempotent-replayed']).toBe('true');
+    expect(retry.body.video.id).toBe(first.body.video.id);
+  });
+
+  it("signs the first request's options into the replayed URL, which ingest will use too", async () => {
+    const first = await createWithKey({ ...small, options: { mp4: true } }, 'options-kept');
+    const retry = await createWithKey({ ...small, options: { mp4: true, captions: false } }, 'options-kept');
+    expect(retry.status).toBe(201);
+    const signed = JSON.parse(retry.body.upload.headers['x-amz-meta-reelay-options']);
+    expect(signed).toEqual({ captions: false, normalizeAudio: false, mp4: true });
+    expect((await new VideoDB({ executor: stack.db.driver }).findById(first.body.video.id))?.mux.options).toEqual(signed);
+  });
+
   it('refuses a retry once the upload has moved on', async () => {
     const first = await createWithKey(small, 'done-already');
     await new VideoDB({ executor: stack.db.driver }).transition(first.body.video.id, { from: ['awaiting_upload'], to: 'uploaded' });
@@ -87,5 +132,34 @@ describe.each(backends)('POST /api/videos/upload with Idempotency-Key on %s', (b
       expect(answer.body.error.code).toBe('validation_failed');
     }
     expect(await countVideos(stack.db.driver)).toBe(0);
+  });
+});
+
+describe.each(backends)('Idempotency-Key on the legacy schema (0001) on %s', (backend) => {
+  let stack: RouteStack;
+  let handler: HttpHandler;
+
+  beforeEach(async () => {
+    stack = await openRouteStack(backend, { schemaVersion: 1, env: thresholdEnv });
+    handler = await createHandler(stack.env, { driver: stack.db.driver, logger: silentLogger });
+  });
+  afterEach(async () => {
+    await stack?.dispose();
+  });
+
+  const createWithKey = (body: unknown, key: string) => call(handler, { routeKey: create, body, as: alice, headers: { 'idempotency-key': key } });
+
+  it('still refuses other fields the basic table keeps (description); options it cannot compare follow the object that is uploaded', async () => {
+    await createWithKey({ ...small, description: 'first cut', options: { captions: true } }, 'legacy-key');
+    const described = await createWithKey({ ...small, description: 'final cut', options: { captions: true } }, 'legacy-key');
+    expect(described.status).toBe(409);
+    expect(described.body.error.details).toEqual([expect.objectContaining({ path: ['description'] })]);
+
+    // The row has no mux_options: the retry's options are signed into the object, which is where ingest reads them here.
+    const optioned = await createWithKey({ ...small, description: 'first cut', options: { mp4: true } }, 'legacy-key');
+    expect(optioned.status).toBe(201);
+    expect(optioned.headers['idempotent-replayed']).toBe('true');
+    expect(JSON.parse(optioned.body.upload.headers['x-amz-meta-reelay-options'])).toEqual({ captions: false, normalizeAudio: false, mp4: true });
+    expect(await countVideos(stack.db.driver)).toBe(1);
   });
 });

@@ -11,6 +11,7 @@ import { functionSizing } from '../../infra/constructs/functions.js';
 import { storedFileKeyPattern, storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
 import { loadManifest, parseManifest, type FunctionSpec } from '../../infra/manifest.js';
 import { consoleCallbackUrls } from '../../infra/stack.js';
+import { conditionalWritesExemptKeys } from '../../local/stack.js';
 import { renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
 
@@ -281,6 +282,24 @@ describe('the dev stage (defaults)', () => {
       });
     });
 
+    it('denies unconditional PutObject/CompleteMultipartUpload on every key but the caption files, so an upload URL writes once', () => {
+      const bucketId = logicalIdOf(dev, 'AWS::S3::Bucket', '/Uploads/Bucket/Resource');
+      const [, policy] = resourcesOfType(dev.json, 'AWS::S3::BucketPolicy').find(([, p]) => JSON.stringify(p.Properties?.Bucket) === JSON.stringify({ Ref: bucketId })) ?? [];
+      const statements = (policy?.Properties?.PolicyDocument as { Statement: Array<Record<string, unknown>> }).Statement;
+      const deny = statements.find((statement) => statement.Sid === 'DenyUnconditionalObjectWrites');
+      expect(deny).toEqual({
+        Sid: 'DenyUnconditionalObjectWrites',
+        Effect: 'Deny',
+        Principal: { AWS: '*' },
+        Action: 's3:PutObject',
+        NotResource: { 'Fn::Join': ['', [{ 'Fn::GetAtt': [bucketId, 'Arn'] }, `/${storedFileKeyPattern('uploads/')}`]] },
+        // Denied only when neither header is sent, and only for the operations that take one (S3 User Guide, conditional-writes-enforce).
+        Condition: { Null: { 's3:if-none-match': 'true', 's3:if-match': 'true' }, Bool: { 's3:ObjectCreationOperation': 'true' } },
+      });
+      // The local S3 enforces the same exemption (local/stack.ts).
+      expect(conditionalWritesExemptKeys('uploads/')).toBe(storedFileKeyPattern('uploads/'));
+    });
+
     it('allows CORS uploads from the configured origins only and exposes ETag for multipart', () => {
       const bucket = dev.json.Resources[logicalIdOf(dev, 'AWS::S3::Bucket', '/Uploads/Bucket/Resource')]?.Properties;
       expect(bucket?.CorsConfiguration).toEqual({
@@ -288,6 +307,7 @@ describe('the dev stage (defaults)', () => {
           expect.objectContaining({
             AllowedOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
             AllowedMethods: ['PUT', 'GET', 'HEAD'],
+            AllowedHeaders: expect.arrayContaining(['content-type', 'if-none-match', 'x-amz-*']),
             ExposedHeaders: ['ETag'],
           }),
         ],

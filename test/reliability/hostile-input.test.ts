@@ -1,7 +1,9 @@
 /**
  * Issue F, hostile input: fast-check generates at least 1,000 malformed or adversarial requests per route — wrong
  * types, sizes, unicode, huge bodies, header tricks, path traversal, SQL-looking strings, wrong owners, bad JSON,
- * wrong content types, bad cursors, bad part numbers and ETags, forged webhooks, admin routes with a user's token.
+ * wrong content types, bad cursors, bad part numbers and ETags, forged webhooks, admin routes with a user's token;
+ * and (issue G) text PostgreSQL cannot store (NUL bytes, unpaired surrogates) in every text field, parameter and
+ * header, huge numbers (1e308, past 2^53) and huge strings.
  * Every answer is a 4xx with an error body (reelay's `{ error: { code, message } }`, or API Gateway's own
  * `{ message }` for a missing token or an unmatched route), never a 5xx, and a rejected request writes nothing:
  * row counts, S3 objects, open multipart uploads and Mux assets are the same before and after.
@@ -80,6 +82,16 @@ const nastyStrings = [
   '0', '-1', '1e309', 'a'.repeat(70_000), ' ', '',
 ];
 const nasty = fc.oneof(fc.constantFrom(...nastyStrings), fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }));
+/** Text PostgreSQL cannot store as sent: a NUL byte (SQLSTATE 22021), or an unpaired surrogate (drivers write U+FFFD). */
+const unstorable = fc.tuple(fc.string({ maxLength: 20 }), fc.constantFrom('\u0000', '\ud800', '\udbff', '\udc00', '\udfff', '\u0000\u0000', '\ud83d'), fc.string({ maxLength: 20 }))
+  .map(([before, bad, after]) => `${before}${bad}${after}`);
+/** Numbers no size, count, limit or part number can be. */
+const hugeNumber = fc.constantFrom(1e308, -1e308, Number.MAX_VALUE, 2 ** 53 + 2, 2 ** 63, 1e21, Number.MIN_VALUE);
+/** Strings past any field's length limit, multi-byte. */
+const hugeString = (min: number) => fc.integer({ min, max: 200_000 }).map((length) => 'é'.repeat(length));
+/** Query-string spellings of unstorable text: `%00`, and the UTF-8-style bytes of a lone surrogate (not valid UTF-8). */
+const unstorableInQuery = fc.tuple(fc.stringMatching(/^[a-zA-Z0-9]{0,12}$/), fc.constantFrom('%00', '%ED%A0%80', '%ED%BF%BF', '%00%00'), fc.stringMatching(/^[a-zA-Z0-9]{0,12}$/))
+  .map(([before, bad, after]) => `${before}${bad}${after}`);
 /** Anything JSON can carry that is not of the expected type: the caller picks what "wrong" means with `fc.pre`. */
 const anyJson = fc.oneof(
   fc.constant(null), fc.boolean(), fc.integer(), fc.double(), nasty,
@@ -91,6 +103,7 @@ const notAnId = fc.oneof(
   fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).map((text) => encodeURIComponent(text)),
   fc.uuid().map((id) => `${id}x`),
   fc.uuid().map((id) => id.replaceAll('-', '')),
+  fc.tuple(fc.uuid(), unstorableInQuery).map(([id, bad]) => `${id.slice(0, 30)}${bad}`),
 );
 const hex = (minLength: number, maxLength: number) => fc.string({ unit: fc.constantFrom(...'0123456789abcdef'), minLength, maxLength });
 const jsonContentTypes = ['application/json', 'application/json; charset=utf-8', 'application/vnd.api+json'];
@@ -117,6 +130,11 @@ const badCreateBody: fc.Arbitrary<{ json?: unknown; raw?: string }> = fc.oneof(
   nasty.map((text) => ({ json: { ...validCreate, filename: `${text}${'x'.repeat(256)}` } })),
   // Not JSON, or not an object.
   fc.oneof(nasty, fc.constantFrom('{', '{"title":', '[]', '"a string"', '42', 'null', '{"title": "x",}', "{'title': 'x'}", '\u0000{}')).filter(isNotAnObjectBody).map((raw) => ({ raw })),
+  // Text the database cannot store, in any text field of an otherwise valid body.
+  fc.tuple(fc.constantFrom('title', 'description', 'filename', 'contentType'), unstorable).map(([field, value]) => ({ json: { ...validCreate, [field]: value } })),
+  // Huge numbers, and huge strings in every text field (the body stays under 1 MiB).
+  hugeNumber.map((size) => ({ json: { ...validCreate, size } })),
+  fc.tuple(fc.constantFrom('title', 'description', 'filename', 'contentType'), hugeString(5_001)).map(([field, value]) => ({ json: { ...validCreate, [field]: value } })),
   // Options of the wrong shape.
   anyJson.filter((value) => value !== undefined && !(typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length === 0)).map((options) => ({ json: { ...validCreate, options: typeof options === 'object' && options !== null && !Array.isArray(options) ? { ...options, unknownOption: true } : options } })),
 );
@@ -152,6 +170,7 @@ const badPartNumbers = fc.oneof(
   fc.integer({ min: 1, max: 10_000 }).map((part) => [part, part]),
   fc.constant(Array.from({ length: 1_001 }, (_, index) => index + 1)),
   anyJson.filter((value) => !Array.isArray(value)),
+  fc.array(hugeNumber, { minLength: 1, maxLength: 3 }),
 );
 
 const cursorTimestamps = fc.oneof(
@@ -182,6 +201,16 @@ const badListQuery = fc.oneof(
   badCursor.map((cursor) => `cursor=${encodeURIComponent(cursor)}`),
   fc.tuple(fc.constantFrom('owner', 'ownerId', 'all', 'admin', 'sort', 'status'), nasty).map(([name, value]) => `${name}=${encodeURIComponent(value)}`),
   fc.string({ minLength: 513, maxLength: 600 }).map((cursor) => `cursor=${encodeURIComponent(cursor)}`),
+  unstorableInQuery.map((cursor) => `cursor=${cursor}`),
+  fc.tuple(badCursor, fc.constantFrom('%00', '%ED%A0%80')).map(([cursor, bad]) => `cursor=${encodeURIComponent(cursor.slice(0, 500))}${bad}`),
+  hugeNumber.map((limit) => `limit=${encodeURIComponent(String(limit))}`),
+);
+
+/** Idempotency-Key values that are not 1–255 visible ASCII characters (node refuses NUL, DEL and CR/LF in a header). */
+const badIdempotencyKey = fc.oneof(
+  fc.string({ unit: fc.constantFrom('\x80', '\xa0', '\xe9', '\xff'), minLength: 1, maxLength: 8 }).map((bad) => `key${bad}key`),
+  fc.tuple(fc.string({ maxLength: 10 }), fc.constantFrom(' ', '\t'), fc.string({ maxLength: 10 })).map(([before, gap, after]) => `k${before}${gap}${after}k`),
+  fc.integer({ min: 256, max: 4_000 }).map((length) => 'k'.repeat(length)),
 );
 
 /** Authorization headers that are not a valid bearer token of this stack. */
@@ -280,6 +309,8 @@ describe('hostile requests to every route', () => {
         { weight: 3, arbitrary: fc.constantFrom(...wrongContentTypes).map((type) => ({ method: 'POST', path: '/api/videos/upload', headers: { ...bearer(alice), 'content-type': type }, body: JSON.stringify(validCreate) })) },
         // A valid body without a valid token.
         { weight: 3, arbitrary: badAuthorization.map((authorization) => ({ method: 'POST', path: '/api/videos/upload', headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify(validCreate) })) },
+        // A valid body with an Idempotency-Key that no client may send.
+        { weight: 2, arbitrary: badIdempotencyKey.map((key) => ({ method: 'POST', path: '/api/videos/upload', headers: { ...bearer(alice), 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify(validCreate) })) },
         // Bodies past the function's 1 MiB limit (and, rarely, past API Gateway's 10 MB).
         { weight: 1, arbitrary: fc.integer({ min: MiB + 1, max: 2 * MiB }).map((size) => ({ method: 'POST', path: '/api/videos/upload', headers: { ...bearer(alice), 'content-type': 'application/json' }, body: JSON.stringify({ ...validCreate, description: 'x'.repeat(size) }) })) },
       ),
@@ -317,8 +348,8 @@ describe('hostile requests to every route', () => {
     await hostile(
       'POST /api/videos/{id}/upload/complete',
       fc.oneof(
-        // Every part listed, with ETags S3 never issued (no part was uploaded).
-        fc.array(fc.oneof(hex(32, 32).map((hex) => `"${hex}"`), nasty.filter((text) => text.length > 0 && text.length <= 1024)), { minLength: 25, maxLength: 25 }).map((etags) => ({
+        // Every part listed, with ETags S3 never issued (no part was uploaded), some with text no ETag can hold.
+        fc.array(fc.oneof(hex(32, 32).map((hex) => `"${hex}"`), nasty.filter((text) => text.length > 0 && text.length <= 1024), unstorable.filter((text) => text.length > 0)), { minLength: 25, maxLength: 25 }).map((etags) => ({
           method: 'POST', path: `/api/videos/${aliceMultipart.id}/upload/complete`, headers: { ...bearer(alice), 'content-type': 'application/json' },
           body: JSON.stringify({ parts: allParts.map((partNumber, index) => ({ partNumber, etag: etags[index] })) }),
         })),

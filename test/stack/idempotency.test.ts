@@ -1,14 +1,27 @@
 /**
  * Issue B, done-when 4 and 5, end to end: webhooks are believed only when Mux signed them within 300 s, a duplicate
  * delivery is a no-op, late events never move a video backwards; and an S3 notification delivered more than once
- * (SQS is at-least-once) creates one Mux asset, not two.
+ * (SQS is at-least-once) creates one Mux asset, not two. And an Idempotency-Key stands for one whole request.
  */
 import { randomUUID } from 'node:crypto';
 import type { S3EventRecord, SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { muxSignatureHeader } from '../../local/mux-emulator/signing.js';
 import { eventually, startTestStack, type ApiResponse, type TestStack } from '../support/local-stack.js';
-import { assetsFor, createUpload, getVideo, isReady, putSingle, uploadRequest, videoBytes, waitForVideo, type SingleUpload, type VideoJson } from './support.js';
+import {
+  assetsFor,
+  createUpload,
+  getVideo,
+  isReady,
+  putSingle,
+  uploadRequest,
+  videoBytes,
+  waitForVideo,
+  type CreatedUpload,
+  type ErrorBody,
+  type SingleUpload,
+  type VideoJson,
+} from './support.js';
 
 describe('webhooks and redelivered ingest messages through the local stack', () => {
   let stack: TestStack;
@@ -135,6 +148,40 @@ describe('webhooks and redelivered ingest messages through the local stack', () 
       const { video: twice } = await readyVideo('Duplicated by Mux');
       expect(stack.muxEmulator.deliveries.filter((delivery) => delivery.assetId === twice.mux?.assetId && delivery.duplicate).length).toBeGreaterThan(0);
       expect(twice).toMatchObject({ status: 'ready', mux: { status: 'ready' } });
+    });
+  });
+
+  describe('an Idempotency-Key', () => {
+    it('is one request: other options are a 409 naming them; the same body is replayed, and Mux gets the first options', async () => {
+      const body = uploadRequest(bytes, { title: 'Keyed upload', description: 'cut 1', options: { captions: true } });
+      const send = (json: unknown) => stack.request<CreatedUpload>('POST', '/api/videos/upload', { token: alice, json, headers: { 'idempotency-key': 'stack-key-1' } });
+      const first = await send(body);
+      expect(first.status, first.text).toBe(201);
+
+      const other = await send({ ...body, options: { mp4: true } });
+      expect(other.status, other.text).toBe(409);
+      expect(other.headers.get('idempotent-replayed')).toBeNull();
+      expect((other.body as unknown as ErrorBody).error.details).toEqual([
+        { path: ['options', 'captions'], message: expect.any(String) },
+        { path: ['options', 'mp4'], message: expect.any(String) },
+      ]);
+      const described = await send({ ...body, description: 'cut 2' });
+      expect(described.status, described.text).toBe(409);
+      expect((described.body as unknown as ErrorBody).error.details).toEqual([{ path: ['description'], message: expect.any(String) }]);
+
+      // The same request, spelled differently, is a replay; its URL is the one the client uploads with.
+      const replay = await send({ options: { captions: true, mp4: false }, ...body });
+      expect(replay.status, replay.text).toBe(201);
+      expect(replay.headers.get('idempotent-replayed')).toBe('true');
+      expect(replay.body.video.id).toBe(first.body.video.id);
+      expect((await putSingle(replay.body.upload as SingleUpload, bytes)).status).toBe(200);
+      await waitForVideo(stack, alice, first.body.video.id, isReady);
+      const [asset, ...more] = assetsFor(stack, first.body.video.id);
+      expect(more).toEqual([]);
+      expect(asset?.request).toMatchObject({ inputs: [{ generated_subtitles: [expect.objectContaining({ language_code: 'en' })] }] });
+      expect(asset?.request).not.toHaveProperty('static_renditions');
+      const listed = await stack.request<{ videos: VideoJson[] }>('GET', '/api/videos?limit=100', { token: alice });
+      expect(listed.body.videos.filter((video) => video.title === 'Keyed upload')).toHaveLength(1);
     });
   });
 

@@ -1,4 +1,5 @@
 /** A client of reelay's HTTP API as a browser or a curl script drives it, for the end-to-end suites. */
+import { request as httpRequest, type ClientRequest } from 'node:http';
 import { expect } from 'vitest';
 import { loadRouteTable } from '../../local/api-gateway/routes.js';
 import type { SignedPart, SinglePutUpload } from '../../shared/storage/uploads.js';
@@ -58,6 +59,29 @@ export async function putSingle(upload: SinglePutUpload, bytes: Buffer): Promise
   const { 'content-length': signedLength, ...headers } = upload.headers;
   expect(Number(signedLength)).toBe(bytes.length);
   return fetch(upload.url, { method: upload.method, headers, body: asBody(bytes) });
+}
+
+/**
+ * A single PUT whose first half is sent now and the rest when `finish` is called: on its way meanwhile (to race it
+ * against something else). Resolves to S3's status.
+ */
+export function startSinglePut(upload: SinglePutUpload, bytes: Uint8Array): { finish(): Promise<number> } {
+  const url = new URL(upload.url);
+  let outgoing: ClientRequest | undefined;
+  const answered = new Promise<number>((resolve, reject) => {
+    outgoing = httpRequest({ host: url.hostname, port: url.port, method: 'PUT', path: `${url.pathname}${url.search}`, headers: upload.headers }, (response) => {
+      response.resume();
+      response.on('end', () => resolve(response.statusCode ?? 0));
+    });
+    outgoing.on('error', reject);
+  });
+  outgoing?.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+  return {
+    finish() {
+      outgoing?.end(bytes.subarray(Math.floor(bytes.length / 2)));
+      return answered;
+    },
+  };
 }
 
 /** PUTs one part; resolves to the ETag S3 returned (needed to complete). */

@@ -4,7 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
 import { createS3Client, MiB } from '../../shared/storage/config.js';
-import { UploadStorage, planMultipart } from '../../shared/storage/uploads.js';
+import { UploadStorage, isSealMarker, planMultipart } from '../../shared/storage/uploads.js';
 import { NodeSha256, verifyPresignedRequest } from '../../local/s3/presigned-auth.js';
 import { patternBytes, startTestS3 } from './local-s3.js';
 import type { TestS3 } from './local-s3.js';
@@ -59,17 +59,17 @@ describe('single presigned PUT', () => {
     const key = nextKey();
     const body = patternBytes(4096);
     const upload = await storage.presignSinglePut({ key, contentType: 'video/mp4', size: body.length });
-    expect(upload).toMatchObject({ mode: 'single', method: 'PUT', headers: { 'content-type': 'video/mp4', 'content-length': '4096' } });
-    const response = await fetch(upload.url, { method: upload.method, headers: { 'content-type': upload.headers['content-type'] }, body });
+    expect(upload).toMatchObject({ mode: 'single', method: 'PUT', headers: { 'content-type': 'video/mp4', 'content-length': '4096', 'if-none-match': '*' } });
+    const response = await fetch(upload.url, { method: upload.method, headers: { 'content-type': upload.headers['content-type'], 'if-none-match': '*' }, body });
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe(`"${md5(body)}"`);
     expect(await storage.headObject(key)).toMatchObject({ key, size: 4096, contentType: 'video/mp4', eTag: `"${md5(body)}"` });
   });
 
-  it('signs content-type and content-length, and carries no SDK checksum that would pin an empty body', async () => {
+  it('signs content-type, content-length and If-None-Match, and carries no SDK checksum that would pin an empty body', async () => {
     const upload = await storage.presignSinglePut({ key: nextKey(), contentType: 'video/webm', size: 10 });
     const query = new URL(upload.url).searchParams;
-    expect(query.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host');
+    expect(query.get('X-Amz-SignedHeaders')).toBe('content-length;content-type;host;if-none-match');
     expect([...query.keys()].filter((name) => /checksum/i.test(name))).toEqual([]);
     expect(query.get('X-Amz-Expires')).toBe('900');
   });
@@ -89,9 +89,9 @@ describe('single presigned PUT', () => {
         port: Number(url.port),
         path: `/${s3.bucket}/${key}`,
         query: { 'x-id': 'PutObject' },
-        headers: { host: url.host, 'content-type': 'video/mp4', 'content-length': '1234', 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
+        headers: { host: url.host, 'content-type': 'video/mp4', 'content-length': '1234', 'if-none-match': '*', 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' },
       },
-      { signingDate, expiresIn: 600, signableHeaders: new Set(['content-type', 'content-length']) },
+      { signingDate, expiresIn: 600, signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']) },
     );
     expect(url.searchParams.get('X-Amz-Signature')).toBe(expected.query?.['X-Amz-Signature']);
     expect(upload.expiresAt).toBe('2025-03-04T05:16:07.000Z');
@@ -101,10 +101,14 @@ describe('single presigned PUT', () => {
     const upload = await storage.presignSinglePut({ key: nextKey(), contentType: 'video/mp4', size: 100 });
     const url = new URL(upload.url);
     const check = (headers: Record<string, string>) => verifyPresignedRequest({ method: 'PUT', url, headers: { host: url.host, ...headers } }, s3.credentials);
-    expect(await check({ 'content-type': 'video/mp4', 'content-length': '100' })).toEqual({ ok: true });
-    expect(await check({ 'content-type': 'video/mp4', 'content-length': '101' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
-    expect(await check({ 'content-type': 'text/html', 'content-length': '100' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
-    expect(await check({ 'content-length': '100' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
+    const signed = { 'content-type': 'video/mp4', 'content-length': '100', 'if-none-match': '*' };
+    expect(await check(signed)).toEqual({ ok: true });
+    expect(await check({ ...signed, 'content-length': '101' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
+    expect(await check({ ...signed, 'content-type': 'text/html' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
+    expect(await check({ 'content-length': '100', 'if-none-match': '*' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
+    // The write-once condition cannot be dropped or changed either.
+    expect(await check({ 'content-type': 'video/mp4', 'content-length': '100' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
+    expect(await check({ ...signed, 'if-none-match': '"abc"' })).toMatchObject({ ok: false, code: 'SignatureDoesNotMatch' });
   });
 
   it('is refused by the local S3 when the body size or type differs, and nothing is stored', async () => {
@@ -257,5 +261,74 @@ describe('server-side objects', () => {
     await storage.putObject(key, srt, 'application/x-subrip');
     expect(await storage.headObject(key)).toMatchObject({ key, contentType: 'application/x-subrip', size: Buffer.byteLength(srt) });
     expect(await storage.headObject('captions/none')).toBeNull();
+  });
+});
+
+describe('an upload writes its key once', () => {
+  const download = async (key: string): Promise<string> => {
+    const { url } = await storage.presignGet({ key, ttlSeconds: 60 });
+    return md5(new Uint8Array(await (await fetch(url)).arrayBuffer()));
+  };
+  const putWith = (upload: { url: string; headers: Record<string, string> }, body: Uint8Array) => {
+    const { 'content-length': _length, ...headers } = upload.headers;
+    return fetch(upload.url, { method: 'PUT', headers, body });
+  };
+
+  it('a replayed single PUT after the upload finished is a 412, and the object keeps its bytes', async () => {
+    const key = nextKey();
+    const upload = await storage.presignSinglePut({ key, contentType: 'video/mp4', size: 4096 });
+    const original = patternBytes(4096, 1);
+    expect((await putWith(upload, original)).status).toBe(200);
+    // The same URL again, and a fresh URL for the same key (what a retried create hands out): neither may overwrite.
+    const again = await storage.presignSinglePut({ key, contentType: 'video/mp4', size: 4096 });
+    for (const url of [upload, again]) {
+      const replay = await putWith(url, patternBytes(4096, 2));
+      expect(replay.status).toBe(412);
+      expect(await replay.text()).toContain('<Code>PreconditionFailed</Code>');
+    }
+    expect(await download(key)).toBe(md5(original));
+  });
+
+  it('completing a multipart upload after another write of its key is refused (ConflictError), the object unchanged', async () => {
+    const key = nextKey();
+    const uploadId = await storage.startMultipart({ key, contentType: 'video/mp4' });
+    const { ETag } = await s3.client.send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: patternBytes(1024) }));
+    await storage.putObject(key, 'written meanwhile', 'video/mp4');
+    const refused = storage.completeMultipart({ key, uploadId, parts: [{ partNumber: 1, etag: ETag ?? '' }] });
+    await expect(refused).rejects.toThrow(ConflictError);
+    await expect(refused).rejects.toThrow(/already holds an object/);
+    expect(await storage.headObject(key)).toMatchObject({ size: 'written meanwhile'.length });
+  });
+
+  it('of two concurrent completions of one upload, exactly one assembles the object', async () => {
+    const key = nextKey();
+    const uploadId = await storage.startMultipart({ key, contentType: 'video/mp4' });
+    const { ETag } = await s3.client.send(new UploadPartCommand({ Bucket: s3.bucket, Key: key, UploadId: uploadId, PartNumber: 1, Body: patternBytes(2048) }));
+    const parts = [{ partNumber: 1, etag: ETag ?? '' }];
+    const outcomes = await Promise.allSettled([storage.completeMultipart({ key, uploadId, parts }), storage.completeMultipart({ key, uploadId, parts })]);
+    expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes.find((outcome) => outcome.status === 'rejected')).toMatchObject({ reason: expect.any(ConflictError) });
+    expect((await storage.headObject(key))?.size).toBe(2048);
+  });
+
+  it('sealKey leaves a zero-byte marker that every upload URL for the key is refused against', async () => {
+    const key = nextKey();
+    const upload = await storage.presignSinglePut({ key, contentType: 'video/mp4', size: 64 });
+    expect(await storage.sealKey(key, 'cancelled')).toBe('sealed');
+    const refused = await putWith(upload, patternBytes(64));
+    expect(refused.status).toBe(412);
+    const marker = await storage.headObject(key);
+    expect(marker).toMatchObject({ size: 0, metadata: { 'reelay-sealed': 'cancelled' } });
+    expect(isSealMarker(marker ?? { size: -1 })).toBe(true);
+    expect(await storage.sealKey(key, 'cancelled')).toBe('already_sealed');
+  });
+
+  it('sealKey replaces an upload that landed first, so none of its bytes stay', async () => {
+    const key = nextKey();
+    const upload = await storage.presignSinglePut({ key, contentType: 'video/mp4', size: 64 });
+    expect((await putWith(upload, patternBytes(64))).status).toBe(200);
+    expect(await storage.sealKey(key, 'cancelled')).toBe('replaced');
+    expect(await storage.headObject(key)).toMatchObject({ size: 0, metadata: { 'reelay-sealed': 'cancelled' } });
+    expect(isSealMarker({ size: 64, metadata: { 'reelay-sealed': 'cancelled' } })).toBe(false);
   });
 });

@@ -6,13 +6,8 @@ import { silentLogger } from '../../shared/log.js';
 import { createMigrator } from '../../shared/migrations/engine.js';
 import { GiB, MiB, storageConfigFromEnv } from '../../shared/storage/config.js';
 import { UploadStorage } from '../../shared/storage/uploads.js';
-import {
-  ingestOptions,
-  ingestOptionsFromMetadata,
-  ingestOptionsMetadataName,
-  ingestOptionsToMetadata,
-  UploadService,
-} from '../../shared/videos/upload-service.js';
+import { ingestOptions, ingestOptionsFromMetadata, ingestOptionsMetadataName, ingestOptionsToMetadata } from '../../shared/videos/ingest-options.js';
+import { UploadService } from '../../shared/videos/upload-service.js';
 import { patternBytes, startTestS3, type TestS3 } from '../storage/local-s3.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 
@@ -90,7 +85,7 @@ describe.each(backends)('UploadService on %s', (backend) => {
     const atThreshold = await service.createUpload(alice, { title: 't', filename: 'a.mp4', contentType: 'video/mp4', size: 5 * MiB });
     expect(atThreshold.upload.mode).toBe('single');
     const signed = new URL(atThreshold.upload.mode === 'single' ? atThreshold.upload.url : '').searchParams;
-    expect(signed.get('X-Amz-SignedHeaders')).toBe(`content-length;content-type;host;x-amz-meta-${ingestOptionsMetadataName}`);
+    expect(signed.get('X-Amz-SignedHeaders')).toBe(`content-length;content-type;host;if-none-match;x-amz-meta-${ingestOptionsMetadataName}`);
     expect([...signed.keys()].filter((name) => name.toLowerCase().startsWith('x-amz-meta-'))).toEqual([]);
 
     const large = await service.createUpload(alice, { title: 't', filename: 'a.mp4', contentType: 'video/mp4', size: 2 * GiB });

@@ -20,9 +20,17 @@ export type UploadOutcome = { readonly kind: 'done'; readonly videoId: string } 
 
 class PutFailed extends Error {
   constructor(readonly status: number) {
-    super(status === 0 ? 'the connection to storage failed' : `storage answered ${status}`);
+    super(
+      status === 0 ? 'the connection to storage failed'
+        // The URL is signed with If-None-Match: *, so it writes once: the file is there already, or the upload was cancelled.
+        : status === 412 ? 'storage already holds a file for this video (or its upload was cancelled)'
+        : `storage answered ${status}`,
+    );
   }
 }
+
+/** An attempt whose outcome is unknown: it may have stored the file before the answer was lost. */
+const outcomeUnknown = (error: PutFailed) => error.status === 0 || error.status >= 500;
 
 class Cancelled extends Error {}
 
@@ -102,7 +110,7 @@ export class Upload {
       if (upload.mode === 'single') {
         this.#listener.phase('Uploading in one request…');
         this.#listener.progress(0, this.#file.size);
-        await this.#withRetries(() => putWithProgress(upload.url, this.#file, upload.headers, this.#controller.signal, (loaded) => this.#listener.progress(loaded, this.#file.size)));
+        await this.#putOnce(upload.url, upload.headers);
         this.#listener.progress(this.#file.size, this.#file.size);
         return;
       }
@@ -207,14 +215,34 @@ export class Upload {
     pendingUploads.remove(videoId);
   }
 
-  /** Retries network failures and 5xx with a growing pause; anything else (or the last failure) is thrown. */
+  /**
+   * The single PUT, retried like any other; its URL writes once, so a 412 after an attempt whose answer was lost
+   * means that attempt stored the file: done.
+   */
+  async #putOnce(url: string, headers: Record<string, string>): Promise<void> {
+    let mayHaveLanded = false;
+    await this.#withRetries(async () => {
+      try {
+        return await putWithProgress(url, this.#file, headers, this.#controller.signal, (loaded) => this.#listener.progress(loaded, this.#file.size));
+      } catch (error) {
+        if (error instanceof PutFailed && error.status === 412 && mayHaveLanded) return null;
+        if (error instanceof PutFailed && outcomeUnknown(error)) mayHaveLanded = true;
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * Retries network failures, 5xx and S3's 409 ConditionalRequestConflict (a conflicting write meanwhile; S3 advises
+   * to try again) with a growing pause; anything else (or the last failure) is thrown.
+   */
   async #withRetries<T>(attempt: () => Promise<T>, beforeRetry?: (error: PutFailed) => Promise<void> | undefined): Promise<T> {
     for (let attemptNumber = 1; ; attemptNumber += 1) {
       try {
         return await attempt();
       } catch (error) {
         // A 403 is worth another try only when the URL can be signed again (a multipart part, not a single PUT).
-        const retryable = error instanceof PutFailed && (error.status === 0 || error.status >= 500 || (error.status === 403 && beforeRetry !== undefined));
+        const retryable = error instanceof PutFailed && (outcomeUnknown(error) || error.status === 409 || (error.status === 403 && beforeRetry !== undefined));
         if (!retryable || attemptNumber >= maxAttempts) {
           throw error instanceof PutFailed ? new Error(`Upload to storage failed: ${error.message}.`) : error;
         }
