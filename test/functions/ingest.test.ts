@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { backends } from '../support/databases.js';
-import { assetsFor, s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
+import { assetBinder } from '../../shared/mux/binding.js';
+import { assetsFor, bindingKey, s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 describe.each(backends)('ingest function on %s', (backend) => {
   let pipeline: Pipeline;
@@ -27,7 +28,7 @@ describe.each(backends)('ingest function on %s', (backend) => {
       const [asset, ...others] = assetsFor(pipeline, video.id);
       expect(others).toEqual([]);
       expect(asset?.request).toMatchObject({
-        passthrough: video.id,
+        passthrough: assetBinder(bindingKey).passthrough(video.id, 1),
         normalize_audio: true,
         static_renditions: [{ resolution: 'highest' }],
         inputs: [{ generated_subtitles: [{ language_code: 'en' }] }],

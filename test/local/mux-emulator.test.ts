@@ -34,7 +34,9 @@ async function setup(
 }
 
 async function verified(webhook: ReceivedWebhook): Promise<MuxEvent> {
-  return verifyAndParseWebhook(webhook.body, webhook.headers as Record<string, string>, credentials.webhookSecret);
+  const event = await verifyAndParseWebhook(webhook.body, webhook.headers as Record<string, string>, credentials.webhookSecret);
+  if (event.kind === 'rejected') throw new Error(`the emulator sent an unusable event: ${JSON.stringify(event.issues)}`);
+  return event;
 }
 
 const api = (emulator: MuxEmulator, path: string, init: RequestInit = {}) =>
@@ -64,7 +66,7 @@ describe('Mux emulator lifecycle', () => {
 
     const [createdEvent, readyEvent, renditionEvent, , trackReady] = events;
     expect(createdEvent).toMatchObject({ kind: 'asset', data: { status: 'preparing', passthrough: 'video-1' } });
-    expect(readyEvent).toMatchObject({ kind: 'asset', videoId: 'video-1', data: { status: 'ready', duration: 10, aspectRatio: '16:9' } });
+    expect(readyEvent).toMatchObject({ kind: 'asset', data: { status: 'ready', duration: 10, aspectRatio: '16:9', passthrough: 'video-1' } });
     expect(readyEvent?.kind === 'asset' && readyEvent.data.playbackIds[0]?.id).toBe(created.asset.playbackIds[0]?.id);
     expect(renditionEvent).toMatchObject({ kind: 'static_rendition', data: { name: 'highest.mp4', status: 'ready' } });
     expect(trackReady).toMatchObject({ kind: 'track', data: { type: 'text', textSource: 'generated_vod', status: 'ready', languageCode: 'en' } });
