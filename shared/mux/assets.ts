@@ -129,8 +129,8 @@ const assetSchema = z.looseObject({
   duration: z.number().min(0).max(maxDurationSeconds).nullish(),
   /** `mux_aspect_ratio` is VARCHAR(20); Mux writes `16:9`. */
   aspect_ratio: z.string().regex(/^[\x21-\x7E]{1,20}$/, 'expected an aspect ratio such as 16:9').nullish(),
-  /** Mux accepts at most 255 characters. */
-  passthrough: storableText(255).nullish(),
+  /** Anyone in the Mux environment can write it, and it never reaches a column: not bounded (shared/mux/binding.ts). */
+  passthrough: optionalString,
   upload_id: optionalId,
   tracks: z.array(trackSchema).nullish(),
   static_renditions: z.looseObject({ status: optionalString, files: z.array(staticRenditionSchema).nullish() }).nullish(),

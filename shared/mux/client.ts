@@ -39,7 +39,7 @@ export interface MuxGateway {
   createAsset(input: CreateAssetInput): Promise<CreatedAsset>;
   /** Null when Mux does not know the asset (404: never existed or deleted). */
   getAsset(assetId: string): Promise<MuxAsset | null>;
-  /** Newest first. */
+  /** Newest first; assets whose fields reelay cannot store (shared/mux/assets.ts) are left out. */
   listAssets(options?: { limit?: number; cursor?: string | null }): Promise<AssetPage>;
   /**
    * The newest asset `match` accepts, or null. Pages through the asset list (newest first) up to `maxPages`, so a
@@ -194,7 +194,9 @@ export function createMuxGateway(mux: Mux, options: GatewayOptions = {}): MuxGat
 
     async listAssets({ limit = 100, cursor = null } = {}) {
       const page = await call('list assets', () => mux.video.assets.list({ limit, ...(cursor ? { cursor } : {}) }));
-      const assets = page.data.map((raw) => requireAsset(raw, 'list assets'));
+      // Anyone in the environment can make assets: one that reelay cannot read is not reelay's, and must not stop the
+      // listing (ingest's and reconcile's searches page through everything).
+      const assets = page.data.flatMap((raw) => parseMuxAsset(raw) ?? []);
       return { assets, nextCursor: page.next_cursor || null };
     },
 

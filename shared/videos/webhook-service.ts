@@ -133,7 +133,7 @@ export class WebhookService {
       return { result: 'duplicate', eventId: event.id, type: event.receivedType };
     }
     if (refusal !== null && !result.bound) {
-      const passthrough = event.kind === 'asset' ? event.data.passthrough : null;
+      const passthrough = event.kind === 'asset' ? (event.data.passthrough?.slice(0, 255) ?? null) : null;
       log.warn('mux_webhook.not_owned', { reason: refusal, passthrough, recorded: result.recorded });
       return { result: 'not_owned', eventId: event.id, type: event.receivedType, assetId: event.assetId, reason: refusal };
     }
