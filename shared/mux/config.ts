@@ -41,6 +41,8 @@ export interface MuxConfig extends MuxUrlHosts {
   /** True when credentials are available (env) or promised (a secret ARN); says nothing about their value. */
   readonly configured: boolean;
   readonly credentialSource: MuxCredentialSource;
+  /** Where the asset binding key comes from; `none` means ingest refuses to create assets. */
+  readonly bindingKeySource: MuxCredentialSource;
   /** The API origin when overridden (the emulator); null for api.mux.com. */
   readonly baseUrl: string | null;
   readonly playbackPolicy: MuxPlaybackPolicy;
@@ -59,6 +61,7 @@ export function describeMuxConfig(config: MuxConfig): Record<string, unknown> {
   return {
     configured: config.configured,
     credentialSource: config.credentialSource,
+    bindingKeySource: config.bindingKeySource,
     emulator: config.baseUrl !== null,
     playbackPolicy: config.playbackPolicy,
     videoQuality: config.videoQuality,
@@ -135,7 +138,8 @@ export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptio
   const loadBindingKey = bindingKeySecretArn
     ? secretReader(bindingKeySecretArn, env, options, (secretString) => bindingKey(secretString.trim(), 'The asset binding key secret'))
     : async () => fixedBindingKey;
-  const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl, loadBindingKey };
+  const bindingKeySource: MuxCredentialSource = bindingKeySecretArn ? 'secrets-manager' : fixedBindingKey === null ? 'none' : 'env';
+  const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl, loadBindingKey, bindingKeySource };
 
   const secretArn = nonEmpty(env.MUX_SECRET_ARN);
   if (secretArn) {

@@ -5,13 +5,12 @@
  * including in the window between Mux's create and reelay's write, and those created before tags existed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlValue } from '../../shared/db/driver.js';
 import type { VideoRecord } from '../../shared/db/video-fields.js';
 import { assetBinder } from '../../shared/mux/binding.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
 import { backends } from '../support/databases.js';
-import { assetsFor, bindingKey, muxEvent, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
+import { age, assetsFor, bindingKey, muxEvent, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 const binder = assetBinder(bindingKey);
 
@@ -35,13 +34,6 @@ async function claimed(pipeline: Pipeline): Promise<VideoRecord> {
   const claim = await pipeline.videos.claimIngest(video.id, { from: ['uploaded'] });
   if (!claim.video) throw new Error('not claimed');
   return claim.video;
-}
-
-async function age(pipeline: Pipeline, videoId: string, minutes: number): Promise<void> {
-  await pipeline.db.driver.execute(
-    `UPDATE videos SET updated_at = (now() AT TIME ZONE 'UTC') - make_interval(mins => CAST(:minutes AS integer)) WHERE id = :id`,
-    { minutes, id: sqlValue.uuid(videoId) },
-  );
 }
 
 const notOwnedLines = (pipeline: Pipeline, assetId: string) =>

@@ -7,15 +7,7 @@ import { presentVideo } from '../../shared/videos/presenter.js';
 import { isTransientAssetError } from '../../shared/videos/reconcile-service.js';
 import { backends } from '../support/databases.js';
 import { assetBinder } from '../../shared/mux/binding.js';
-import { assetsFor, bindingKey, eventually, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
-
-/** Makes a row look last touched `minutes` ago (as if it had waited that long). */
-async function age(pipeline: Pipeline, videoId: string, minutes: number): Promise<void> {
-  await pipeline.db.driver.execute(
-    `UPDATE videos SET updated_at = (now() AT TIME ZONE 'UTC') - make_interval(mins => CAST(:minutes AS integer)) WHERE id = :id`,
-    { minutes, id: sqlValue.uuid(videoId) },
-  );
-}
+import { age, assetsFor, bindingKey, eventually, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 describe('which Mux asset errors are retried', () => {
   it('retries invalid_input once (it may be reelay’s own download URL) and other types up to the limit', () => {

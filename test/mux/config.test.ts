@@ -153,6 +153,8 @@ describe('the asset binding key', () => {
     const config = muxConfigFromEnv({ MUX_TOKEN_ID: 'id', MUX_TOKEN_SECRET: 's', MUX_BINDING_KEY: key });
     expect(await config.loadCredentials()).toEqual({ tokenId: 'id', tokenSecret: 's', webhookSecret: null });
     expect(JSON.stringify(describeMuxConfig(config))).not.toContain(key);
+    expect(describeMuxConfig(config)).toMatchObject({ bindingKeySource: 'env' });
+    expect(describeMuxConfig(muxConfigFromEnv({ MUX_TOKEN_ID: 'id', MUX_TOKEN_SECRET: 's' }))).toMatchObject({ bindingKeySource: 'none' });
   });
 
   it('comes from its own generated secret through the extension in AWS, apart from the Mux secret', async () => {

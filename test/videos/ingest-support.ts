@@ -12,6 +12,7 @@ import type { S3EventRecord, SQSEvent } from 'aws-lambda';
 import { buildHttpEvent, lambdaContext } from '../../local/api-gateway/event.js';
 import { startMuxEmulator, type MuxEmulator } from '../../local/mux-emulator/server.js';
 import { muxSignatureHeader } from '../../local/mux-emulator/signing.js';
+import { sqlValue } from '../../shared/db/driver.js';
 import { VideoDB } from '../../shared/db/video-db.js';
 import type { VideoRecord } from '../../shared/db/video-fields.js';
 import type { HttpHandler } from '../../shared/http/index.js';
@@ -256,6 +257,14 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
 /** The emulator's assets reelay tagged for `videoId` (`{videoId}.{attempt}.{tag}`, shared/mux/binding.ts). */
 export function assetsFor(pipeline: Pipeline, videoId: string) {
   return [...pipeline.mux.assets.values()].filter((asset) => asset.json.passthrough?.startsWith(`${videoId}.`));
+}
+
+/** Makes a row look last touched `minutes` ago (as if it had waited that long). */
+export async function age(pipeline: Pipeline, videoId: string, minutes: number): Promise<void> {
+  await pipeline.db.driver.execute(
+    `UPDATE videos SET updated_at = (now() AT TIME ZONE 'UTC') - make_interval(mins => CAST(:minutes AS integer)) WHERE id = :id`,
+    { minutes, id: sqlValue.uuid(videoId) },
+  );
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time runs out. */
