@@ -74,7 +74,7 @@ export function presentFields<T extends object>(fields: T): Partial<T> {
 }
 
 /** What an asset's passthrough binds it to, and why it binds it only by its stored id when the tag does not verify. */
-export function bindingOf(asset: MuxAsset, binder: AssetBinder): { binding: AssetBinding; refusal: BindingRefusal | null } {
+function bindingOf(asset: MuxAsset, binder: AssetBinder): { binding: AssetBinding; refusal: BindingRefusal | null } {
   const check = binder.verify(asset.passthrough);
   if (!check.ok) return { binding: { assetId: asset.id }, refusal: check.reason };
   return { binding: { assetId: asset.id, videoId: check.videoId, attempt: check.attempt }, refusal: null };
