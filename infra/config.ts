@@ -47,11 +47,22 @@ export interface DatabaseConfig {
   readonly backupRetention: Duration;
 }
 
+/**
+ * OAuth scopes the API requires: a route key of functions/routes.json (`"POST /api/videos/upload"`) or an auth level
+ * (`user`, `admin`: every route of that level) → scopes, of which a token must carry at least one (API Gateway's
+ * authorizationScopes). A route key's entry replaces its level's. Route keys are checked against the manifest when
+ * the API is built (ReelayHttpApi).
+ */
+export type RouteScopes = Readonly<Record<string, readonly string[]>>;
+
 export interface ReelayConfig {
   readonly stage: Stage;
   /** Browser origins allowed by the bucket's and the API's CORS rules; empty means no CORS at all. */
   readonly corsOrigins: readonly string[];
   readonly auth: AuthConfig;
+  /** The group whose members may use the admin routes (the functions' ADMIN_GROUP; the user pool's group). */
+  readonly adminGroup: string;
+  readonly routeScopes: RouteScopes;
   /** Subscribed to the alarm topic; no topic when absent. */
   readonly alarmEmail: string | undefined;
   /** An existing Secrets Manager secret holding `{tokenId, tokenSecret, webhookSecret}`; else the stack creates one. */
@@ -75,6 +86,8 @@ export const contextKeys = [
   'corsOrigins',
   'jwtIssuer',
   'jwtAudience',
+  'adminGroup',
+  'routeScopes',
   'alarmEmail',
   'muxSecretArn',
   'dbMinCapacity',
@@ -177,6 +190,79 @@ function readReservedConcurrency(read: ContextReader): Record<string, number> {
   return Object.fromEntries(entries) as Record<string, number>;
 }
 
+/**
+ * Origins exactly as browsers send them (`https://host[:port]`, no path, no trailing slash, which would never match),
+ * and `*` only on its own and never in prod: an API whose tokens sit in browsers must not answer every web page.
+ * Plain-HTTP origins are refused in prod too: a page served over HTTP can be rewritten in transit to drive the API
+ * with its users' tokens. Patterns such as `https://*.example.com` are refused: the same list feeds API Gateway's and
+ * S3's CORS rules, and only exact origins mean the same to both.
+ */
+function readCorsOrigins(read: ContextReader, stage: Stage): readonly string[] | undefined {
+  const origins = readList(read, 'corsOrigins');
+  if (origins === undefined) return undefined;
+  if (origins.includes('*')) {
+    if (stage === 'prod') {
+      throw new Error('context "corsOrigins" may not be * on the prod stage: name the origins of your web app (e.g. -c corsOrigins=https://video.example.com)');
+    }
+    if (origins.length > 1) throw contextError('corsOrigins', '* alone (every origin) or a list of origins, not both', origins.join(','));
+    return origins;
+  }
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !['http:', 'https:'].includes(parsed.protocol) || parsed.origin !== origin || origin.includes('*')) {
+      const hint = parsed && parsed.origin !== 'null' && !origin.includes('*') ? ` (did you mean ${parsed.origin}?)` : '';
+      throw contextError('corsOrigins', `origins such as https://video.example.com (scheme, host and port only)${hint}`, origin);
+    }
+    if (stage === 'prod' && parsed.protocol !== 'https:') {
+      throw new Error(`context "corsOrigins" may not hold the plain-HTTP origin ${origin} on the prod stage: serve the web app over https, or use a dev stage`);
+    }
+  }
+  return origins;
+}
+
+/** Cognito's GroupName pattern (CreateGroup, API reference), the same rule the functions apply to ADMIN_GROUP. */
+const groupNamePattern = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
+
+function readAdminGroup(read: ContextReader): string {
+  const group = readString(read, 'adminGroup') ?? 'admin';
+  if (!groupNamePattern.test(group)) throw contextError('adminGroup', 'a group name of 1–128 characters without spaces or control characters', group);
+  return group;
+}
+
+/** RFC 6749's scope-token: printable ASCII without space, `"` or `\\`. */
+const scopeTokenPattern = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+const routeKeyPattern = /^[A-Z]+ \/\S*$/;
+
+function readRouteScopes(read: ContextReader): RouteScopes {
+  const value = read('routeScopes');
+  if (value === undefined || value === null || value === '') return {};
+  let parsed: unknown = value;
+  if (typeof value === 'string') {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      throw contextError('routeScopes', 'JSON such as \'{"POST /api/videos/upload":["reelay/upload"]}\'', value);
+    }
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw contextError('routeScopes', 'a JSON object of route key (or user, admin) to a list of scopes', value);
+  }
+  for (const [key, scopes] of Object.entries(parsed)) {
+    if (key !== 'user' && key !== 'admin' && !routeKeyPattern.test(key)) {
+      throw contextError('routeScopes', `keys that are route keys such as "POST /api/videos/upload" or the levels user and admin, not "${key}"`, value);
+    }
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((scope) => typeof scope === 'string' && scopeTokenPattern.test(scope))) {
+      throw contextError('routeScopes', `one or more scopes (no spaces or quotes) for "${key}"`, scopes);
+    }
+  }
+  return parsed as RouteScopes;
+}
+
 function readAuth(read: ContextReader): AuthConfig {
   const issuer = readString(read, 'jwtIssuer');
   const audience = readList(read, 'jwtAudience') ?? [];
@@ -240,8 +326,10 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
   const auth = readAuth(read);
   return {
     stage,
-    corsOrigins: readList(read, 'corsOrigins') ?? defaults.corsOrigins,
+    corsOrigins: readCorsOrigins(read, stage) ?? defaults.corsOrigins,
     auth,
+    adminGroup: readAdminGroup(read),
+    routeScopes: readRouteScopes(read),
     alarmEmail: readString(read, 'alarmEmail'),
     muxSecretArn: readString(read, 'muxSecretArn'),
     database: {

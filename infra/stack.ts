@@ -96,6 +96,8 @@ export class ReelayStack extends Stack {
     this.assetBindingKey = new AssetBindingKey(this, 'AssetBindingKey', { removalPolicy: config.removalPolicy });
     this.auth = new Auth(this, 'Auth', {
       config: config.auth,
+      adminGroup: config.adminGroup,
+      requiredScopes: requiredScopes(config),
       removalPolicy: config.removalPolicy,
       deletionProtection: config.deletionProtection,
       ...(hostedUi ? { hostedUi } : {}),
@@ -110,11 +112,13 @@ export class ReelayStack extends Stack {
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
       reservedConcurrency: config.reservedConcurrency,
+      adminGroup: config.adminGroup,
     });
     this.httpApi = new ReelayHttpApi(this, 'Http', {
       manifest,
       functions: this.functions,
       authorizer: this.auth.authorizer,
+      routeScopes: config.routeScopes,
       corsOrigins,
       throttle: config.apiThrottle,
       logRetention: config.logRetention,
@@ -149,7 +153,7 @@ export class ReelayStack extends Stack {
     }
 
     if (this.console && consoleSignIn) {
-      this.console.publish({ apiUrl: this.httpApi.url, auth: this.consoleAuth(consoleSignIn) });
+      this.console.publish({ apiUrl: this.httpApi.url, auth: this.consoleAuth(consoleSignIn, requiredScopes(config)), adminGroup: config.adminGroup });
       new CfnOutput(this, 'ConsoleUrl', { value: this.console.url, description: 'The web console (sign in with a user of the pool)' });
     }
     if (this.auth.hostedUiDomain) {
@@ -159,11 +163,18 @@ export class ReelayStack extends Stack {
     acknowledgeFrameworkResources(this, migrationHandler);
   }
 
-  private consoleAuth(signIn: ConsoleSignIn): ConsoleRuntimeConfig['auth'] {
-    if (signIn.kind === 'external') return { kind: 'cognito', domain: signIn.domain, clientId: signIn.clientId };
+  private consoleAuth(signIn: ConsoleSignIn, scopes: readonly string[]): ConsoleRuntimeConfig['auth'] {
+    // The console calls every route, so it asks for every scope a route requires besides its sign-in scopes.
+    const requested = scopes.length === 0 ? {} : { scopes: [...new Set(['openid', 'email', 'profile', ...scopes])] };
+    if (signIn.kind === 'external') return { kind: 'cognito', domain: signIn.domain, clientId: signIn.clientId, ...requested };
     if (!this.auth.hostedUiDomain || !this.auth.userPoolClient) throw new Error('the console needs the Hosted UI of the stack\'s user pool');
-    return { kind: 'cognito', domain: this.auth.hostedUiDomain.baseUrl(), clientId: this.auth.userPoolClient.userPoolClientId };
+    return { kind: 'cognito', domain: this.auth.hostedUiDomain.baseUrl(), clientId: this.auth.userPoolClient.userPoolClientId, ...requested };
   }
+}
+
+/** Every scope some route requires, once each. */
+function requiredScopes(config: ReelayConfig): string[] {
+  return [...new Set(Object.values(config.routeScopes).flat())];
 }
 
 /** Where the Hosted UI may send a browser back to: the deployed console, and on dev also the local one. */

@@ -18,8 +18,10 @@ import type { LambdaContext } from '../shared/http/types.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { UpResult } from '../shared/migrations/engine.js';
 import type { Env } from '../shared/runtime/lazy.js';
+import { parseAdminGroup } from '../shared/http/principal.js';
 import { lambdaContext, localAccountId, localRegion } from './api-gateway/event.js';
-import { loadRouteTable, type FunctionDefinition, type RouteTable } from './api-gateway/routes.js';
+import { loadRouteTable, withRouteScopes, type FunctionDefinition, type RouteTable } from './api-gateway/routes.js';
+import type { MintTokenOptions } from './auth/local-auth.js';
 import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
 import type { BackendConfig, LocalDataApi } from './data-api/server.js';
 import type { MuxEmulator } from './mux-emulator/server.js';
@@ -87,6 +89,10 @@ export interface LocalStackOptions {
   readonly sqs?: { readonly visibilityTimeoutMs?: number; readonly maxReceiveCount?: number };
   /** The functions and routes to run. Default functions/routes.json. */
   readonly routeTable?: RouteTable;
+  /** The functions' ADMIN_GROUP, and the group `tokens.mint(…, { admin: true })` adds. Default `environment.ADMIN_GROUP`, else `admin`. */
+  readonly adminGroup?: string;
+  /** Scopes the API requires per route or auth level, the JSON of `-c routeScopes` (docs/DEPLOY.md). Default none. */
+  readonly routeScopes?: unknown;
   readonly logger?: Logger;
 }
 
@@ -105,7 +111,7 @@ export interface LocalStack {
   readonly urls: LocalStackUrls;
   /** The environment every function was built with. */
   readonly env: Readonly<Record<string, string>>;
-  readonly tokens: { mint(sub: string, options?: { readonly admin?: boolean }): Promise<string> };
+  readonly tokens: { mint(sub: string, options?: Pick<MintTokenOptions, 'admin' | 'groups' | 'scopes' | 'claims'>): Promise<string> };
   readonly database: { readonly kind: 'pglite' | 'postgres'; readonly dataDir: string | null; readonly migrated: UpResult };
   /** The emulator, for inspecting assets and deliveries; null when real Mux is used. */
   readonly muxEmulator: MuxEmulator | null;
@@ -242,6 +248,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const apiPort = options.port ?? 3000;
   const schema = options.schema ?? 'latest';
   const routeTable = options.routeTable ?? loadRouteTable();
+  // Both settings are checked before anything starts: a typo fails `npm start` at once.
+  const adminGroup = parseAdminGroup(options.adminGroup ?? environment.ADMIN_GROUP);
+  const routes = withRouteScopes(routeTable.routes, options.routeScopes);
   const realMux = options.mux !== 'emulator' && Boolean(environment.MUX_TOKEN_ID && environment.MUX_TOKEN_SECRET);
   const apiOrigins = apiPort === 0 ? [] : [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
   const cleanups: Array<() => Promise<void> | void> = [];
@@ -332,7 +341,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         cleanups.push(() => started.close());
         return started;
       }),
-      import('./auth/local-auth.js').then(({ createLocalAuth }) => createLocalAuth(options.authDir ? { dir: options.authDir } : {})),
+      import('./auth/local-auth.js').then(({ createLocalAuth }) => createLocalAuth({ adminGroup, ...(options.authDir && { dir: options.authDir }) })),
       muxSecrets === null
         ? Promise.resolve(null)
         : import('./mux-emulator/server.js').then(({ startMuxEmulator }) => onPreferredPort(options.servicePorts?.mux ?? 0, (port) =>
@@ -370,6 +379,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       AWS_REGION: localRegion,
       AWS_ACCESS_KEY_ID: localS3Credentials.accessKeyId,
       AWS_SECRET_ACCESS_KEY: localS3Credentials.secretAccessKey,
+      ADMIN_GROUP: adminGroup,
       ...(muxEmulator && muxSecrets
         ? {
             MUX_TOKEN_ID: muxSecrets.tokenId,
@@ -426,7 +436,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const staticDir = options.staticDir ?? firstExistingDir(['web/dist', 'console/dist', 'web', 'console'].map((dir) => join(repositoryRoot, dir)));
     const api: ApiGateway = await startApiGateway({
       port: apiPort,
-      routes: routeTable.routes,
+      routes,
       handlers: httpHandlers,
       jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
       ...(staticDir && { staticDir }),
@@ -479,7 +489,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       url: api.url,
       urls: { api: api.url, health: `${api.url}${healthPath}`, dataApi: dataApi.endpoint, s3: s3.endpoint, mux: muxEmulator?.baseUrl ?? null },
       env,
-      tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ sub, admin: mintOptions.admin ?? false }) },
+      tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ ...mintOptions, sub }) },
       database: { kind: database.kind, dataDir: database.dataDir, migrated },
       muxEmulator,
       dataApi,

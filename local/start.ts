@@ -12,7 +12,9 @@ import { createLogger, type LogFields, type Logger, type LogLevel } from '../sha
 import { buildConsoleIfStale, defaultOutDir as consoleDir } from '../web/build.js';
 import { localBucket, localStateDir, startLocalStack, type LocalStack, type SchemaMode } from './stack.js';
 
-const usage = 'usage: npm start -- [--port <n>] [--schema=latest|legacy] [--fresh] [--log=pretty|json] [--reconcile-every <seconds>]';
+const usage =
+  'usage: npm start -- [--port <n>] [--schema=latest|legacy] [--fresh] [--log=pretty|json] [--reconcile-every <seconds>] ' +
+  "[--admin-group <name>] [--route-scopes '<JSON, as -c routeScopes>']";
 
 interface StartArguments {
   readonly port: number;
@@ -20,6 +22,18 @@ interface StartArguments {
   readonly fresh: boolean;
   readonly log: 'pretty' | 'json';
   readonly reconcileEverySeconds: number;
+  /** Undefined: ADMIN_GROUP from the environment, else `admin` (local/stack.ts). */
+  readonly adminGroup: string | undefined;
+  readonly routeScopes: unknown;
+}
+
+function parseRouteScopesArgument(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new Error(`--route-scopes must be JSON such as '{"POST /api/videos/upload":["reelay/upload"]}': ${(error as Error).message}`);
+  }
 }
 
 function parseStartArguments(args: readonly string[], env: NodeJS.ProcessEnv): StartArguments {
@@ -31,6 +45,8 @@ function parseStartArguments(args: readonly string[], env: NodeJS.ProcessEnv): S
       fresh: { type: 'boolean', default: false },
       log: { type: 'string' },
       'reconcile-every': { type: 'string', default: '60' },
+      'admin-group': { type: 'string' },
+      'route-scopes': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -48,7 +64,15 @@ function parseStartArguments(args: readonly string[], env: NodeJS.ProcessEnv): S
   if (!Number.isFinite(reconcileEverySeconds) || reconcileEverySeconds < 0) {
     throw new Error(`--reconcile-every must be a number of seconds (0: only on demand), got "${values['reconcile-every']}"`);
   }
-  return { port, schema: values.schema, fresh: values.fresh, log, reconcileEverySeconds };
+  return {
+    port,
+    schema: values.schema,
+    fresh: values.fresh,
+    log,
+    reconcileEverySeconds,
+    adminGroup: values['admin-group'],
+    routeScopes: parseRouteScopesArgument(values['route-scopes']),
+  };
 }
 
 const levelColours: Record<string, string> = { debug: '\x1b[90m', info: '\x1b[36m', warn: '\x1b[33m', error: '\x1b[31m' };
@@ -103,6 +127,8 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
     `  S3           ${urls.s3}  bucket ${localBucket}, files in ${shown(`${localStateDir}/s3`)}`,
     `  Mux          ${mux}`,
     `  Reconcile    ${args.reconcileEverySeconds > 0 ? `every ${args.reconcileEverySeconds} s; ` : ''}type r + Enter here to run it now`,
+    `  Admins       the group ${JSON.stringify(stack.env.ADMIN_GROUP)} (npm run token -- --admin${stack.env.ADMIN_GROUP === 'admin' ? '' : ` --admin-group ${stack.env.ADMIN_GROUP}`})`,
+    ...(args.routeScopes === undefined ? [] : [`  Scopes       ${JSON.stringify(args.routeScopes)} (npm run token -- --scope <scope>)`]),
     '',
     'Try it (another shell):',
     '  TOKEN=$(npm run -s token -- --sub alice)',
@@ -144,6 +170,8 @@ async function main(): Promise<void> {
     freshDataDir: legacy || args.fresh,
     reconcileIntervalMs: args.reconcileEverySeconds * 1000,
     staticDir: consoleDir,
+    ...(args.adminGroup !== undefined && { adminGroup: args.adminGroup }),
+    ...(args.routeScopes !== undefined && { routeScopes: args.routeScopes }),
     logger,
   });
   // Since the process started: what a developer waits for, module loading included.

@@ -1,18 +1,25 @@
 /**
- * `npm run token -- --sub alice [--admin] [--group editors] [--expires-in 12h]` prints a bearer token that the local
- * API emulator accepts:  curl -H "Authorization: Bearer $(npm run -s token -- --sub alice)" http://127.0.0.1:3000/api/videos
+ * `npm run token -- --sub alice [--admin] [--group editors] [--scope reelay/upload] [--expires-in 12h]` prints a bearer
+ * token that the local API emulator accepts:
+ *   curl -H "Authorization: Bearer $(npm run -s token -- --sub alice)" http://127.0.0.1:3000/api/videos
+ * `--admin` adds the admin group: `--admin-group`, else ADMIN_GROUP from the environment (as `npm start` reads it),
+ * else `admin`.
  */
 import { parseArgs } from 'node:util';
+import { parseAdminGroup } from '../shared/http/principal.js';
 import { createLocalAuth } from './auth/local-auth.js';
 
-const usage = 'usage: npm run token -- --sub <user id> [--admin] [--group <name>]... [--expires-in <span, e.g. 12h>]';
+const usage =
+  'usage: npm run token -- --sub <user id> [--admin] [--admin-group <name>] [--group <name>]... [--scope <scope>]... [--expires-in <span, e.g. 12h>]';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       sub: { type: 'string' },
       admin: { type: 'boolean', default: false },
+      'admin-group': { type: 'string' },
       group: { type: 'string', multiple: true, default: [] },
+      scope: { type: 'string', multiple: true, default: [] },
       'expires-in': { type: 'string', default: '12h' },
       help: { type: 'boolean', default: false },
     },
@@ -22,8 +29,8 @@ async function main(): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const auth = await createLocalAuth();
-  const token = await auth.mintToken({ sub: values.sub, admin: values.admin, groups: values.group, expiresIn: values['expires-in'] });
+  const auth = await createLocalAuth({ adminGroup: parseAdminGroup(values['admin-group'] ?? process.env.ADMIN_GROUP) });
+  const token = await auth.mintToken({ sub: values.sub, admin: values.admin, groups: values.group, scopes: values.scope, expiresIn: values['expires-in'] });
   process.stdout.write(`${token}\n`);
 }
 

@@ -14,7 +14,7 @@ import * as z from 'zod';
 import { applyMuxMigration, getDatabaseStatus, unavailableError, type DatabaseStatus } from '../../shared/db/database-utils.js';
 import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import type { Driver } from '../../shared/db/driver.js';
-import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
+import { adminGroupFromEnv, httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
 import { functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import type { MigratorOptions } from '../../shared/migrations/engine.js';
@@ -58,6 +58,7 @@ export async function createHandler(env: Env = process.env, options: AdminHandle
   return httpHandler({
     name: 'admin',
     logger,
+    adminGroup: adminGroupFromEnv(env),
     routes: {
       'GET /api/database/run-mux-migration': route({
         auth: 'admin',

@@ -4,7 +4,7 @@
  */
 import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
-import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { adminGroupFromEnv, httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
@@ -100,7 +100,7 @@ export async function createHandler(env: Env = process.env, options: UploadsHand
     logger,
     ...(options.initialPartBatch === undefined ? {} : { initialPartBatch: options.initialPartBatch }),
   });
-  return httpHandler({ name: 'uploads', logger, routes: uploadRoutes(service) });
+  return httpHandler({ name: 'uploads', logger, adminGroup: adminGroupFromEnv(env), routes: uploadRoutes(service) });
 }
 
 export const handler = lazyHandler(() => createHandler(process.env));

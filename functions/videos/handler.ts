@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
-import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { adminGroupFromEnv, httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { once, lazyHandler, type Env } from '../../shared/runtime/lazy.js';
@@ -72,7 +72,7 @@ export interface VideosHandlerOptions {
 export async function createHandler(env: Env = process.env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
   const logger = functionLogger(env, 'videos', options);
   const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
-  return httpHandler({ name: 'videos', logger, routes: videoRoutes(videos, bucketLinker(env)) });
+  return httpHandler({ name: 'videos', logger, adminGroup: adminGroupFromEnv(env), routes: videoRoutes(videos, bucketLinker(env)) });
 }
 
 export const handler = lazyHandler(() => createHandler(process.env));

@@ -23,7 +23,10 @@ import { accessLogsBucket } from './access-logs-bucket.js';
 /** What `config.json` holds in AWS (docs/CONSOLE.md): the API's origin and the Hosted UI's. */
 export interface ConsoleRuntimeConfig {
   readonly apiUrl: string;
-  readonly auth: { readonly kind: 'cognito'; readonly domain: string; readonly clientId: string };
+  /** `scopes`: what the console asks the IdP for (web/src/config.ts; default openid email profile). */
+  readonly auth: { readonly kind: 'cognito'; readonly domain: string; readonly clientId: string; readonly scopes?: readonly string[] };
+  /** Whose members see the Admin view (the functions' ADMIN_GROUP). */
+  readonly adminGroup: string;
 }
 
 export interface ConsoleSiteProps {

@@ -58,6 +58,8 @@ export interface FunctionsProps {
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly reservedConcurrency: Readonly<Record<string, number>>;
+  /** ADMIN_GROUP of the HTTP functions: the group the handlers compare `cognito:groups` with, by exact name. */
+  readonly adminGroup: string;
   /** Ingest messages per invocation; partial failures are reported per message. @default 10 */
   readonly ingestBatchSize?: number;
 }
@@ -133,6 +135,7 @@ export class Functions extends Construct {
         REELAY_STAGE: props.stage,
         REELAY_FUNCTION: spec.name,
         LOG_LEVEL: 'info',
+        ...(spec.trigger === 'http' && { ADMIN_GROUP: props.adminGroup }),
       },
       ...(reserved === undefined ? {} : { reservedConcurrentExecutions: reserved }),
       ...(paramsAndSecrets ? { paramsAndSecrets } : {}),

@@ -1,8 +1,9 @@
 /**
  * The HTTP API (API Gateway v2): one route per entry of functions/routes.json, each a Lambda proxy integration with
- * payload format 2.0. `user` and `admin` routes need a valid JWT (the admin handlers also demand the `admin` group);
- * `none` routes are public by design (Mux webhooks are signature-checked, health is cheap and reveals no data).
- * The $default stage throttles every route and writes JSON access logs.
+ * payload format 2.0. `user` and `admin` routes need a valid JWT (the admin handlers also demand the admin group),
+ * and the OAuth scopes `routeScopes` names for them; `none` routes are public by design (Mux webhooks are
+ * signature-checked, health is cheap and reveals no data). The $default stage throttles every route and writes JSON
+ * access logs.
  */
 import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -10,6 +11,7 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import type { RouteScopes } from '../config.js';
 import type { FunctionManifest, RouteSpec } from '../manifest.js';
 import type { Functions } from './functions.js';
 
@@ -17,6 +19,8 @@ export interface ReelayHttpApiProps {
   readonly manifest: FunctionManifest;
   readonly functions: Functions;
   readonly authorizer: apigwv2.IHttpRouteAuthorizer;
+  /** Scopes per route key or auth level (infra/config.ts); a token needs one of its route's. @default none */
+  readonly routeScopes?: RouteScopes;
   readonly corsOrigins: readonly string[];
   readonly throttle: { readonly rateLimit: number; readonly burstLimit: number };
   readonly logRetention: logs.RetentionDays;
@@ -98,12 +102,15 @@ export class ReelayHttpApi extends Construct {
       return integration;
     };
 
+    const scopesOf = routeScopesResolver(props.manifest, props.routeScopes ?? {});
     for (const route of props.manifest.routes) {
+      const scopes = scopesOf(route);
       const [created] = this.api.addRoutes({
         path: route.path,
         methods: [apigwv2.HttpMethod[route.method]],
         integration: integrationFor(route.functionName),
         authorizer: route.auth === 'none' ? new apigwv2.HttpNoneAuthorizer() : props.authorizer,
+        ...(scopes && { authorizationScopes: [...scopes] }),
       });
       if (!created) throw new Error(`no route created for ${route.routeKey}`);
       if (route.auth === 'none') acknowledgePublicRoute(created, route);
@@ -115,6 +122,21 @@ export class ReelayHttpApi extends Construct {
   get url(): string {
     return this.api.apiEndpoint;
   }
+}
+
+/**
+ * The scopes of each route: its own entry, else its auth level's. An entry for a route the manifest does not have, or
+ * for a public one (no authorizer to check a scope), fails the synth instead of silently protecting nothing.
+ */
+function routeScopesResolver(manifest: FunctionManifest, routeScopes: RouteScopes): (route: RouteSpec) => readonly string[] | undefined {
+  for (const key of Object.keys(routeScopes)) {
+    if (key === 'user' || key === 'admin') continue;
+    const route = manifest.routes.find((candidate) => candidate.routeKey === key);
+    if (!route) throw new Error(`context "routeScopes" names ${key}, which is not a route of functions/routes.json`);
+    if (route.auth === 'none') throw new Error(`context "routeScopes" names ${key}, a public route (auth "none"): scopes need the JWT authorizer`);
+  }
+  const entry = (key: string) => (Object.hasOwn(routeScopes, key) ? routeScopes[key] : undefined);
+  return (route) => (route.auth === 'none' ? undefined : (entry(route.routeKey) ?? entry(route.auth)));
 }
 
 /**

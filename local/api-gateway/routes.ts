@@ -13,6 +13,8 @@ export interface RouteDefinition {
   /** The function's name in routes.json's `functions`. */
   readonly function: string;
   readonly auth: AuthLevel;
+  /** API Gateway's authorizationScopes: a token must carry at least one of them. Set by {@link withRouteScopes}. */
+  readonly scopes?: readonly string[];
 }
 
 export interface FunctionDefinition {
@@ -30,6 +32,34 @@ export const routeTablePath = join(dirname(fileURLToPath(import.meta.url)), '..'
 
 export function loadRouteTable(path = routeTablePath): RouteTable {
   return JSON.parse(readFileSync(path, 'utf8')) as RouteTable;
+}
+
+/** RFC 6749's scope-token: printable ASCII without space, `"` or `\\`. */
+const scopeToken = /^[\x21\x23-\x5b\x5d-\x7e]+$/;
+
+/**
+ * The routes with the scopes of the `routeScopes` setting (the same JSON the CDK app reads as `-c routeScopes`,
+ * docs/DEPLOY.md): keys are route keys or the auth levels `user` and `admin`, values non-empty lists of scopes; a
+ * route key's entry replaces its level's. A key that names no route, or a public one, is refused, as synth refuses it.
+ */
+export function withRouteScopes(routes: readonly RouteDefinition[], setting: unknown): RouteDefinition[] {
+  if (setting === undefined) return [...routes];
+  const entries = typeof setting === 'object' && setting !== null && !Array.isArray(setting) ? Object.entries(setting) : undefined;
+  if (!entries) throw new Error('route scopes must be a JSON object of route key or auth level to a list of scopes');
+  const byKey = new Map<string, readonly string[]>();
+  for (const [key, scopes] of entries) {
+    const target = key === 'user' || key === 'admin' ? undefined : routes.find((route) => route.route === key);
+    if (key !== 'user' && key !== 'admin' && !target) throw new Error(`route scopes: "${key}" is neither a route of functions/routes.json nor user or admin`);
+    if (target?.auth === 'none') throw new Error(`route scopes: ${key} is public (auth "none"): scopes need the JWT authorizer`);
+    if (!Array.isArray(scopes) || scopes.length === 0 || !scopes.every((scope) => typeof scope === 'string' && scopeToken.test(scope))) {
+      throw new Error(`route scopes: "${key}" must list one or more scopes without spaces or quotes, got ${JSON.stringify(scopes)}`);
+    }
+    byKey.set(key, scopes as string[]);
+  }
+  return routes.map((route) => {
+    const scopes = byKey.get(route.route) ?? (route.auth === 'none' ? undefined : byKey.get(route.auth));
+    return scopes ? { ...route, scopes } : route;
+  });
 }
 
 export interface RouteMatch {

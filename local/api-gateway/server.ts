@@ -1,7 +1,8 @@
 /**
  * An API Gateway HTTP API on loopback: routes from functions/routes.json, the JWT authorizer, payload-format-2.0
  * events into the same handlers Lambda runs, and their results back to HTTP, with API Gateway's own answers where it
- * would give them (401 `{"message":"Unauthorized"}`, 404 `{"message":"Not Found"}`, 500 when a function throws).
+ * would give them (401 `{"message":"Unauthorized"}`, 403 `{"message":"Forbidden"}` for a token without one of the
+ * route's scopes, 404 `{"message":"Not Found"}`, 500 when a function throws).
  * It also serves the local JWKS and, at `/`, the web console's static files.
  */
 import { createReadStream } from 'node:fs';
@@ -21,6 +22,7 @@ export interface ApiGatewayOptions {
   /** Default 3000; 0 picks a free port (tests). */
   readonly port?: number;
   readonly host?: string;
+  /** The routes; `scopes` on one (local/api-gateway/routes.ts, withRouteScopes) is enforced as authorizationScopes. */
   readonly routes: readonly RouteDefinition[];
   /** Function name (as in routes.json) → its handler. */
   readonly handlers: Readonly<Record<string, HttpFunction>>;
@@ -97,6 +99,15 @@ function withTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T | typeof
 }
 const timedOut = Symbol('timed out');
 
+/**
+ * What API Gateway sends with the 403 of a valid token that has none of the route's scopes, e.g.
+ * `Bearer scope="a b" error="insufficient_scope" error_description="expected scopes: [a b]"` (RFC 6750, section 3.1).
+ */
+function insufficientScopeChallenge(scopes: readonly string[]): string {
+  const list = scopes.join(' ');
+  return `Bearer scope="${list}" error="insufficient_scope" error_description="expected scopes: [${list}]"`;
+}
+
 function sourceIp(request: IncomingMessage): string {
   return (request.socket.remoteAddress ?? '127.0.0.1').replace(/^::ffff:/, '');
 }
@@ -129,8 +140,13 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
       const verdict = await authorize(request.headers.authorization);
       if (!verdict.authorized) {
         logger.info('apigw.unauthorized', { requestId, routeKey: definition.route, reason: verdict.reason });
-        const challenge = `Bearer scope="" error="invalid_token" error_description="${verdict.reason.replaceAll('"', "'")}"`;
+        // Without a token API Gateway challenges with a bare `Bearer`; with a bad one it names the failure.
+        const challenge = verdict.tokenPresent ? `Bearer scope="" error="invalid_token" error_description="${verdict.reason.replaceAll('"', "'")}"` : 'Bearer';
         return { ...gatewayMessage(401, 'Unauthorized', [['www-authenticate', challenge]]), routeKey: definition.route };
+      }
+      if (definition.scopes && !definition.scopes.some((scope) => verdict.scopes?.includes(scope))) {
+        logger.info('apigw.forbidden', { requestId, routeKey: definition.route, reason: 'insufficient_scope', scopes: verdict.scopes });
+        return { ...gatewayMessage(403, 'Forbidden', [['www-authenticate', insufficientScopeChallenge(definition.scopes)]]), routeKey: definition.route };
       }
       claims = { jwt: { claims: verdict.claims, scopes: verdict.scopes } };
     }

@@ -15,7 +15,7 @@ export interface JwtAuthorizerConfig {
 
 export type AuthorizerResult =
   | { readonly authorized: true; readonly claims: JwtClaims; readonly scopes: string[] | null }
-  | { readonly authorized: false; readonly reason: string };
+  | { readonly authorized: false; readonly reason: string; readonly tokenPresent: boolean };
 
 // API Gateway supports only RSA-based algorithms.
 const rsaAlgorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'];
@@ -50,14 +50,14 @@ export function createJwtAuthorizer(config: JwtAuthorizerConfig): (authorization
   return async (authorization) => {
     // The identity source may hold the bare token or the token after "Bearer ".
     const token = authorization?.replace(/^Bearer\s+/i, '').trim();
-    if (!token) return { authorized: false, reason: 'no token in the Authorization header' };
+    if (!token) return { authorized: false, reason: 'no token in the Authorization header', tokenPresent: false };
     try {
-      if (decodeProtectedHeader(token).kid === undefined) return { authorized: false, reason: 'the token has no kid header' };
+      if (decodeProtectedHeader(token).kid === undefined) return { authorized: false, reason: 'the token has no kid header', tokenPresent: true };
       const { payload } = await jwtVerify(token, keys, { issuer: config.issuer, algorithms: rsaAlgorithms, requiredClaims: ['exp'] });
-      if (!audienceMatches(payload, accepted)) return { authorized: false, reason: 'the token does not have a valid audience' };
+      if (!audienceMatches(payload, accepted)) return { authorized: false, reason: 'the token does not have a valid audience', tokenPresent: true };
       return { authorized: true, claims: apiGatewayClaims(payload), scopes: scopesOf(payload) };
     } catch (error) {
-      return { authorized: false, reason: (error as Error).message };
+      return { authorized: false, reason: (error as Error).message, tokenPresent: true };
     }
   };
 }

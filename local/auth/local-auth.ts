@@ -20,8 +20,10 @@ const keyFileName = 'signing-key.json';
 export interface MintTokenOptions {
   readonly sub: string;
   readonly admin?: boolean;
-  /** Extra `cognito:groups`; `admin: true` adds `admin`. */
+  /** Extra `cognito:groups`, each name exactly as given; `admin: true` adds the admin group. */
   readonly groups?: readonly string[];
+  /** OAuth scopes, as Cognito writes them into an access token's `scope` claim (space-separated). */
+  readonly scopes?: readonly string[];
   /** Seconds from now (negative for an already expired token), or a jose time span such as `"12h"`. Default 12 h. */
   readonly expiresIn?: number | string;
   /** Seconds from now before which the token is not valid (the `nbf` claim). */
@@ -35,6 +37,8 @@ export interface MintTokenOptions {
 export interface LocalAuth {
   readonly issuer: string;
   readonly audience: string;
+  /** The group `admin: true` puts a token in (the functions' ADMIN_GROUP). */
+  readonly adminGroup: string;
   /** The public keys, as served at `/.well-known/jwks.json`. */
   readonly jwks: JSONWebKeySet;
   mintToken(options: MintTokenOptions): Promise<string>;
@@ -45,6 +49,8 @@ export interface LocalAuthOptions {
   readonly dir?: string;
   readonly issuer?: string;
   readonly audience?: string;
+  /** Default `admin`, as the functions' ADMIN_GROUP. */
+  readonly adminGroup?: string;
 }
 
 async function generateSigningKey(): Promise<JWK> {
@@ -87,15 +93,22 @@ export async function createLocalAuth(options: LocalAuthOptions = {}): Promise<L
   const signingKey = await importJWK(privateJwk, signingAlgorithm);
   const issuer = options.issuer ?? localIssuer;
   const audience = options.audience ?? localAudience;
+  const adminGroup = options.adminGroup ?? 'admin';
   return {
     issuer,
     audience,
+    adminGroup,
     jwks: { keys: [publicPart(privateJwk)] },
     async mintToken(token) {
-      const groups = [...new Set([...(token.groups ?? []), ...(token.admin ? ['admin'] : [])])];
+      const groups = [...new Set([...(token.groups ?? []), ...(token.admin ? [adminGroup] : [])])];
       const now = Math.floor(Date.now() / 1000);
       const expiresIn = token.expiresIn ?? '12h';
-      const jwt = new SignJWT({ ...token.claims, ...(groups.length > 0 ? { 'cognito:groups': groups } : {}), token_use: 'access' })
+      const jwt = new SignJWT({
+        ...token.claims,
+        ...(groups.length > 0 ? { 'cognito:groups': groups } : {}),
+        ...(token.scopes && token.scopes.length > 0 ? { scope: token.scopes.join(' ') } : {}),
+        token_use: 'access',
+      })
         .setProtectedHeader({ alg: signingAlgorithm, kid: privateJwk.kid, typ: 'JWT' })
         .setSubject(token.sub)
         .setIssuer(token.issuer ?? issuer)

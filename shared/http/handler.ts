@@ -3,7 +3,7 @@
  * level and zod schemas, so the `handle` function receives typed, validated input and every failure takes one path
  * to the response (shared/http/response.ts).
  *
- *   export const handler = httpHandler({ name: 'videos', routes: {
+ *   export const handler = httpHandler({ name: 'videos', adminGroup: adminGroupFromEnv(env), routes: {
  *     'GET /api/videos/{id}': route({ auth: 'user', params: idParams, handle: async ({ params, principal }) => ({ status: 200, body: ... }) }),
  *   } });
  */
@@ -53,6 +53,8 @@ export interface IncomingRequest {
   readonly context: LambdaContext;
   readonly logger: Logger;
   readonly maxBodyBytes: number;
+  /** The exact group name that makes a principal an admin; absent on handlers whose routes are all public. */
+  readonly adminGroup: string | undefined;
 }
 
 /** A route with its types erased: what `httpHandler` dispatches to. Build one with {@link route}. */
@@ -85,9 +87,9 @@ export function route<
 >(options: RouteOptions<A, B, P, Q>): Route {
   return {
     auth: options.auth,
-    async run({ event, context, logger, maxBodyBytes }) {
+    async run({ event, context, logger, maxBodyBytes, adminGroup }) {
       // Order matters: an unauthenticated caller learns nothing about the route's validation rules.
-      const principal = authorize(options.auth, principalFromEvent(event));
+      const principal = authorize(options.auth, adminGroup === undefined ? undefined : principalFromEvent(event, adminGroup));
       const bytes = bodyBytes(event);
       assertBodyWithinLimit(bytes.length, options.maxBodyBytes ?? maxBodyBytes);
       const headers = lowercaseHeaders(event.headers);
@@ -110,6 +112,11 @@ export interface HttpHandlerOptions {
   readonly logger?: Logger;
   /** The largest body accepted, in bytes (default 1 MiB; API Gateway itself stops at 10 MB). */
   readonly maxBodyBytes?: number;
+  /**
+   * The group whose members are admins, compared by exact name (`adminGroupFromEnv(env)` reads `ADMIN_GROUP`).
+   * Required when any route takes a token: a handler that forgot it would otherwise fall back to some default name.
+   */
+  readonly adminGroup?: string;
 }
 
 export type HttpHandler = MiddyfiedHandler<HttpEvent, HttpResult, Error, LambdaContext>;
@@ -156,6 +163,10 @@ export function httpHandler(options: HttpHandlerOptions): HttpHandler {
   for (const key of Object.keys(options.routes)) {
     if (!routeKeyShape.test(key)) throw new Error(`httpHandler(${options.name}): "${key}" is not a route key such as "GET /api/videos/{id}"`);
   }
+  const { adminGroup } = options;
+  if (adminGroup === undefined && Object.values(options.routes).some((route) => route.auth !== 'none')) {
+    throw new Error(`httpHandler(${options.name}): routes that take a token need adminGroup (adminGroupFromEnv(env))`);
+  }
   const baseLogger = (options.logger ?? createLogger()).child({ function: options.name });
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;
   const states = new WeakMap<HttpEvent, RequestState>();
@@ -164,7 +175,7 @@ export function httpHandler(options: HttpHandlerOptions): HttpHandler {
     // API Gateway only sends the routes wired to this function, so a miss means the wiring and the code disagree.
     if (!selected) throw new NotFoundError(`No route ${event.routeKey} in function ${options.name}.`);
     const logger = states.get(event)?.logger ?? baseLogger;
-    return toHttpResult(await selected.run({ event, context, logger, maxBodyBytes }));
+    return toHttpResult(await selected.run({ event, context, logger, maxBodyBytes, adminGroup }));
   };
   return middy<HttpEvent, HttpResult, Error, LambdaContext>(dispatch).use(httpErrorsAndLogging(baseLogger, states));
 }

@@ -23,12 +23,13 @@ const createBody = z.object({
   options: z.object({ mp4: z.boolean() }).optional(),
 });
 
-function buildHandler() {
+function buildHandler(adminGroup = 'admin') {
   const logger = memoryLogger();
   const calls: string[] = [];
   const handler = httpHandler({
     name: 'things',
     logger,
+    adminGroup,
     routes: {
       'POST /api/things': route({
         auth: 'user',
@@ -228,11 +229,31 @@ describe('auth levels', () => {
     expect((await call({ routeKey: 'GET /api/admin/stats' })).status).toBe(401);
   });
 
-  it.each(['[admin other]', 'other,admin', '["other","admin"]'])('lets an admin whose groups read %j in', async (groups) => {
+  it.each(['[admin other]', '["other","admin"]', 'admin'])('lets an admin whose groups read %j in', async (groups) => {
     const { call } = buildHandler();
     const response = await call({ routeKey: 'GET /api/admin/stats', claims: { sub: 'root', 'cognito:groups': groups } });
     expect(response.status).toBe(200);
     expect(response.json).toEqual({ admin: 'root', count: 3 });
+  });
+
+  it.each(['other,admin', '[other,admin]', 'x admin', ' admin ', '[ admin]', '["x,admin"]'])('answers 403 to groups that read %j', async (groups) => {
+    const { call, calls } = buildHandler();
+    const response = await call({ routeKey: 'GET /api/admin/stats', claims: { sub: 'mallory', 'cognito:groups': groups } });
+    expect(response.status).toBe(403);
+    expect(calls).toEqual([]);
+  });
+
+  it('admits the configured admin group only', async () => {
+    const { call } = buildHandler('reelay-ops');
+    const stats = (groups: string) => call({ routeKey: 'GET /api/admin/stats', claims: { sub: 'root', 'cognito:groups': groups } });
+    expect((await stats('[reelay-ops]')).status).toBe(200);
+    expect((await stats('[admin]')).status).toBe(403);
+  });
+
+  it('refuses to build a handler whose token routes have no admin group', () => {
+    const routes = { 'GET /api/things': route({ auth: 'user', handle: async () => ({ status: 200 }) }) };
+    expect(() => httpHandler({ name: 'forgetful', routes })).toThrow(/need adminGroup/);
+    expect(() => httpHandler({ name: 'public', routes: { 'GET /api/open': route({ auth: 'none', handle: async () => ({ status: 200 }) }) } })).not.toThrow();
   });
 });
 

@@ -29,8 +29,15 @@ function findingsIgnoringAcknowledgements(root: IConstruct): Array<{ id: string;
 describe.each([
   ['dev (defaults)', {}],
   [
-    'prod with alarm e-mail, an origin and the console',
-    { stage: 'prod', alarmEmail: 'ops@example.com', corsOrigins: 'https://video.example.com', console: 'true' },
+    'prod with alarm e-mail, an origin, the console, an admin group and route scopes',
+    {
+      stage: 'prod',
+      alarmEmail: 'ops@example.com',
+      corsOrigins: 'https://video.example.com',
+      console: 'true',
+      adminGroup: 'reelay-ops',
+      routeScopes: '{"user":["reelay/api"],"admin":["reelay/admin"]}',
+    },
   ],
   [
     'dev with an external issuer, an existing Mux secret, no access logs and the console',

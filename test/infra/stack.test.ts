@@ -609,6 +609,7 @@ describe('the web console as a static site', () => {
           domain: `https://{{'Ref':'${domainId}'}}.auth.{{'Ref':'AWS::Region'}}.amazoncognito.com`,
           clientId: `{{'Ref':'${clientId}'}}`,
         },
+        adminGroup: 'admin',
       });
     });
 
@@ -661,6 +662,7 @@ describe('the web console as a static site', () => {
       expect(deployedConsoleConfig(external)).toEqual({
         apiUrl: `{{'Fn::GetAtt':['${apiId}','ApiEndpoint']}}`,
         auth: { kind: 'cognito', domain: 'https://login.example.com', clientId: 'reelay-web' },
+        adminGroup: 'admin',
       });
       expect(cspOf(external)).toContain("connect-src 'self' https://*.execute-api.<AWS::Region>.amazonaws.com https://*.s3.<AWS::Region>.amazonaws.com https://login.example.com ");
       external.template.resourceCountIs('AWS::Cognito::UserPoolDomain', 0);

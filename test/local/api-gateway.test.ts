@@ -10,7 +10,7 @@ import { httpHandler, idParams, route } from '../../shared/http/handler.js';
 import type { HttpEvent, LambdaContext } from '../../shared/http/types.js';
 import { createLocalAuth, type LocalAuth } from '../../local/auth/local-auth.js';
 import { startApiGateway, type ApiGateway, type HttpFunction } from '../../local/api-gateway/server.js';
-import { loadRouteTable } from '../../local/api-gateway/routes.js';
+import { loadRouteTable, withRouteScopes } from '../../local/api-gateway/routes.js';
 
 const videoId = '3f2b8c4e-1d2a-4b6c-8e9f-0a1b2c3d4e5f';
 
@@ -38,6 +38,7 @@ const recorder: HttpFunction = async (event, context) => {
 const admin = httpHandler({
   name: 'admin',
   logger: silentLogger,
+  adminGroup: 'admin',
   routes: {
     'GET /api/debug/video-diagnostics': route({ auth: 'admin', handle: async ({ principal }) => ({ status: 200, body: { admin: principal.sub } }) }),
   },
@@ -45,6 +46,7 @@ const admin = httpHandler({
 const videos = httpHandler({
   name: 'videos',
   logger: silentLogger,
+  adminGroup: 'admin',
   routes: {
     'GET /api/videos/{id}': route({ auth: 'user', params: idParams, handle: async ({ params, principal }) => ({ status: 200, body: { id: params.id, owner: principal.sub } }) }),
     'GET /api/videos': route({ auth: 'user', query: z.object({ limit: z.coerce.number().int().max(100) }), handle: async ({ query }) => ({ status: 200, body: query }) }),
@@ -169,8 +171,8 @@ describe('the JWT authorizer', () => {
     expect(invocations).toHaveLength(2);
   });
 
-  it('refuses a request without a token', async () => {
-    await expectUnauthorized({});
+  it('refuses a request without a token with a bare Bearer challenge, as API Gateway does', async () => {
+    expect(await expectUnauthorized({})).toBe('Bearer');
   });
 
   it('refuses an expired token', async () => {
@@ -281,6 +283,100 @@ describe('the handler toolkit behind the emulator', () => {
     const root = await fetch(url, { headers: bearer(await auth.mintToken({ sub: 'root', admin: true, groups: ['editors'] })) });
     expect(root.status).toBe(200);
     expect(await root.json()).toEqual({ admin: 'root' });
+  });
+
+  it('renders array claims as API Gateway does, so a group named "x,admin" reaches the function as "[x,admin editors]"', async () => {
+    const token = await auth.mintToken({ sub: 'mallory', groups: ['x,admin', 'editors'], claims: { amr: ['pwd', 'mfa'], nested: { a: 1 }, n: 7, ok: true } });
+    await fetch(`${gateway.url}/api/videos/${videoId}/upload/parts`, { method: 'POST', headers: bearer(token) });
+    expect(invocations[0]?.event.requestContext.authorizer?.jwt.claims).toMatchObject({
+      'cognito:groups': '[x,admin editors]',
+      amr: '[pwd mfa]',
+      nested: '{"a":1}',
+      n: '7',
+      ok: 'true',
+    });
+  });
+
+  it.each([[['x,admin']], [[' admin ']], [[' admin']], [['admin,x', 'editors']], [['x', ' admin']]])(
+    'answers 403 on an admin route to a token whose groups are %j',
+    async (groups) => {
+      const response = await fetch(`${gateway.url}/api/debug/video-diagnostics`, { headers: bearer(await auth.mintToken({ sub: 'mallory', groups })) });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toMatchObject({ error: { code: 'forbidden' } });
+    },
+  );
+
+  it('cannot tell the group "x admin" from the groups x and admin: the documented limit of the "[a b]" form', async () => {
+    // Cognito group names cannot hold whitespace, so its tokens never meet this; see docs/DEPLOY.md for other issuers.
+    const token = await auth.mintToken({ sub: 'mallory', groups: ['x admin'] });
+    await fetch(`${gateway.url}/api/videos/${videoId}/upload/parts`, { method: 'POST', headers: bearer(token) });
+    expect(invocations[0]?.event.requestContext.authorizer?.jwt.claims['cognito:groups']).toBe('[x admin]');
+  });
+});
+
+describe('route scopes (API Gateway authorizationScopes)', () => {
+  let scoped: ApiGateway;
+  const scopes = { 'POST /api/videos/upload': ['reelay/upload', 'reelay/all'], admin: ['reelay/admin'] };
+
+  beforeAll(async () => {
+    scoped = await startApiGateway({
+      port: 0,
+      routes: withRouteScopes(loadRouteTable().routes, scopes),
+      handlers: { uploads: recorder, health: recorder, 'mux-webhook': recorder, admin, videos },
+      jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
+      logger: silentLogger,
+    });
+  });
+  afterAll(() => scoped.close());
+
+  it('answers a valid token without one of the route scopes 403 {"message":"Forbidden"}, as API Gateway does, and never runs the function', async () => {
+    for (const token of [await auth.mintToken({ sub: 'alice' }), await auth.mintToken({ sub: 'alice', scopes: ['openid', 'reelay/admin'] })]) {
+      const response = await fetch(`${scoped.url}/api/videos/upload`, { method: 'POST', headers: bearer(token) });
+      expect(response.status).toBe(403);
+      expect(await response.json()).toEqual({ message: 'Forbidden' });
+      expect(response.headers.get('www-authenticate')).toBe(
+        'Bearer scope="reelay/upload reelay/all" error="insufficient_scope" error_description="expected scopes: [reelay/upload reelay/all]"',
+      );
+    }
+    expect(invocations).toHaveLength(0);
+  });
+
+  it('lets a token with any one of the scopes through, from `scope` or from an `scp` array', async () => {
+    const viaScope = await auth.mintToken({ sub: 'alice', scopes: ['openid', 'reelay/all'] });
+    const viaScp = await auth.mintToken({ sub: 'alice', claims: { scp: ['reelay/upload'] } });
+    for (const token of [viaScope, viaScp]) {
+      expect((await fetch(`${scoped.url}/api/videos/upload`, { method: 'POST', headers: bearer(token) })).status).toBe(200);
+    }
+    expect(invocations[0]?.event.requestContext.authorizer?.jwt.scopes).toEqual(['openid', 'reelay/all']);
+  });
+
+  it('applies a level\'s scopes to every route of that level, and none to other routes', async () => {
+    const user = await auth.mintToken({ sub: 'alice' });
+    const admin = await auth.mintToken({ sub: 'root', admin: true });
+    expect((await fetch(`${scoped.url}/api/videos/${videoId}`, { headers: bearer(user) })).status).toBe(200);
+    expect((await fetch(`${scoped.url}/api/debug/video-diagnostics`, { headers: bearer(admin) })).status).toBe(403);
+    const scopedAdmin = await auth.mintToken({ sub: 'root', admin: true, scopes: ['reelay/admin'] });
+    expect((await fetch(`${scoped.url}/api/debug/video-diagnostics`, { headers: bearer(scopedAdmin) })).status).toBe(200);
+    // The scope opens API Gateway's door, not the admin group's.
+    const scopedUser = await auth.mintToken({ sub: 'alice', scopes: ['reelay/admin'] });
+    expect((await fetch(`${scoped.url}/api/debug/video-diagnostics`, { headers: bearer(scopedUser) })).status).toBe(403);
+  });
+
+  it('still answers 401 before looking at scopes', async () => {
+    const response = await fetch(`${scoped.url}/api/videos/upload`, { method: 'POST' });
+    expect(response.status).toBe(401);
+  });
+
+  it.each([
+    [{ 'GET /api/nothing': ['a'] }, /neither a route/],
+    [{ 'GET /api/database/health': ['a'] }, /public/],
+    [{ none: ['a'] }, /neither a route/],
+    [{ user: [] }, /one or more scopes/],
+    [{ user: ['a b'] }, /one or more scopes/],
+    [{ user: 'reelay/upload' }, /one or more scopes/],
+    [['user'], /JSON object/],
+  ])('refuses the setting %j', (setting, message) => {
+    expect(() => withRouteScopes(loadRouteTable().routes, setting)).toThrow(message);
   });
 });
 

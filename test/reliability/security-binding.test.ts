@@ -29,7 +29,7 @@ import {
 } from './support.js';
 import { putSingle, type SingleUpload } from '../stack/support.js';
 
-const scenario = '8. Security: asset binding';
+const scenario = '9. Security: asset binding';
 const webhookEvents = ['mux_webhook.applied', 'mux_webhook.ignored', 'mux_webhook.not_owned', 'mux_webhook.duplicate'];
 
 describe('bindings forged through the Mux environment', () => {

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestStack } from '../support/local-stack.js';
 import { assetsFor, finalVideo, getVideo, logCounts, postSignedWebhook, recordFigures, smallVideo, startReliabilityStack, uploadVideo } from './support.js';
 
-const scenario = '9. Security: malformed webhook fields';
+const scenario = '10. Security: malformed webhook fields';
 const runs = 600;
 
 type Json = Record<string, unknown>;

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { latestVersion } from '../../shared/migrations/index.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
-import { createUpload, expectClientError, isReady, putSingle, uploadRequest, videoBytes, waitForVideo, type SingleUpload } from './support.js';
+import { adminRoutes, createUpload, expectClientError, isReady, putSingle, uploadRequest, videoBytes, waitForVideo, type SingleUpload } from './support.js';
 
 interface HealthBody {
   status: string;
@@ -14,12 +14,6 @@ interface HealthBody {
   schema: { version: number | null; pending: unknown[] | null; muxColumns: { missing: string[] } | null };
   mux: { configured: boolean };
 }
-
-const adminRoutes = [
-  ['GET', '/api/database/run-mux-migration'],
-  ['POST', '/api/database/run-mux-migration'],
-  ['GET', '/api/debug/video-diagnostics'],
-] as const;
 
 describe('health, migrations and diagnostics through the local stack', () => {
   let stack: TestStack;
@@ -59,6 +53,11 @@ describe('health, migrations and diagnostics through the local stack', () => {
   it.each(adminRoutes)('refuses %s %s without a token (401) and without the admin group (403)', async (method, path) => {
     expect((await stack.request(method, path)).status).toBe(401);
     expectClientError(await stack.request(method, path, { token: alice }), 403, 'forbidden');
+  });
+
+  it.each(adminRoutes)('refuses %s %s to a member of a group named "x,admin" (403)', async (method, path) => {
+    const spoof = await stack.tokens.mint(`mallory-${randomUUID()}`, { groups: ['x,admin'] });
+    expectClientError(await stack.request(method, path, { token: spoof }), 403, 'forbidden');
   });
 
   it('shows the migration status to an admin', async () => {

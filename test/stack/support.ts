@@ -1,5 +1,6 @@
 /** A client of reelay's HTTP API as a browser or a curl script drives it, for the end-to-end suites. */
 import { expect } from 'vitest';
+import { loadRouteTable } from '../../local/api-gateway/routes.js';
 import type { SignedPart, SinglePutUpload } from '../../shared/storage/uploads.js';
 import type { CreatedUpload, MultipartUploadStart } from '../../shared/videos/upload-service.js';
 import type { VideoJson } from '../../shared/videos/presenter.js';
@@ -24,6 +25,11 @@ export interface UploadRequest {
   readonly size: number;
   readonly options?: { readonly captions?: boolean; readonly normalizeAudio?: boolean; readonly mp4?: boolean };
 }
+
+/** Every route of functions/routes.json with auth `admin`, as [method, path]: a new admin route is covered at once. */
+export const adminRoutes: ReadonlyArray<readonly [string, string]> = loadRouteTable()
+  .routes.filter((route) => route.auth === 'admin')
+  .map((route) => route.route.split(' ') as [string, string]);
 
 /** Whole seconds: the seed's `mux_duration_seconds` column is an INTEGER. */
 export const videoDurationSeconds = 12;

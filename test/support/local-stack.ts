@@ -18,6 +18,8 @@ export interface TestStackOptions {
   readonly s3MinPartBytes?: number;
   /** The SQS stand-in's redelivery delay (default 50 ms here) and redrive limit. */
   readonly sqs?: LocalStackOptions['sqs'];
+  readonly adminGroup?: string;
+  readonly routeScopes?: LocalStackOptions['routeScopes'];
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -73,6 +75,8 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       muxProcessingDelayMs: 10,
       sqs: { visibilityTimeoutMs: 50, ...options.sqs },
       ...(options.s3MinPartBytes !== undefined && { s3MinPartBytes: options.s3MinPartBytes }),
+      ...(options.adminGroup !== undefined && { adminGroup: options.adminGroup }),
+      ...(options.routeScopes !== undefined && { routeScopes: options.routeScopes }),
       logger,
     });
   } catch (error) {

@@ -31,8 +31,8 @@ function base64UrlEncode(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
-/** The session a JWT describes, or an error message saying why it cannot be used. */
-export function sessionFromToken(rawToken: string, now = Date.now() / 1000): Session | { error: string } {
+/** The session a JWT describes, or an error message saying why it cannot be used. `adminGroup` is compared by exact name. */
+export function sessionFromToken(rawToken: string, adminGroup = 'admin', now = Date.now() / 1000): Session | { error: string } {
   const token = rawToken.trim().replace(/^Bearer\s+/i, '');
   const parts = token.split('.');
   if (parts.length !== 3) return { error: 'That is not a JWT: it should be three dot-separated parts.' };
@@ -47,13 +47,13 @@ export function sessionFromToken(rawToken: string, now = Date.now() / 1000): Ses
   if (expiresAt !== null && expiresAt <= now) return { error: 'The token has expired; mint a new one.' };
   const groups = Array.isArray(claims['cognito:groups']) ? claims['cognito:groups'].filter((group): group is string => typeof group === 'string') : [];
   const name = [claims.email, claims['cognito:username'], claims.username, claims.sub].find((value): value is string => typeof value === 'string') ?? claims.sub;
-  return { token, sub: claims.sub, name, groups, isAdmin: groups.includes('admin'), expiresAt };
+  return { token, sub: claims.sub, name, groups, isAdmin: groups.includes(adminGroup), expiresAt };
 }
 
-export function currentSession(): Session | null {
+export function currentSession(adminGroup?: string): Session | null {
   const stored = sessionStorage.getItem(tokenKey);
   if (!stored) return null;
-  const session = sessionFromToken(stored);
+  const session = sessionFromToken(stored, adminGroup);
   if ('error' in session) {
     sessionStorage.removeItem(tokenKey);
     return null;

@@ -24,13 +24,15 @@ export interface ConsoleConfig {
   /** The HTTP API's origin; empty means the console's own origin (the local stack serves both). */
   readonly apiUrl: string;
   readonly auth: CognitoAuthConfig | LocalAuthConfig;
+  /** The group whose members see the Admin view (the API's ADMIN_GROUP; it checks again on every call). */
+  readonly adminGroup: string;
   /** How often the library refreshes while a video is still moving, in ms. */
   readonly pollIntervalMs: number;
   /** Parts uploaded at the same time. */
   readonly uploadConcurrency: number;
 }
 
-const defaults: ConsoleConfig = { apiUrl: '', auth: { kind: 'local' }, pollIntervalMs: 2_000, uploadConcurrency: 4 };
+const defaults: ConsoleConfig = { apiUrl: '', auth: { kind: 'local' }, adminGroup: 'admin', pollIntervalMs: 2_000, uploadConcurrency: 4 };
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -67,6 +69,7 @@ export async function loadConfig(): Promise<ConsoleConfig> {
   return {
     apiUrl: typeof raw.apiUrl === 'string' ? raw.apiUrl.replace(/\/+$/, '') : defaults.apiUrl,
     auth: readAuth(raw.auth),
+    adminGroup: typeof raw.adminGroup === 'string' && raw.adminGroup !== '' ? raw.adminGroup : defaults.adminGroup,
     pollIntervalMs: positive(raw.pollIntervalMs, defaults.pollIntervalMs),
     uploadConcurrency: Math.min(8, Math.floor(positive(raw.uploadConcurrency, defaults.uploadConcurrency))),
   };

@@ -104,7 +104,7 @@ function renderHeader(config: ConsoleConfig, session: Session | null, route: str
 function render(config: ConsoleConfig, notice?: string) {
   library?.dispose();
   library = null;
-  const session = currentSession();
+  const session = currentSession(config.adminGroup);
   const route = location.hash.replace(/^#\/?/, '') || 'videos';
   renderHeader(config, session, route);
   if (!session) {
