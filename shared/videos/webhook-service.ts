@@ -134,7 +134,7 @@ export class WebhookService {
     }
     if (refusal !== null && !result.bound) {
       const passthrough = event.kind === 'asset' ? (event.data.passthrough?.slice(0, 255) ?? null) : null;
-      log.warn('mux_webhook.not_owned', { reason: refusal, passthrough, recorded: result.recorded });
+      log.warn('mux_webhook.not_owned', { reason: refusal, objectId: event.objectId, passthrough, recorded: result.recorded });
       return { result: 'not_owned', eventId: event.id, type: event.receivedType, assetId: event.assetId, reason: refusal };
     }
     const videoId = result.video?.id ?? null;
