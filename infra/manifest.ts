@@ -18,8 +18,9 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
 /**
  * What a function may touch; each capability maps to exactly one grant in `Functions`. `bucket-read` is the part of
  * `bucket` a function needs to hand out links to files reelay stored itself (captions), and nothing that writes.
+ * `mux-binding` is the asset binding key, for the functions that create, adopt or bind Mux assets (not admin).
  */
-export const capabilities = ['database', 'bucket', 'bucket-read', 'mux'] as const;
+export const capabilities = ['database', 'bucket', 'bucket-read', 'mux', 'mux-binding'] as const;
 export type Capability = (typeof capabilities)[number];
 
 export const httpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
@@ -71,6 +72,8 @@ function parseFunction(name: string, raw: unknown): FunctionSpec {
   const uses = entry.uses.map((use: unknown) => oneOf(capabilities, use, `functions.${name}.uses[]`));
   if (new Set(uses).size !== uses.length) fail(`functions.${name}.uses lists a capability twice`);
   if (uses.includes('bucket') && uses.includes('bucket-read')) fail(`functions.${name}.uses: "bucket" already includes "bucket-read"`);
+  // The binding key is read through the same extension layer, which only Mux users get.
+  if (uses.includes('mux-binding') && !uses.includes('mux')) fail(`functions.${name}.uses: "mux-binding" needs "mux"`);
   return {
     name,
     entry: resolve(repositoryRoot, entry.entry),

@@ -1,7 +1,7 @@
 /**
- * reelay in one stack: Database, UploadBucket (+ queue and DLQ), MuxSecret, Auth, Functions, ReelayHttpApi, Alarms
- * and MigrationTrigger, wired from functions/routes.json and the typed config (infra/config.ts); with `-c console=true`
- * also the web console (ConsoleSite) and a Hosted UI domain for it.
+ * reelay in one stack: Database, UploadBucket (+ queue and DLQ), MuxSecret, AssetBindingKey, Auth, Functions,
+ * ReelayHttpApi, Alarms and MigrationTrigger, wired from functions/routes.json and the typed config (infra/config.ts);
+ * with `-c console=true` also the web console (ConsoleSite) and a Hosted UI domain for it.
  */
 import { Aws, CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -13,6 +13,7 @@ import { Database } from './constructs/database.js';
 import { Functions, functionSizing } from './constructs/functions.js';
 import { ReelayHttpApi } from './constructs/http-api.js';
 import { MigrationTrigger } from './constructs/migration-trigger.js';
+import { AssetBindingKey } from './constructs/asset-binding-key.js';
 import { MuxSecret } from './constructs/mux-secret.js';
 import { UploadBucket } from './constructs/upload-bucket.js';
 import type { FunctionManifest } from './manifest.js';
@@ -35,6 +36,7 @@ export class ReelayStack extends Stack {
   readonly database: Database;
   readonly uploads: UploadBucket;
   readonly muxSecret: MuxSecret;
+  readonly assetBindingKey: AssetBindingKey;
   readonly auth: Auth;
   readonly functions: Functions;
   readonly httpApi: ReelayHttpApi;
@@ -91,6 +93,7 @@ export class ReelayStack extends Stack {
       existingSecretArn: config.muxSecretArn,
       removalPolicy: config.removalPolicy,
     });
+    this.assetBindingKey = new AssetBindingKey(this, 'AssetBindingKey', { removalPolicy: config.removalPolicy });
     this.auth = new Auth(this, 'Auth', {
       config: config.auth,
       adminGroup: config.adminGroup,
@@ -105,6 +108,7 @@ export class ReelayStack extends Stack {
       database: this.database,
       uploads: this.uploads,
       muxSecret: this.muxSecret.secret,
+      muxBindingKey: this.assetBindingKey.secret,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
       reservedConcurrency: config.reservedConcurrency,

@@ -9,7 +9,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
@@ -185,6 +185,22 @@ async function onPreferredPort<T>(port: number, start: (port: number) => Promise
   }
 }
 
+/**
+ * The asset binding key for real Mux: MUX_BINDING_KEY when set, else one generated on first use and kept in `.local/`,
+ * so assets created before a restart still verify after it (the emulator's assets do not survive a restart, so the
+ * emulator gets a fresh key each time).
+ */
+async function realMuxBindingKey(environment: Env): Promise<string> {
+  if (environment.MUX_BINDING_KEY) return environment.MUX_BINDING_KEY;
+  const file = join(localStateDir, 'mux-binding-key');
+  const kept = await readFile(file, 'utf8').catch(() => '');
+  if (kept.trim().length > 0) return kept.trim();
+  const key = randomBytes(32).toString('base64url');
+  await mkdir(localStateDir, { recursive: true });
+  await writeFile(file, key, { mode: 0o600 });
+  return key;
+}
+
 function firstExistingDir(candidates: readonly string[]): string | undefined {
   return candidates.find((candidate) => existsSync(join(candidate, 'index.html')));
 }
@@ -302,6 +318,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const muxSecrets = realMux
       ? null
       : { tokenId: `local-${randomBytes(6).toString('hex')}`, tokenSecret: randomBytes(24).toString('hex'), webhookSecret: randomBytes(24).toString('hex') };
+    const bindingKey = realMux ? await realMuxBindingKey(environment) : randomBytes(32).toString('base64url');
 
     // Independent start-up work runs side by side, the database first: it is the longest step. The servers' modules
     // (s3rver alone takes about half a second) are imported here rather than with this file, so they load while the
@@ -378,12 +395,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             MUX_TOKEN_SECRET: muxSecrets.tokenSecret,
             MUX_WEBHOOK_SECRET: muxSecrets.webhookSecret,
             MUX_BASE_URL: muxEmulator.baseUrl,
+            MUX_BINDING_KEY: bindingKey,
           }
         : definedEntries({
             MUX_TOKEN_ID: environment.MUX_TOKEN_ID,
             MUX_TOKEN_SECRET: environment.MUX_TOKEN_SECRET,
             MUX_WEBHOOK_SECRET: environment.MUX_WEBHOOK_SECRET,
             MUX_BASE_URL: environment.MUX_BASE_URL,
+            MUX_BINDING_KEY: bindingKey,
           })),
       ...passedThrough,
       ...definedEntries(options.lambdaEnv ?? {}),

@@ -29,7 +29,7 @@ export async function createHandler(env: Env = process.env, options: IngestHandl
   const logger = functionLogger(env, 'ingest', options);
   const { videos } = await functionDatabase(env, logger, options);
   const mux = muxFromEnv(env);
-  const ingest = new IngestService({ videos, storage: storageFromEnv(env).storage, gateway: mux.gateway, logger, ...ingestSettingsFromEnv(env) });
+  const ingest = new IngestService({ videos, storage: storageFromEnv(env).storage, gateway: mux.gateway, binding: mux.binding, logger, ...ingestSettingsFromEnv(env) });
 
   return async (event) => {
     const receiveCounts = new Map(event.Records.map((record) => [record.messageId, Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1]));

@@ -1,7 +1,8 @@
 /**
  * POST /api/webhooks/mux (public: the Mux signature is the authentication). Verifies, deduplicates and applies the
- * event (shared/videos/webhook-service.ts): 200 once the change is stored, 204 for an event already processed, 401
- * for a missing, forged, stale or altered signature, 5xx when nothing could be stored (Mux then retries for 24 h).
+ * event (shared/videos/webhook-service.ts): 200 once it is recorded (applied, ignored, about an asset no video owns,
+ * or correctly signed but unusable and recorded as rejected), 204 for an event already recorded, 401 for a missing,
+ * forged, stale or altered signature, 5xx only when nothing could be stored (Mux then retries for 24 h).
  */
 import type { Driver } from '../../shared/db/driver.js';
 import { httpHandler, route, type HttpHandler } from '../../shared/http/index.js';

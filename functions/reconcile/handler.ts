@@ -11,6 +11,7 @@ import { functionDatabase, functionLogger } from '../../shared/runtime/database.
 import { lazyHandler, once, type Env } from '../../shared/runtime/lazy.js';
 import { wholeNumberFromEnv } from '../../shared/runtime/env.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
+import { AssetOwnership } from '../../shared/videos/asset-ownership.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
 import type { IngestService } from '../../shared/videos/ingest-service.js';
 import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
@@ -47,16 +48,18 @@ export async function createHandler(env: Env = process.env, options: ReconcileHa
   const storage = once(async () => (await import('../../shared/runtime/storage.js')).storageFromEnv(env).storage);
   const ingestService = once(async () => {
     const { IngestService } = await import('../../shared/videos/ingest-service.js');
-    return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, logger, ...settings });
+    return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, binding: mux.binding, logger, ...settings });
   });
   const ingest: Pick<IngestService, 'ingestVideo'> = { ingestVideo: async (video, request) => (await ingestService()).ingestVideo(video, request) };
   const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
+  const ownership = new AssetOwnership({ binding: mux.binding, gateway: mux.gateway, storage });
   const maxIngestAttempts = wholeNumberFromEnv(env, 'MAX_INGEST_ATTEMPTS');
   const reconcile = new ReconcileService({
     videos,
     ingest,
     captions,
     mux,
+    ownership,
     logger,
     ...(maxIngestAttempts === undefined ? {} : { maxIngestAttempts }),
     ...(settings.staleClaimSeconds === undefined ? {} : { staleClaimSeconds: settings.staleClaimSeconds }),

@@ -4,6 +4,8 @@
  *   bucket   → the object actions of `uploadObjectActions` on the upload prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
  *   bucket-read → `s3:GetObject` on the caption files under that prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
+ *   mux-binding → reading the asset binding key the same way (MUX_BINDING_KEY_SECRET_ARN): for the functions that
+ *              create, adopt or bind Mux assets
  * and wired to its trigger: SQS for `sqs`, an EventBridge schedule for `schedule`; `http` routes are wired by
  * ReelayHttpApi and `invoke` functions are called directly (and by MigrationTrigger).
  * Every function gets its own role and log group, so no managed policy and no `*` resource is needed for logging.
@@ -51,6 +53,8 @@ export interface FunctionsProps {
   readonly database: Database;
   readonly uploads: UploadBucket;
   readonly muxSecret: secretsmanager.ISecret;
+  /** The asset binding key (AssetBindingKey). */
+  readonly muxBindingKey: secretsmanager.ISecret;
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly reservedConcurrency: Readonly<Record<string, number>>;
@@ -160,6 +164,10 @@ export class Functions extends Construct {
       case 'mux':
         props.muxSecret.grantRead(fn);
         fn.addEnvironment('MUX_SECRET_ARN', props.muxSecret.secretArn);
+        return;
+      case 'mux-binding':
+        props.muxBindingKey.grantRead(fn);
+        fn.addEnvironment('MUX_BINDING_KEY_SECRET_ARN', props.muxBindingKey.secretArn);
         return;
     }
   }

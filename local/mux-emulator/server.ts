@@ -2,8 +2,11 @@
  * A Mux emulator on loopback: the Video API paths the SDK calls, the asset lifecycle with signed webhooks, and the
  * stream/image URLs (the SDK and reelay point everything at one origin when MUX_BASE_URL is set).
  *
- * - API: POST/GET/DELETE /video/v1/assets[/{id}] with HTTP Basic auth, JSON envelopes `{ data }` and Mux-shaped
- *   errors `{ error: { type, messages } }`; list is newest first with `next_cursor`.
+ * - API: POST/GET/PATCH/DELETE /video/v1/assets[/{id}] and GET /video/v1/assets/{id}/input-info with HTTP Basic
+ *   auth, JSON envelopes `{ data }` and Mux-shaped errors `{ error: { type, messages } }`; list is newest first with
+ *   `next_cursor`. `passthrough` is kept as given (a string of at most 255 characters, anything in it), echoed in the
+ *   asset and every webhook, and can be changed by PATCH (which sends `video.asset.updated`), as Mux does — so a test
+ *   can make the "foreign" asset another user of the same Mux environment could make.
  * - Lifecycle: after a create it really downloads the input URL (counting the bytes), then sends
  *   `video.asset.created`, `video.asset.ready` (playback id, duration, aspect ratio) — or `video.asset.errored` when
  *   the input cannot be downloaded — then `video.asset.static_rendition.ready` when an MP4 was asked for and
@@ -243,6 +246,9 @@ function errorMessage(error: unknown): string {
 // ---------------------------------------------------------------------------------------------------------------
 // Validation, as Mux answers it: 400 invalid_parameters with one message per problem
 
+/** Mux: "Arbitrary user-supplied metadata set for the asset. Max 255 characters." */
+const isPassthrough = (value: unknown): value is string => typeof value === 'string' && value.length <= 255;
+
 function validateCreate(body: CreateAssetBody): AssetPlan {
   const problems: string[] = [];
   const inputs = body.inputs ?? body.input;
@@ -276,7 +282,7 @@ function validateCreate(body: CreateAssetBody): AssetPlan {
   if (!Array.isArray(policies) || policies.some((policy) => !['public', 'signed', 'drm'].includes(String(policy)))) {
     problems.push('playback_policies must be an array of public, signed or drm');
   }
-  if (body.passthrough !== undefined && (typeof body.passthrough !== 'string' || body.passthrough.length > 255)) {
+  if (body.passthrough !== undefined && !isPassthrough(body.passthrough)) {
     problems.push('passthrough must be a string of at most 255 characters');
   }
   if (body.normalize_audio !== undefined && typeof body.normalize_audio !== 'boolean') problems.push('normalize_audio must be a boolean');
@@ -469,6 +475,15 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     return structuredClone(asset.json);
   }
 
+  /** Each input as it was given at creation (`settings`), with what the download found (`file`). */
+  function inputInfo(asset: EmulatedAsset): unknown[] {
+    const inputs = (Array.isArray(asset.request.inputs ?? asset.request.input) ? (asset.request.inputs ?? asset.request.input) : []) as unknown[];
+    return inputs.map((settings, index) => ({
+      settings: structuredClone(settings),
+      ...(index === 0 && asset.input.container !== null ? { file: { container_format: asset.input.container } } : {}),
+    }));
+  }
+
   async function runLifecycle(asset: EmulatedAsset, plan: AssetPlan, reorder: boolean): Promise<void> {
     await sleep(delayMs);
     const created = prepareEvent('video.asset.created', asset, snapshot(asset));
@@ -638,6 +653,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     const method = req.method ?? 'GET';
     const path = url.pathname.replace(/\/+$/, '');
     const assetMatch = /^\/video\/v1\/assets\/([^/]+)$/.exec(path);
+    const inputInfoMatch = /^\/video\/v1\/assets\/([^/]+)\/input-info$/.exec(path);
 
     if (path === '/video/v1/assets' && method === 'POST') {
       const fault = createFaults.shift();
@@ -668,6 +684,23 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     }
     if (assetMatch && method === 'GET') {
       sendJson(res, 200, { data: liveAsset(decodeURIComponent(assetMatch[1] ?? '')).json });
+      record.status = 200;
+      return;
+    }
+    if (inputInfoMatch && method === 'GET') {
+      sendJson(res, 200, { data: inputInfo(liveAsset(decodeURIComponent(inputInfoMatch[1] ?? ''))) });
+      record.status = 200;
+      return;
+    }
+    if (assetMatch && method === 'PATCH') {
+      const asset = liveAsset(decodeURIComponent(assetMatch[1] ?? ''));
+      const body = await readJson(req);
+      if (body.passthrough !== undefined) {
+        if (!isPassthrough(body.passthrough)) throw new MuxHttpError(400, 'invalid_parameters', ['passthrough must be a string of at most 255 characters']);
+        asset.json.passthrough = body.passthrough;
+      }
+      track(deliver(prepareEvent('video.asset.updated', asset, snapshot(asset))));
+      sendJson(res, 200, { data: asset.json });
       record.status = 200;
       return;
     }

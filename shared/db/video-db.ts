@@ -65,19 +65,21 @@ export interface MuxEventKey {
   objectId: string | null;
 }
 
-/** The video an event concerns: by passthrough (the video id), or by the asset id stored on it. */
-export type MuxEventTarget = { videoId: string } | { assetId: string };
+/**
+ * How an event's asset is tied to a video. `{ assetId }`: only through the asset id stored on a video.
+ * `{ assetId, videoId, attempt }`: the asset's passthrough verified as reelay's for that video and ingest attempt
+ * (shared/mux/binding.ts): the video is bound when it stores this asset id, or — between Mux's create and ingest's
+ * write — when it stores none yet and has made that attempt. On a legacy schema (no asset id column) the verified
+ * passthrough is all that can be checked.
+ */
+export type AssetBinding = { readonly assetId: string } | { readonly assetId: string; readonly videoId: string; readonly attempt: number };
 
 /** What a Mux event does to its video; applied in the same statement that records the event. */
 export type MuxEventChange =
-  /**
-   * What Mux reported about an asset, applied without ever moving the video backwards (see progressClause);
-   * `assetId` null for an event about no asset (an upload error).
-   */
-  | { kind: 'progress'; target: MuxEventTarget; assetId: string | null; videoStatus?: VideoStatus; mux: Partial<MuxFields> }
-  /** The video's current asset is gone: playback fields cleared, video and Mux status `errored` with `error`. */
-  | { kind: 'asset_deleted'; target: MuxEventTarget; assetId: string; error: string }
-  | { kind: 'transition'; target: MuxEventTarget; from: readonly VideoStatus[]; to: VideoStatus }
+  /** What Mux reported about an asset, applied without ever moving the video backwards (see progressClause). */
+  | { kind: 'progress'; binding: AssetBinding; videoStatus?: VideoStatus; mux: Partial<MuxFields> }
+  /** The video's asset is gone: playback fields cleared, video and Mux status `errored` with `error`. */
+  | { kind: 'asset_deleted'; binding: AssetBinding; error: string }
   /** Recorded only (an event reelay acknowledges without applying). */
   | { kind: 'none' };
 
@@ -88,6 +90,8 @@ export interface MuxEventResult {
   recorded: boolean;
   /** The row after the change; null when no video matched or a guard refused the change. */
   video: VideoRecord | null;
+  /** A video is bound to the event's asset, whether or not its guards let the change through (false for `none`). */
+  bound: boolean;
   deferredFields: MuxField[];
 }
 
@@ -200,8 +204,8 @@ type ClauseBuilder = (capabilities: SchemaCapabilities, add: AddParam) => { sets
 type AssignColumn = (field: MuxField, column: string, value: ParamValue, add: AddParam) => string;
 
 interface WriteSpec {
-  /** Null: no video to change (the event is only recorded). */
-  readonly target: MuxEventTarget | null;
+  /** The WHERE that finds the row (null: no video to change, the event is only recorded). */
+  readonly locate: ((capabilities: SchemaCapabilities, add: AddParam) => string | null) | null;
   readonly mux?: Partial<MuxFields> | undefined;
   /** Null when there is nothing to update. */
   readonly build: (capabilities: SchemaCapabilities, add: AddParam) => { sets: string[]; guard: string } | null;
@@ -209,11 +213,23 @@ interface WriteSpec {
   readonly event?: MuxEventKey;
 }
 
-/** WHERE for the target; null when the schema cannot locate it (an asset id without the Mux columns). */
-function targetClause(capabilities: SchemaCapabilities, target: MuxEventTarget, add: AddParam): string | null {
-  if ('videoId' in target) return `id = ${add(sqlValue.uuid(target.videoId))}`;
-  return hasColumn(capabilities, 'videos', 'mux_asset_id') ? `mux_asset_id = ${add(target.assetId)}` : null;
+const byId = (id: string) => (_capabilities: SchemaCapabilities, add: AddParam) => `id = ${add(sqlValue.uuid(id))}`;
+
+/** WHERE for the videos bound to an asset (see {@link AssetBinding}); null when the schema cannot locate any. */
+function bindingClause(capabilities: SchemaCapabilities, binding: AssetBinding, add: AddParam): string | null {
+  const storesAsset = hasColumn(capabilities, 'videos', 'mux_asset_id');
+  if (!('videoId' in binding)) return storesAsset ? `mux_asset_id = ${add(binding.assetId)}` : null;
+  const video = `id = ${add(sqlValue.uuid(binding.videoId))}`;
+  if (!storesAsset) return video;
+  const attempted = hasColumn(capabilities, 'videos', 'ingest_attempts') ? ` AND ingest_attempts >= ${add(binding.attempt)}` : '';
+  return `${video} AND (mux_asset_id = ${add(binding.assetId)} OR (mux_asset_id IS NULL${attempted}))`;
 }
+
+/**
+ * Mux reports on assets, and an asset only exists once the upload finished and ingest claimed the video: an event
+ * never moves a video still waiting for its upload, nor one that was cancelled.
+ */
+const acceptsAssetEvents = `status NOT IN ('awaiting_upload', 'cancelled')`;
 
 function transitionClause(add: AddParam, change: { from: readonly VideoStatus[]; to: VideoStatus }): { sets: string[]; guard: string } {
   const allowed = change.from.map((status) => add(status)).join(', ');
@@ -222,22 +238,19 @@ function transitionClause(add: AddParam, change: { from: readonly VideoStatus[];
 
 /**
  * Mux progress never moves a video backwards: the update is refused when the stored Mux status (or, on a legacy
- * schema, the video status) ranks above the reported one, or when the video has since moved on to another asset
- * (`assetId` null only accepts a video with no asset yet). A cancelled video is left alone.
+ * schema, the video status) ranks above the reported one. Which asset may report is the binding's business
+ * ({@link bindingClause}); which videos may hear from Mux at all, {@link acceptsAssetEvents}.
  */
 function progressClause(
   capabilities: SchemaCapabilities,
   add: AddParam,
-  report: { assetId: string | null; videoStatus?: VideoStatus; mux: Partial<MuxFields> },
+  report: { videoStatus?: VideoStatus; mux: Partial<MuxFields> },
 ): { sets: string[]; guard: string } {
   const sets: string[] = [];
-  const guards = [`status <> 'cancelled'`];
+  const guards = [acceptsAssetEvents];
   if (report.videoStatus !== undefined) {
     const next = add(report.videoStatus);
     sets.push(`status = CASE WHEN ${videoStatusRank('status')} <= ${videoStatusRank(next)} THEN ${next} ELSE status END`);
-  }
-  if (hasColumn(capabilities, 'videos', 'mux_asset_id')) {
-    guards.push(report.assetId === null ? 'mux_asset_id IS NULL' : `(mux_asset_id IS NULL OR mux_asset_id = ${add(report.assetId)})`);
   }
   if (report.mux.status != null && hasColumn(capabilities, 'videos', 'mux_status')) {
     guards.push(`${muxStatusRank('mux_status')} <= ${muxStatusRank(add(report.mux.status))}`);
@@ -307,6 +320,20 @@ export class VideoDB {
     return rows[0] ? videoFromRow(rows[0]) : null;
   }
 
+  /** The video an asset is bound to (see {@link AssetBinding}), or null. */
+  async findBound(binding: AssetBinding): Promise<VideoRecord | null> {
+    const capabilities = await this.#capabilities.get();
+    const params: Record<string, ParamValue> = {};
+    const where = bindingClause(capabilities, binding, (value) => {
+      const name = `b${Object.keys(params).length + 1}`;
+      params[name] = value;
+      return `:${name}`;
+    });
+    if (where === null) return null;
+    const { rows } = await this.#executor.execute(`SELECT * FROM videos WHERE ${where} LIMIT 1`, params, { idempotent: true });
+    return rows[0] ? videoFromRow(rows[0]) : null;
+  }
+
   async findByS3Key(s3Key: string): Promise<VideoRecord | null> {
     const { rows } = await this.#executor.execute('SELECT * FROM videos WHERE s3_key = :s3Key', { s3Key });
     return rows[0] ? videoFromRow(rows[0]) : null;
@@ -372,12 +399,13 @@ export class VideoDB {
    * Records a Mux webhook event and applies its change in ONE statement (a data-modifying CTE): the event id is
    * inserted ON CONFLICT DO NOTHING and the guarded update runs only if that insert happened. So a duplicate (even a
    * concurrent one, which waits on the primary key) changes nothing, a failure stores neither the change nor the
-   * event (Mux retries), and an event the guards refuse (stale, out of order, for an older asset) is still recorded
-   * as processed. Without the events table (legacy schema) the change is applied with its guards, undeduplicated.
+   * event (Mux retries), and an event the guards refuse (stale, out of order, for an older asset, for an asset bound
+   * to no video) is still recorded as processed. Without the events table (legacy schema) the change is applied with
+   * its guards, undeduplicated.
    */
   async applyMuxEvent(event: MuxEventKey, change: MuxEventChange): Promise<MuxEventResult> {
-    if (change.kind === 'none') return this.#write({ target: null, event, build: () => null });
-    const base = { target: change.target, event };
+    if (change.kind === 'none') return this.#write({ locate: null, event, build: () => null });
+    const base = { locate: (capabilities: SchemaCapabilities, add: AddParam) => bindingClause(capabilities, change.binding, add), event };
     switch (change.kind) {
       case 'progress':
         return this.#write({
@@ -389,17 +417,35 @@ export class VideoDB {
       case 'asset_deleted':
         return this.#write({
           ...base,
-          mux: { status: 'errored', error: change.error, playbackId: null, thumbnailUrl: null, streamingUrl: null, mp4Url: null, captionsWebvttUrl: null },
-          build: (capabilities, add) => ({
-            sets: [`status = 'errored'`],
-            guard: hasColumn(capabilities, 'videos', 'mux_asset_id')
-              ? `status <> 'cancelled' AND mux_asset_id = ${add(change.assetId)}`
-              : `status <> 'cancelled'`,
-          }),
+          mux: {
+            assetId: change.binding.assetId,
+            status: 'errored',
+            error: change.error,
+            playbackId: null,
+            thumbnailUrl: null,
+            streamingUrl: null,
+            mp4Url: null,
+            captionsWebvttUrl: null,
+          },
+          build: () => ({ sets: [`status = 'errored'`], guard: acceptsAssetEvents }),
         });
-      case 'transition':
-        return this.#write({ ...base, build: (_capabilities, add) => transitionClause(add, change) });
     }
+  }
+
+  /**
+   * Records a webhook that was correctly signed but could not be used (shared/mux/webhooks.ts, RejectedWebhook):
+   * `processed_at` stays NULL, which is how a rejected event reads in `mux_webhook_events`. `duplicate` when the same
+   * id was recorded before; nothing is recorded without the events table.
+   */
+  async recordRejectedMuxEvent(event: MuxEventKey): Promise<{ recorded: boolean; duplicate: boolean }> {
+    const capabilities = await this.#capabilities.get();
+    if (!hasTable(capabilities, 'mux_webhook_events')) return { recorded: false, duplicate: false };
+    const { rowCount } = await this.#executor.execute(
+      `INSERT INTO mux_webhook_events (event_id, type, object_id) VALUES (:id, :type, :objectId)
+       ON CONFLICT (event_id) DO NOTHING RETURNING event_id`,
+      { id: event.id, type: event.type, objectId: event.objectId },
+    );
+    return { recorded: rowCount > 0, duplicate: rowCount === 0 };
   }
 
   /**
@@ -438,26 +484,33 @@ export class VideoDB {
   }
 
   /**
-   * Stores the asset an ingest created (`mux.assetId`). Accepted when the video has no asset yet, when it has
-   * `replaces` (a re-ingest: the previous asset's fields are cleared and an `errored` video is processing again), or
-   * when it already has this asset but Mux has not reported beyond `preparing` (a webhook that arrived first is
-   * never overwritten). Null when refused: cancelled, moved on to another asset, or already further along.
+   * Stores the asset an ingest created or adopted (`mux.assetId`). Accepted when the video has no asset yet, when it
+   * has `replaces` (a re-ingest: the previous asset's fields are cleared and an `errored` video is processing again),
+   * when it already has this asset but Mux has not reported beyond `preparing` (a webhook that arrived first is never
+   * overwritten), or — while `attempt` is still the video's current ingest attempt — when it has another asset: one
+   * a webhook bound between Mux's create and this write, which is not the asset this attempt made (a copy of its
+   * tagged passthrough, or an earlier attempt's), so this one replaces it. Null when refused: cancelled, moved on to
+   * another attempt, or already further along.
    */
-  async attachMuxAsset(id: string, attach: { replaces: string | null; mux: Partial<MuxFields> & { assetId: string } }): Promise<UpdateResult> {
+  async attachMuxAsset(
+    id: string,
+    attach: { replaces: string | null; attempt: number | null; mux: Partial<MuxFields> & { assetId: string } },
+  ): Promise<UpdateResult> {
     const given = new Set(muxFieldsOf(attach.mux));
     return this.#update(id, attach.mux, (capabilities, add) => {
       if (!hasColumn(capabilities, 'videos', 'mux_asset_id')) return { sets: [], guard: `status <> 'cancelled'` };
-      const moving = `mux_asset_id IS DISTINCT FROM ${add(attach.mux.assetId)}`;
-      const sets = [`status = CASE WHEN ${moving} AND status = 'errored' THEN 'processing' ELSE status END`];
+      const own = add(attach.mux.assetId);
+      const moving = `mux_asset_id IS DISTINCT FROM ${own}`;
+      const sets = [`status = CASE WHEN ${moving} AND status IN ('errored', 'ready') THEN 'processing' ELSE status END`];
       for (const field of perAssetFields) {
         const column = muxFieldColumns[field].column;
         if (!given.has(field) && hasColumn(capabilities, 'videos', column)) sets.push(`${column} = CASE WHEN ${moving} THEN NULL ELSE ${column} END`);
       }
-      const acceptable = [
-        'mux_asset_id IS NULL',
-        `(mux_asset_id = ${add(attach.mux.assetId)} AND ${muxStatusRank('mux_status')} <= ${muxStatusRank(`'preparing'`)})`,
-      ];
+      const acceptable = ['mux_asset_id IS NULL', `(mux_asset_id = ${own} AND ${muxStatusRank('mux_status')} <= ${muxStatusRank(`'preparing'`)})`];
       if (attach.replaces !== null) acceptable.push(`mux_asset_id = ${add(attach.replaces)}`);
+      if (attach.attempt !== null && hasColumn(capabilities, 'videos', 'ingest_attempts')) {
+        acceptable.push(`(mux_asset_id <> ${own} AND ingest_attempts = ${add(attach.attempt)})`);
+      }
       return { sets, guard: `status <> 'cancelled' AND (${acceptable.join(' OR ')})` };
     });
   }
@@ -566,7 +619,7 @@ export class VideoDB {
   }
 
   async #update(id: string, mux: Partial<MuxFields> | undefined, build: ClauseBuilder, assign?: AssignColumn): Promise<UpdateResult> {
-    const { video, deferredFields } = await this.#write({ target: { videoId: id }, mux, build, ...(assign ? { assign } : {}) });
+    const { video, deferredFields } = await this.#write({ locate: byId(id), mux, build, ...(assign ? { assign } : {}) });
     return { video, deferredFields };
   }
 
@@ -585,7 +638,7 @@ export class VideoDB {
         params[`v${counter}`] = value;
         return `:v${counter}`;
       };
-      const target = spec.target === null ? null : targetClause(capabilities, spec.target, add);
+      const target = spec.locate === null ? null : spec.locate(capabilities, add);
       const built = target === null ? null : spec.build(capabilities, add);
       const writable = built === null ? [] : given.filter((field) => hasColumn(capabilities, 'videos', muxFieldColumns[field].column));
       let update: string | null = null;
@@ -599,36 +652,49 @@ export class VideoDB {
         sets.push(`updated_at = ${utcNow}`);
         update = `UPDATE videos SET ${sets.join(', ')} WHERE ${target} AND ${built.guard}`;
       }
-      const done = (row: Row | undefined, recorded: boolean, duplicate: boolean) => ({ row, capabilities, writable, recorded, duplicate });
-      if (spec.event === undefined || !hasTable(capabilities, 'mux_webhook_events')) {
-        if (update === null) return done(undefined, false, false);
+      const done = (row: Row | undefined, recorded: boolean, duplicate: boolean, bound: boolean) => ({ row, capabilities, writable, recorded, duplicate, bound });
+      if (spec.event === undefined) {
+        if (update === null) return done(undefined, false, false, false);
         const { rows } = await this.#executor.execute(`${update} RETURNING *`, params as Params);
-        return done(rows[0], false, false);
+        return done(rows[0], false, false, rows.length > 0);
+      }
+      // Whether a video is bound to the event's asset, seen in the statement's snapshot (before its own update), so
+      // an event for an asset that no video owns can be told from one a guard refused.
+      const bound = `EXISTS (SELECT 1 FROM videos WHERE ${target ?? 'FALSE'})`;
+      const single = (first: Row | undefined, recorded: boolean, duplicate: boolean) =>
+        done(first?.id == null ? undefined : first, recorded, duplicate, first?.reelay_event_bound === true);
+      if (!hasTable(capabilities, 'mux_webhook_events')) {
+        if (update === null) return done(undefined, false, false, false);
+        const { rows } = await this.#executor.execute(
+          `WITH applied AS (${update} RETURNING videos.*)
+           SELECT ${bound} AS reelay_event_bound, applied.* FROM (SELECT 1) AS single LEFT JOIN applied ON TRUE`,
+          params as Params,
+        );
+        return single(rows[0], false, false);
       }
       const record = `INSERT INTO mux_webhook_events (event_id, type, object_id, processed_at)
         VALUES (${add(spec.event.id)}, ${add(spec.event.type)}, ${add(spec.event.objectId)}, ${utcNow})
         ON CONFLICT (event_id) DO NOTHING RETURNING event_id`;
       if (update === null) {
         const { rowCount } = await this.#executor.execute(record, params as Params);
-        return done(undefined, rowCount > 0, rowCount === 0);
+        return done(undefined, rowCount > 0, rowCount === 0, false);
       }
       const { rows } = await this.#executor.execute(
         `WITH recorded AS (${record}),
               applied AS (${update} AND EXISTS (SELECT 1 FROM recorded) RETURNING videos.*)
-         SELECT (SELECT count(*) FROM recorded)::int AS reelay_event_recorded, applied.*
+         SELECT (SELECT count(*) FROM recorded)::int AS reelay_event_recorded, ${bound} AS reelay_event_bound, applied.*
            FROM (SELECT 1) AS single LEFT JOIN applied ON TRUE`,
         params as Params,
       );
-      const first = rows[0];
-      const recorded = Number(first?.reelay_event_recorded ?? 0) > 0;
-      return done(first?.id == null ? undefined : first, recorded, !recorded);
+      const recorded = Number(rows[0]?.reelay_event_recorded ?? 0) > 0;
+      return single(rows[0], recorded, !recorded);
     });
     const deferredFields = given.filter((field) => !outcome.writable.includes(field));
     const video = outcome.row ? videoFromRow(outcome.row) : null;
     if (deferredFields.length > 0 && video) {
       await this.#defer(video.id, spec.mux ?? {}, deferredFields, outcome.capabilities, 'videodb.update.deferred_mux_data');
     }
-    return { video, deferredFields, recorded: outcome.recorded, duplicate: outcome.duplicate };
+    return { video, deferredFields, recorded: outcome.recorded, duplicate: outcome.duplicate, bound: outcome.bound };
   }
 
   /**

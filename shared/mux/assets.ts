@@ -4,7 +4,7 @@
  *
  * Parsing is lenient on purpose: Mux adds fields often and omits many (a `video.asset.track.ready` event has been
  * seen with empty data), so everything but the asset id is optional and unknown fields are ignored. A payload that is
- * not an object at all, or an asset without an id, fails to parse.
+ * not an object at all, an asset without an id, or a stored field outside its column's bounds fails to parse.
  */
 import * as z from 'zod';
 
@@ -65,17 +65,48 @@ export interface MuxAsset {
 
 const optionalString = z.string().nullish();
 
+/*
+ * Bounds on everything that reaches a column or a URL, checked here so that an asset from a webhook or from the API
+ * either fits the schema of migration 0002 or is refused as a whole (never a PostgreSQL error, which would make Mux
+ * retry a webhook for 24 h).
+ */
+
+/**
+ * Mux ids (assets, playback ids, tracks, uploads, events): Mux documents at most 255 characters and the columns are
+ * VARCHAR(255). Mux's own are letters and digits (event ids are UUIDs); playback and track ids are put into URLs, so
+ * nothing beyond `_ . -` is accepted.
+ */
+export const muxIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/, 'expected a Mux id: 1–255 letters, digits, "_", "." or "-"');
+
+// eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
+const unstorable = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Text for a `text` column: PostgreSQL text cannot hold NUL (SQLSTATE 22021), and a lone surrogate is not UTF-8. */
+export function storableText(maxLength: number) {
+  return z.string().max(maxLength).refine((text) => !unstorable.test(text), 'expected text without NUL characters or lone surrogates');
+}
+
+/** 9999-12-31T23:59:59Z: the last second every driver and the Data API's `YYYY-MM-DD` timestamps can carry. */
+export const latestStorableUnixSeconds = 253_402_300_799;
+/** `mux_duration_seconds` is INTEGER. */
+const maxDurationSeconds = 2_147_483_647;
+
+const optionalId = muxIdSchema.nullish();
+
 /** Mux sends `created_at` as a string of Unix seconds in the API and as a number in webhooks. */
-const unixSeconds = z.union([z.string(), z.number()]).nullish();
+const unixSeconds = z
+  .union([z.string().regex(/^\d{1,12}$/, 'expected Unix seconds'), z.number()])
+  .refine((value) => Number(value) >= 0 && Number(value) <= latestStorableUnixSeconds, 'expected a time between 1970 and 9999')
+  .nullish();
 
 const trackSchema = z.looseObject({
-  id: optionalString,
+  id: optionalId,
   type: optionalString,
   status: optionalString,
   text_source: optionalString,
   language_code: optionalString,
   name: optionalString,
-  asset_id: optionalString,
+  asset_id: optionalId,
 });
 
 const staticRenditionSchema = z.looseObject({
@@ -83,22 +114,24 @@ const staticRenditionSchema = z.looseObject({
   name: optionalString,
   resolution: optionalString,
   status: optionalString,
-  asset_id: optionalString,
+  asset_id: optionalId,
 });
 
 const assetErrorsSchema = z.looseObject({
-  type: optionalString,
-  messages: z.array(z.string()).nullish(),
+  type: storableText(255).nullish(),
+  messages: z.array(storableText(10_000)).max(100).nullish(),
 });
 
 const assetSchema = z.looseObject({
-  id: z.string().min(1),
-  status: z.string().nullish(),
-  playback_ids: z.array(z.looseObject({ id: z.string(), policy: optionalString })).nullish(),
-  duration: z.number().nullish(),
-  aspect_ratio: optionalString,
+  id: muxIdSchema,
+  status: optionalString,
+  playback_ids: z.array(z.looseObject({ id: muxIdSchema, policy: optionalString })).max(100).nullish(),
+  duration: z.number().min(0).max(maxDurationSeconds).nullish(),
+  /** `mux_aspect_ratio` is VARCHAR(20); Mux writes `16:9`. */
+  aspect_ratio: z.string().regex(/^[\x21-\x7E]{1,20}$/, 'expected an aspect ratio such as 16:9').nullish(),
+  /** Anyone in the Mux environment can write it, and it never reaches a column: not bounded (shared/mux/binding.ts). */
   passthrough: optionalString,
-  upload_id: optionalString,
+  upload_id: optionalId,
   tracks: z.array(trackSchema).nullish(),
   static_renditions: z.looseObject({ status: optionalString, files: z.array(staticRenditionSchema).nullish() }).nullish(),
   errors: assetErrorsSchema.nullish(),
@@ -136,20 +169,34 @@ function normaliseErrors(raw: z.infer<typeof assetErrorsSchema> | null | undefin
 }
 
 function parseUnixSeconds(value: string | number | null | undefined): Date | null {
-  if (value === null || value === undefined) return null;
-  const seconds = typeof value === 'number' ? value : Number(value);
-  return Number.isFinite(seconds) ? new Date(seconds * 1000) : null;
+  return value === null || value === undefined ? null : new Date(Number(value) * 1000);
 }
 
 function normaliseStatus(status: string | null | undefined): MuxAssetStatus {
   return (muxAssetStatuses as readonly string[]).includes(status ?? '') ? (status as MuxAssetStatus) : 'preparing';
 }
 
-/** Parses an asset from the API or a webhook; null when `raw` is not an asset (no object, no id). */
-export function parseMuxAsset(raw: unknown): MuxAsset | null {
+export interface AssetParseIssue {
+  readonly path: ReadonlyArray<string | number>;
+  readonly message: string;
+}
+
+/** Parses an asset from the API or a webhook; the issues when `raw` is not an asset or a field is out of bounds. */
+export function safeParseMuxAsset(raw: unknown): { readonly asset: MuxAsset } | { readonly issues: readonly AssetParseIssue[] } {
   const parsed = assetSchema.safeParse(raw);
-  if (!parsed.success) return null;
-  const asset = parsed.data;
+  if (!parsed.success) {
+    return { issues: parsed.error.issues.map((issue) => ({ path: issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key)), message: issue.message })) };
+  }
+  return { asset: normaliseAsset(parsed.data) };
+}
+
+/** Parses an asset from the API or a webhook; null when `raw` is not an asset (no object, no id, a field out of bounds). */
+export function parseMuxAsset(raw: unknown): MuxAsset | null {
+  const parsed = safeParseMuxAsset(raw);
+  return 'asset' in parsed ? parsed.asset : null;
+}
+
+function normaliseAsset(asset: z.infer<typeof assetSchema>): MuxAsset {
   return {
     id: asset.id,
     status: normaliseStatus(asset.status),

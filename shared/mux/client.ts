@@ -39,15 +39,28 @@ export interface MuxGateway {
   createAsset(input: CreateAssetInput): Promise<CreatedAsset>;
   /** Null when Mux does not know the asset (404: never existed or deleted). */
   getAsset(assetId: string): Promise<MuxAsset | null>;
-  /** Newest first. */
+  /** Newest first; assets whose fields reelay cannot store (shared/mux/assets.ts) are left out. */
   listAssets(options?: { limit?: number; cursor?: string | null }): Promise<AssetPage>;
   /**
-   * The newest asset whose passthrough is `videoId`, or null. Pages through the asset list (newest first) up to
-   * `maxPages`, so a redelivered or crashed ingest finds the asset it already created instead of making a second one.
+   * The newest asset `match` accepts, or null. Pages through the asset list (newest first) up to `maxPages`, so a
+   * redelivered or crashed ingest finds the asset it already created instead of making a second one. Mux has no
+   * search by passthrough; `match` is asked about candidates one at a time, newest first.
    */
-  findAssetByPassthrough(videoId: string, options?: { maxPages?: number; pageSize?: number }): Promise<MuxAsset | null>;
+  findAsset(match: (asset: MuxAsset) => boolean | Promise<boolean>, options?: { maxPages?: number; pageSize?: number }): Promise<MuxAsset | null>;
+  /**
+   * The inputs the asset was created from, as Mux echoes them (`GET /video/v1/assets/{id}/input-info`): one entry per
+   * input with its settings (`url`, `overlay_settings`, …). Null when Mux does not know the asset.
+   */
+  getInputs(assetId: string): Promise<readonly MuxAssetInput[] | null>;
   /** GET a text resource (a transcript `.txt` or a `.vtt` track). */
   fetchText(url: string): Promise<string>;
+}
+
+export interface MuxAssetInput {
+  /** The input URL as given at creation; null when the input had none (e.g. an asset made from another asset). */
+  readonly url: string | null;
+  /** Every setting Mux reports for the input, by name (`url` included). */
+  readonly settings: Readonly<Record<string, unknown>>;
 }
 
 export interface MuxSdkOptions {
@@ -181,20 +194,38 @@ export function createMuxGateway(mux: Mux, options: GatewayOptions = {}): MuxGat
 
     async listAssets({ limit = 100, cursor = null } = {}) {
       const page = await call('list assets', () => mux.video.assets.list({ limit, ...(cursor ? { cursor } : {}) }));
-      const assets = page.data.map((raw) => requireAsset(raw, 'list assets'));
+      // Anyone in the environment can make assets: one that reelay cannot read is not reelay's, and must not stop the
+      // listing (ingest's and reconcile's searches page through everything).
+      const assets = page.data.flatMap((raw) => parseMuxAsset(raw) ?? []);
       return { assets, nextCursor: page.next_cursor || null };
     },
 
-    async findAssetByPassthrough(videoId, { maxPages = 20, pageSize = 100 } = {}) {
+    async findAsset(match, { maxPages = 20, pageSize = 100 } = {}) {
       let cursor: string | null = null;
       for (let pageNumber = 0; pageNumber < maxPages; pageNumber += 1) {
         const page: AssetPage = await gateway.listAssets({ limit: pageSize, cursor });
-        const match = page.assets.find((asset) => asset.passthrough === videoId);
-        if (match) return match;
+        for (const asset of page.assets) if (await match(asset)) return asset;
         if (!page.nextCursor) return null;
         cursor = page.nextCursor;
       }
       return null;
+    },
+
+    async getInputs(assetId) {
+      let raw: unknown;
+      try {
+        raw = await mux.video.assets.retrieveInputInfo(assetId);
+      } catch (error) {
+        const mapped = toMuxApiError(error, 'get asset input info');
+        if (mapped.status === 404) return null;
+        throw mapped;
+      }
+      if (!Array.isArray(raw)) throw new MuxApiError('Mux get asset input info returned something that is not a list', undefined, false);
+      return raw.map((entry: unknown) => {
+        const settings = typeof entry === 'object' && entry !== null && 'settings' in entry ? (entry as { settings: unknown }).settings : null;
+        const record = typeof settings === 'object' && settings !== null ? (settings as Record<string, unknown>) : {};
+        return { url: typeof record.url === 'string' ? record.url : null, settings: record };
+      });
     },
 
     async fetchText(url) {

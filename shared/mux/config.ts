@@ -1,13 +1,19 @@
 /**
  * Where Mux credentials and options come from.
  *
- * - Locally and in tests: MUX_TOKEN_ID, MUX_TOKEN_SECRET, MUX_WEBHOOK_SECRET, and MUX_BASE_URL for the emulator.
- * - In AWS: MUX_SECRET_ARN names a Secrets Manager secret `{ "tokenId", "tokenSecret", "webhookSecret" }`, read at
+ * - Locally and in tests: MUX_TOKEN_ID, MUX_TOKEN_SECRET, MUX_WEBHOOK_SECRET, MUX_BINDING_KEY, and MUX_BASE_URL for
+ *   the emulator.
+ * - In AWS: MUX_SECRET_ARN names a Secrets Manager secret `{ "tokenId", "tokenSecret", "webhookSecret" }` and
+ *   MUX_BINDING_KEY_SECRET_ARN a generated secret holding the asset binding key (shared/mux/binding.ts), both read at
  *   first use through the AWS Parameters and Secrets Lambda Extension
  *   (`GET http://localhost:2773/secretsmanager/get?secretId=…`, header `X-Aws-Parameters-Secrets-Token` =
  *   AWS_SESSION_TOKEN). That keeps the Secrets Manager SDK out of the bundle and the secrets out of the function's
  *   environment (visible to anyone with lambda:GetFunctionConfiguration). The extension answers only during INVOKE,
  *   not INIT, which is why nothing is read at import time.
+ *
+ * The binding key is kept apart from the Mux credentials on purpose: operators replace the Mux secret whenever they
+ * rotate a Mux token (docs/DEPLOY.md), and a key that changed with it would orphan every asset whose id is not stored
+ * yet (its tag would no longer verify).
  *
  * This module never imports the Mux SDK: the health function reads `configured` without paying for it.
  */
@@ -35,12 +41,19 @@ export interface MuxConfig extends MuxUrlHosts {
   /** True when credentials are available (env) or promised (a secret ARN); says nothing about their value. */
   readonly configured: boolean;
   readonly credentialSource: MuxCredentialSource;
+  /** Where the asset binding key comes from; `none` means ingest refuses to create assets. */
+  readonly bindingKeySource: MuxCredentialSource;
   /** The API origin when overridden (the emulator); null for api.mux.com. */
   readonly baseUrl: string | null;
   readonly playbackPolicy: MuxPlaybackPolicy;
   readonly videoQuality: MuxVideoQuality | null;
   /** Reads the credentials (from the extension at most once per TTL). Throws MuxConfigurationError if unavailable. */
   loadCredentials(): Promise<MuxCredentials>;
+  /**
+   * Reads the asset binding key (shared/mux/binding.ts); null when none is configured. Throws MuxConfigurationError
+   * when its secret cannot be read or is too short.
+   */
+  loadBindingKey(): Promise<string | null>;
 }
 
 /** What diagnostics may show: no secrets, no ARNs' contents. */
@@ -48,6 +61,7 @@ export function describeMuxConfig(config: MuxConfig): Record<string, unknown> {
   return {
     configured: config.configured,
     credentialSource: config.credentialSource,
+    bindingKeySource: config.bindingKeySource,
     emulator: config.baseUrl !== null,
     playbackPolicy: config.playbackPolicy,
     videoQuality: config.videoQuality,
@@ -93,12 +107,22 @@ function httpUrl(name: string, value: string | undefined): string | undefined {
   return value.replace(/\/+$/, '');
 }
 
+/** A shorter binding key is refused: the generated ones are 64 characters (infra/constructs/mux-secret.ts). */
+export const minimumBindingKeyLength = 32;
+
+function bindingKey(value: string, source: string): string {
+  if (value.length < minimumBindingKeyLength) throw new MuxConfigurationError(`${source} must be at least ${minimumBindingKeyLength} characters`);
+  return value;
+}
+
 /**
  * Reads Mux settings from the environment. Invalid values throw at once (a cold start fails loudly rather than the
  * first upload); credentials are only read when `loadCredentials()` is called.
  *
  * Stream/image hosts: MUX_STREAM_BASE_URL / MUX_IMAGE_BASE_URL, else MUX_BASE_URL when set (the SDK and the emulator
  * serve everything from one origin), else stream.mux.com / image.mux.com.
+ *
+ * The binding key: MUX_BINDING_KEY_SECRET_ARN (through the extension), else MUX_BINDING_KEY, else none.
  */
 export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptions = {}): MuxConfig {
   const baseUrl = httpUrl('MUX_BASE_URL', nonEmpty(env.MUX_BASE_URL)) ?? null;
@@ -108,11 +132,18 @@ export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptio
     httpUrl('MUX_STREAM_BASE_URL', nonEmpty(env.MUX_STREAM_BASE_URL)) ?? baseUrl ?? defaultMuxUrlHosts.streamBaseUrl;
   const imageBaseUrl =
     httpUrl('MUX_IMAGE_BASE_URL', nonEmpty(env.MUX_IMAGE_BASE_URL)) ?? baseUrl ?? defaultMuxUrlHosts.imageBaseUrl;
-  const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl };
+  const bindingKeySecretArn = nonEmpty(env.MUX_BINDING_KEY_SECRET_ARN);
+  const envBindingKey = nonEmpty(env.MUX_BINDING_KEY);
+  const fixedBindingKey = envBindingKey === undefined ? null : bindingKey(envBindingKey, 'MUX_BINDING_KEY');
+  const loadBindingKey = bindingKeySecretArn
+    ? secretReader(bindingKeySecretArn, env, options, (secretString) => bindingKey(secretString.trim(), 'The asset binding key secret'))
+    : async () => fixedBindingKey;
+  const bindingKeySource: MuxCredentialSource = bindingKeySecretArn ? 'secrets-manager' : fixedBindingKey === null ? 'none' : 'env';
+  const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl, loadBindingKey, bindingKeySource };
 
   const secretArn = nonEmpty(env.MUX_SECRET_ARN);
   if (secretArn) {
-    const read = secretReader(secretArn, env, options);
+    const read = secretReader(secretArn, env, options, credentialsFromSecretString);
     return { ...common, configured: true, credentialSource: 'secrets-manager', loadCredentials: read };
   }
 
@@ -158,15 +189,30 @@ function credentialsFromSecret(payload: unknown): MuxCredentials | { readonly ba
   return { tokenId, tokenSecret, webhookSecret: isNonEmptyString(webhookSecret) ? webhookSecret : null };
 }
 
+function credentialsFromSecretString(secretString: string): MuxCredentials {
+  let payload: unknown;
+  try {
+    payload = JSON.parse(secretString);
+  } catch {
+    throw new MuxConfigurationError('The Mux secret is not JSON');
+  }
+  const credentials = credentialsFromSecret(payload);
+  if ('badFields' in credentials) {
+    throw new MuxConfigurationError(`The Mux secret must be JSON with tokenId, tokenSecret, webhookSecret (bad: ${credentials.badFields.join(', ')})`);
+  }
+  return credentials;
+}
+
 interface CachedSecret {
   readonly expiresAt: number;
-  readonly credentials: Promise<MuxCredentials>;
+  readonly value: Promise<unknown>;
 }
 
 /** Per container, keyed by extension origin and secret id, so every config built from the same env shares it. */
 const secretCache = new Map<string, CachedSecret>();
 
-function secretReader(secretId: string, env: Env, options: MuxConfigOptions): () => Promise<MuxCredentials> {
+/** Reads a secret through the extension at most once per TTL, and turns its SecretString into a `T` with `parse`. */
+function secretReader<T>(secretId: string, env: Env, options: MuxConfigOptions, parse: (secretString: string) => T): () => Promise<T> {
   const origin =
     options.secretsExtensionUrl ?? `http://localhost:${nonEmpty(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT) ?? '2773'}`;
   const ttlMs = options.secretTtlMs ?? 300_000;
@@ -174,20 +220,20 @@ function secretReader(secretId: string, env: Env, options: MuxConfigOptions): ()
   const cacheKey = `${origin}|${secretId}`;
   return () => {
     const cached = secretCache.get(cacheKey);
-    if (cached && cached.expiresAt > now()) return cached.credentials;
+    if (cached && cached.expiresAt > now()) return cached.value as Promise<T>;
     // Concurrent first calls share one request; a failure is not cached, so the next call tries again.
-    const credentials = fetchSecret(origin, secretId, env, options);
-    secretCache.set(cacheKey, { expiresAt: now() + ttlMs, credentials });
-    credentials.catch(() => {
-      if (secretCache.get(cacheKey)?.credentials === credentials) secretCache.delete(cacheKey);
+    const value = fetchSecretString(origin, secretId, env, options).then(parse);
+    secretCache.set(cacheKey, { expiresAt: now() + ttlMs, value });
+    value.catch(() => {
+      if (secretCache.get(cacheKey)?.value === value) secretCache.delete(cacheKey);
     });
-    return credentials;
+    return value;
   };
 }
 
-async function fetchSecret(origin: string, secretId: string, env: Env, options: MuxConfigOptions): Promise<MuxCredentials> {
+async function fetchSecretString(origin: string, secretId: string, env: Env, options: MuxConfigOptions): Promise<string> {
   const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
-  if (!sessionToken) throw new MuxConfigurationError('MUX_SECRET_ARN is set but AWS_SESSION_TOKEN is not (not in Lambda?)');
+  if (!sessionToken) throw new MuxConfigurationError('A secret ARN is set but AWS_SESSION_TOKEN is not (not in Lambda?)');
   const url = `${origin}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
   const doFetch = options.fetch ?? fetch;
   let response: Response;
@@ -202,20 +248,10 @@ async function fetchSecret(origin: string, secretId: string, env: Env, options: 
   if (!response.ok) {
     // The body can echo the request; only the status is reported.
     await response.body?.cancel();
-    throw new MuxConfigurationError(`The Parameters and Secrets extension answered ${response.status} for the Mux secret`);
+    throw new MuxConfigurationError(`The Parameters and Secrets extension answered ${response.status} for ${secretId}`);
   }
   const envelope: unknown = await response.json().catch(() => null);
   const secretString = isRecord(envelope) ? envelope.SecretString : undefined;
-  if (typeof secretString !== 'string') throw new MuxConfigurationError('The Mux secret has no SecretString');
-  let payload: unknown;
-  try {
-    payload = JSON.parse(secretString);
-  } catch {
-    throw new MuxConfigurationError('The Mux secret is not JSON');
-  }
-  const credentials = credentialsFromSecret(payload);
-  if ('badFields' in credentials) {
-    throw new MuxConfigurationError(`The Mux secret must be JSON with tokenId, tokenSecret, webhookSecret (bad: ${credentials.badFields.join(', ')})`);
-  }
-  return credentials;
+  if (typeof secretString !== 'string') throw new MuxConfigurationError(`The secret ${secretId} has no SecretString`);
+  return secretString;
 }

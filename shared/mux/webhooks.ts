@@ -6,19 +6,21 @@
  * is known without reading error messages; the HMAC itself is checked by the SDK's `webhooks.verifySignature` (async
  * since SDK 14), which also checks the age against the process clock. Verify the raw body exactly as received.
  */
+import { createHash } from 'node:crypto';
 import Mux from '@mux/mux-node';
 import * as z from 'zod';
-import { UnauthorizedError, ValidationError } from '../errors.js';
+import { UnauthorizedError, type ValidationIssue } from '../errors.js';
 import {
   describeAssetError,
   generatedTextTrack,
   hasReadyHighestMp4,
-  parseMuxAsset,
+  latestStorableUnixSeconds,
+  muxIdSchema,
   parseMuxStaticRendition,
   parseMuxTrack,
   primaryPlaybackId,
+  safeParseMuxAsset,
   type MuxAsset,
-  type MuxAssetError,
   type MuxAssetStatus,
   type MuxPlaybackPolicy,
   type MuxStaticRendition,
@@ -51,7 +53,11 @@ export const muxAssetEventTypes = [
   'video.asset.static_renditions.ready',
 ] as const;
 export const muxTrackEventTypes = ['video.asset.track.created', 'video.asset.track.ready', 'video.asset.track.errored'] as const;
-export const muxUploadEventTypes = ['video.upload.asset_created', 'video.upload.errored', 'video.upload.cancelled'] as const;
+/**
+ * Events about Mux direct uploads (`POST /video/v1/uploads`). reelay uploads to S3 and creates assets from a URL, so
+ * none of these can concern a reelay video: they are recognised only to be acknowledged as not reelay's.
+ */
+export const muxUploadEventTypes = ['video.upload.created', 'video.upload.asset_created', 'video.upload.errored', 'video.upload.cancelled'] as const;
 export const muxStaticRenditionEventType = 'video.asset.static_rendition.ready';
 
 export type MuxAssetEventType = (typeof muxAssetEventTypes)[number];
@@ -68,16 +74,6 @@ interface MuxEventCommon {
   readonly objectId: string | null;
   /** The asset the event concerns, when it can be told. */
   readonly assetId: string | null;
-  /** The video id (asset passthrough), when the payload carries it. */
-  readonly videoId: string | null;
-}
-
-export interface MuxUpload {
-  readonly id: string | null;
-  readonly status: string | null;
-  readonly assetId: string | null;
-  readonly passthrough: string | null;
-  readonly error: MuxAssetError | null;
 }
 
 export type MuxEvent =
@@ -88,69 +84,78 @@ export type MuxEvent =
       readonly type: typeof muxStaticRenditionEventType;
       readonly data: MuxStaticRendition | null;
     })
-  | (MuxEventCommon & { readonly kind: 'upload'; readonly type: MuxUploadEventType; readonly data: MuxUpload })
+  | (MuxEventCommon & { readonly kind: 'upload'; readonly type: MuxUploadEventType; readonly data: unknown })
   /** Anything else: acknowledge it (so Mux stops retrying), do not apply it. */
   | (MuxEventCommon & { readonly kind: 'unknown'; readonly type: 'unknown'; readonly data: unknown });
 
 /**
- * True when the event's payload is not the whole asset (track and static-rendition events, whose data can even be
- * empty; upload events): re-fetch the asset with `MuxGateway.getAsset(event.assetId)` before storing anything.
+ * A correctly signed body that is not a usable Mux event: not JSON, not an envelope, or a field out of bounds (an id
+ * with a NUL byte, a duration of 1e308). Mux would retry a non-2xx answer for 24 h and get the same answer, so it is
+ * acknowledged and recorded as rejected instead. `id`, `receivedType` and `objectId` are what the events table can
+ * hold: the values received when they are valid, otherwise a digest (`sha256:…` of the id, or of the whole body when
+ * there is no id) and `invalid`, so Mux's redeliveries of the same body are recognised.
  */
-export function eventNeedsAssetRefetch(event: MuxEvent): boolean {
-  return event.kind === 'track' || event.kind === 'static_rendition' || event.kind === 'upload';
+export interface RejectedWebhook {
+  readonly kind: 'rejected';
+  readonly id: string;
+  readonly receivedType: string;
+  readonly objectId: string | null;
+  readonly issues: readonly ValidationIssue[];
 }
 
-const envelopeSchema = z.looseObject({
-  id: z.string().min(1),
-  type: z.string().min(1),
-  created_at: z.string().min(1),
-  object: z.looseObject({ type: z.string().nullish(), id: z.string().nullish() }).nullish(),
-  data: z.unknown(),
-});
+/**
+ * True when the event's payload is not the whole asset (track and static-rendition events, whose data can even be
+ * empty): re-fetch the asset with `MuxGateway.getAsset(event.assetId)` before storing anything.
+ */
+export function eventNeedsAssetRefetch(event: MuxEvent): boolean {
+  return event.kind === 'track' || event.kind === 'static_rendition';
+}
 
-const uploadSchema = z.looseObject({
-  id: z.string().nullish(),
-  status: z.string().nullish(),
-  asset_id: z.string().nullish(),
-  new_asset_settings: z.looseObject({ passthrough: z.string().nullish() }).nullish(),
-  error: z.looseObject({ type: z.string().nullish(), message: z.string().nullish(), messages: z.array(z.string()).nullish() }).nullish(),
+/** 1970-01-01 to 9999-12-31: a time every driver can store (see latestStorableUnixSeconds). */
+const storableDate = (text: string) => {
+  const time = new Date(text).getTime();
+  return time >= 0 && time <= latestStorableUnixSeconds * 1000 + 999;
+};
+
+const envelopeSchema = z.looseObject({
+  id: muxIdSchema,
+  type: muxIdSchema,
+  created_at: z.string().max(64).refine(storableDate, 'expected an ISO 8601 time between 1970 and 9999'),
+  object: z.looseObject({ type: z.string().max(255).nullish(), id: muxIdSchema.nullish() }).nullish(),
+  data: z.unknown(),
 });
 
 function includes<T extends string>(list: readonly T[], value: string): value is T {
   return (list as readonly string[]).includes(value);
 }
 
-function parseUpload(raw: unknown): MuxUpload {
-  const parsed = uploadSchema.safeParse(raw ?? {});
-  if (!parsed.success) throw new ValidationError('The Mux upload event data is not an upload');
-  const upload = parsed.data;
-  const messages = upload.error?.messages ?? (upload.error?.message ? [upload.error.message] : []);
-  return {
-    id: upload.id ?? null,
-    status: upload.status ?? null,
-    assetId: upload.asset_id ?? null,
-    passthrough: upload.new_asset_settings?.passthrough ?? null,
-    error: upload.error ? { type: upload.error.type ?? 'unknown', messages } : null,
-  };
+const issuesOf = (error: z.ZodError, prefix: readonly (string | number)[] = []): ValidationIssue[] =>
+  error.issues.map((issue) => ({ path: [...prefix, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))], message: issue.message }));
+
+const digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;
+const validId = (value: unknown): value is string => muxIdSchema.safeParse(value).success;
+
+/** What can be recorded of a body that failed validation (see {@link RejectedWebhook}). */
+function rejected(rawBody: string, json: unknown, issues: readonly ValidationIssue[]): RejectedWebhook {
+  const fields = typeof json === 'object' && json !== null ? (json as Record<string, unknown>) : {};
+  const object = typeof fields.object === 'object' && fields.object !== null ? (fields.object as Record<string, unknown>) : {};
+  let id: string;
+  if (validId(fields.id)) id = fields.id;
+  else id = digest(typeof fields.id === 'string' ? `id:${fields.id}` : `body:${rawBody}`);
+  return { kind: 'rejected', id, receivedType: validId(fields.type) ? fields.type : 'invalid', objectId: validId(object.id) ? object.id : null, issues };
 }
 
-function parseEnvelope(rawBody: string): MuxEvent {
+function parseEnvelope(rawBody: string): MuxEvent | RejectedWebhook {
   let json: unknown;
   try {
     json = JSON.parse(rawBody);
   } catch {
-    throw new ValidationError('The Mux webhook body is not JSON');
+    return rejected(rawBody, null, [{ path: [], message: 'The Mux webhook body is not JSON' }]);
   }
   const parsed = envelopeSchema.safeParse(json);
-  if (!parsed.success) {
-    throw new ValidationError(
-      'The Mux webhook body is not an event envelope',
-      parsed.error.issues.map((issue) => ({ path: issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key)), message: issue.message })),
-    );
-  }
+  if (!parsed.success) return rejected(rawBody, json, issuesOf(parsed.error));
   const envelope = parsed.data;
   const createdAt = new Date(envelope.created_at);
-  if (Number.isNaN(createdAt.getTime())) throw new ValidationError('The Mux webhook created_at is not a date');
   const objectType = envelope.object?.type ?? null;
   const objectId = envelope.object?.id ?? null;
   const assetObjectId = objectType === 'asset' ? objectId : null;
@@ -159,23 +164,20 @@ function parseEnvelope(rawBody: string): MuxEvent {
 
   if (includes(muxAssetEventTypes, type)) {
     const rawData = typeof envelope.data === 'object' && envelope.data !== null ? envelope.data : {};
-    const data = parseMuxAsset({ id: objectId, ...rawData });
-    if (!data) throw new ValidationError(`The Mux ${type} event carries no asset`);
-    return { ...common, kind: 'asset', type, data, assetId: data.id, videoId: data.passthrough };
+    const data = safeParseMuxAsset({ id: objectId, ...rawData });
+    if ('issues' in data) return rejected(rawBody, json, data.issues.map((issue) => ({ ...issue, path: ['data', ...issue.path] })));
+    return { ...common, kind: 'asset', type, data: data.asset, assetId: data.asset.id };
   }
   if (includes(muxTrackEventTypes, type)) {
     const data = parseMuxTrack(envelope.data);
-    return { ...common, kind: 'track', type, data, assetId: data?.assetId ?? assetObjectId, videoId: null };
+    return { ...common, kind: 'track', type, data, assetId: data?.assetId ?? assetObjectId };
   }
   if (type === muxStaticRenditionEventType) {
     const data = parseMuxStaticRendition(envelope.data);
-    return { ...common, kind: 'static_rendition', type, data, assetId: data?.assetId ?? assetObjectId, videoId: null };
+    return { ...common, kind: 'static_rendition', type, data, assetId: data?.assetId ?? assetObjectId };
   }
-  if (includes(muxUploadEventTypes, type)) {
-    const data = parseUpload(envelope.data);
-    return { ...common, kind: 'upload', type, data, assetId: data.assetId, videoId: data.passthrough };
-  }
-  return { ...common, kind: 'unknown', type: 'unknown', data: envelope.data, assetId: assetObjectId, videoId: null };
+  if (includes(muxUploadEventTypes, type)) return { ...common, kind: 'upload', type, data: envelope.data, assetId: null };
+  return { ...common, kind: 'unknown', type: 'unknown', data: envelope.data, assetId: assetObjectId };
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -229,19 +231,19 @@ export interface VerifyWebhookOptions {
 }
 
 /**
- * Verifies a Mux webhook and parses it into a {@link MuxEvent}.
+ * Verifies a Mux webhook and parses it into a {@link MuxEvent}, or a {@link RejectedWebhook} when the body is
+ * correctly signed but not a usable event.
  *
  * @param rawBody the body exactly as received (API Gateway: decode `body` if `isBase64Encoded`), never re-serialised.
  * @throws WebhookSignatureError (an UnauthorizedError) for a missing, malformed, forged or stale signature.
  * @throws MuxConfigurationError when no webhook secret is configured (a server fault: Mux should retry later).
- * @throws ValidationError for a correctly signed body that is not a Mux event.
  */
 export async function verifyAndParseWebhook(
   rawBody: string,
   headers: WebhookHeaders,
   secret: string | null | undefined,
   options: VerifyWebhookOptions = {},
-): Promise<MuxEvent> {
+): Promise<MuxEvent | RejectedWebhook> {
   if (!secret) throw new MuxConfigurationError('No Mux webhook secret is configured (MUX_WEBHOOK_SECRET or the secret)');
   const header = headerValue(headers, 'mux-signature');
   if (!header) throw new WebhookSignatureError('missing_signature');

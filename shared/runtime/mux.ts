@@ -3,6 +3,7 @@
  * cold start loudly); the SDK and its credentials only on first use, because in AWS the credentials come from the
  * Parameters and Secrets extension, which answers during an invocation and not during INIT.
  */
+import { assetBinder, type AssetBinder } from '../mux/binding.js';
 import { muxConfigFromEnv, type MuxConfig, type MuxConfigOptions } from '../mux/config.js';
 import type { MuxGateway } from '../mux/client.js';
 import { muxUrls, type MuxUrls } from '../mux/urls.js';
@@ -25,6 +26,8 @@ export interface MuxRuntime {
   readonly urls: MuxUrls;
   /** The gateway, built once per container on first call (a failed build is retried on the next call). */
   gateway(): Promise<MuxGateway>;
+  /** Signs and verifies asset passthroughs with the binding key, read once per container on first call. */
+  binding(): Promise<AssetBinder>;
 }
 
 export function muxFromEnv(env: Env, options: MuxRuntimeOptions = {}): MuxRuntime {
@@ -38,5 +41,6 @@ export function muxFromEnv(env: Env, options: MuxRuntimeOptions = {}): MuxRuntim
       const { muxGatewayFromConfig } = await import('../mux/client.js');
       return muxGatewayFromConfig(config, { maxRetries: options.maxRetries ?? 0, timeout });
     }),
+    binding: once(async () => assetBinder(await config.loadBindingKey())),
   };
 }

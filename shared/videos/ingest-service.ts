@@ -10,11 +10,13 @@
  *    finds the video processing without an asset and asks SQS to deliver it again later (by then the asset is
  *    stored, or the claim has gone stale because its holder died, and it is taken over).
  * 3. Before creating, a retry (ApproximateReceiveCount > 1, an attempt already counted, a re-ingest) looks for an
- *    asset Mux already has with passthrough = video id: a handler killed after the create, or a create whose response
- *    was lost, made one, and it is adopted instead of making a second.
+ *    asset Mux already has for the video: a handler killed after the create, or a create whose response was lost,
+ *    made one, and it is adopted instead of making a second — only once AssetOwnership proves it reelay's (its tagged
+ *    passthrough and its input; an asset someone else made with the video's id is never adopted).
  * 4. The asset is created from a presigned GET URL with the requested options (the row's `mux_options`, or on a
- *    legacy schema the object's `reelay-options` metadata), and stored with VideoDB.attachMuxAsset, which never
- *    overwrites what a faster webhook already stored.
+ *    legacy schema the object's `reelay-options` metadata) and a passthrough tagged for the video and the attempt
+ *    (shared/mux/binding.ts), and stored with VideoDB.attachMuxAsset, which never overwrites what a faster webhook
+ *    stored for the same asset, and replaces another asset a webhook bound meanwhile.
  * 5. Mux 408/409/429/5xx and timeouts give the claim back and report `retry` (SQS redelivers; the DLQ catches the
  *    rest). A permanent refusal (4xx) makes the video `errored` with Mux's message.
  *
@@ -29,7 +31,9 @@ import { MuxApiError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import type { MuxAsset } from '../mux/assets.js';
+import type { AssetBinder } from '../mux/binding.js';
 import type { MuxGateway } from '../mux/client.js';
+import { AssetOwnership } from './asset-ownership.js';
 import { hasMuxColumns } from './presenter.js';
 import { ingestOptions, ingestOptionsFromColumn, ingestOptionsFromMetadata, type IngestOptions } from './ingest-options.js';
 
@@ -41,7 +45,9 @@ export interface IngestServiceOptions {
   readonly videos: VideoDB;
   readonly storage: IngestStorage;
   /** Built on first use (the Mux credentials may only be readable during an invocation). */
-  readonly gateway: () => Promise<Pick<MuxGateway, 'createAsset' | 'findAssetByPassthrough'>>;
+  readonly gateway: () => Promise<Pick<MuxGateway, 'createAsset' | 'findAsset' | 'getInputs'>>;
+  /** Tags the passthrough of every asset created (shared/mux/binding.ts); built on first use, like the gateway. */
+  readonly binding: () => Promise<AssetBinder>;
   readonly logger?: Logger;
   /**
    * Lifetime asked of the input URL (default 6 h: Mux downloads soon, but a queue of large files can wait). A URL
@@ -84,6 +90,8 @@ export class IngestService {
   readonly #videos: VideoDB;
   readonly #storage: IngestStorage;
   readonly #gateway: IngestServiceOptions['gateway'];
+  readonly #binding: IngestServiceOptions['binding'];
+  readonly #ownership: AssetOwnership;
   readonly #logger: Logger;
   readonly #inputUrlTtlSeconds: number;
   readonly #staleClaimSeconds: number;
@@ -93,6 +101,8 @@ export class IngestService {
     this.#videos = options.videos;
     this.#storage = options.storage;
     this.#gateway = options.gateway;
+    this.#binding = options.binding;
+    this.#ownership = new AssetOwnership({ binding: options.binding, gateway: options.gateway, storage: async () => options.storage });
     this.#logger = options.logger ?? silentLogger;
     this.#inputUrlTtlSeconds = options.inputUrlTtlSeconds ?? defaultInputUrlTtlSeconds;
     this.#staleClaimSeconds = options.staleClaimSeconds ?? 900;
@@ -145,7 +155,7 @@ export class IngestService {
     const gateway = await this.#gateway();
 
     if (isRetry) {
-      const existing = await this.#findExisting(claimed.id, replaces, gateway);
+      const existing = await this.#findExisting(claimed, replaces, gateway, log);
       if (existing) return this.#attach(claimed, existing, replaces, 'adopted', undefined, log);
     }
 
@@ -154,7 +164,8 @@ export class IngestService {
     log.info('ingest.create_asset', { attempt: attempts, options: requested, inputUrlExpiresAt: input.expiresAt });
     let asset: MuxAsset;
     try {
-      ({ asset } = await gateway.createAsset({ inputUrl: input.url, passthrough: claimed.id, ...requested }));
+      const passthrough = (await this.#binding()).passthrough(claimed.id, attempts);
+      ({ asset } = await gateway.createAsset({ inputUrl: input.url, passthrough, ...requested }));
     } catch (error) {
       if (!(error instanceof MuxApiError)) {
         await this.#release(claimed.id, log);
@@ -178,7 +189,7 @@ export class IngestService {
     const current = await this.#videos.findById(videoId);
     if (current?.status === 'processing' && current.mux.assetId === null && hasMuxColumns(current)) {
       // Adopting never creates, so it is safe while another ingest may hold the claim.
-      const existing = await this.#findExisting(videoId, null, await this.#gateway());
+      const existing = await this.#findExisting(current, null, await this.#gateway(), log);
       if (existing) return this.#attach(current, existing, null, 'adopted', undefined, log);
       log.info('ingest.claimed_elsewhere');
       return { result: 'retry', videoId, reason: 'claimed_elsewhere' };
@@ -197,9 +208,16 @@ export class IngestService {
     return { result: 'skipped', videoId: video.id, reason: 'cancelled' };
   }
 
-  async #findExisting(videoId: string, replaces: string | null, gateway: Pick<MuxGateway, 'findAssetByPassthrough'>): Promise<MuxAsset | null> {
-    const found = await gateway.findAssetByPassthrough(videoId, { maxPages: this.#searchPages });
-    return found !== null && found.id !== replaces ? found : null;
+  /** The newest asset that AssetOwnership proves reelay made for the video (never `replaces`), or null. */
+  async #findExisting(video: VideoRecord, replaces: string | null, gateway: Pick<MuxGateway, 'findAsset'>, log: Logger): Promise<MuxAsset | null> {
+    const namesVideo = await this.#ownership.namesVideo(video);
+    const match = async (asset: MuxAsset) => {
+      if (asset.id === replaces || !namesVideo(asset)) return false;
+      const refusal = await this.#ownership.refusal(video, asset);
+      if (refusal !== null) log.warn('ingest.adoption_refused', { assetId: asset.id, passthrough: asset.passthrough, reason: refusal });
+      return refusal === null;
+    };
+    return gateway.findAsset(match, { maxPages: this.#searchPages });
   }
 
   async #attach(
@@ -216,7 +234,7 @@ export class IngestService {
       ...(asset.createdAt ? { createdAt: asset.createdAt } : {}),
       ...(requested ? { audioEnhanced: requested.normalizeAudio, options: { ...requested } } : {}),
     };
-    const attached = await this.#videos.attachMuxAsset(video.id, { replaces, mux });
+    const attached = await this.#videos.attachMuxAsset(video.id, { replaces, attempt: video.mux.ingestAttempts, mux });
     log.info(result === 'created' ? 'ingest.asset_created' : 'ingest.asset_adopted', {
       assetId: asset.id,
       // False when a webhook stored the asset first (or the video was cancelled meanwhile): nothing to add.

@@ -5,9 +5,11 @@
  * - `reconcile`:
  *   1. deferred Mux data (kept in `deferred_mux_data` while columns were missing) is restored into the columns;
  *   2. videos that reached Mux (processing, ready, errored) but have no asset id stored — written before 0002, when
- *      webhooks could only move the status — get their asset's fields back: the asset list is paged once and
- *      matched to the videos by passthrough (= video id). A `processing` video with no asset at Mux whose claim has
- *      gone stale (its ingest died before creating one) is ingested again;
+ *      webhooks could only move the status, or whose ingest died between the create and the write — get their
+ *      asset's fields back: the asset list is paged once, matched to the videos by passthrough, and an asset is
+ *      adopted only once AssetOwnership proves it reelay's (its tag and its input: another Mux user's asset carrying
+ *      the video's id, or a copy of its tag, is never adopted). A `processing` video with no such asset whose claim
+ *      has gone stale (its ingest died before creating one) is ingested again;
  *   3. ready videos whose caption track is known but whose transcript or SRT is missing (a fetch failed inside the
  *      webhook's time budget) get them now.
  *   Restoring only fills what is empty and never moves a status backwards (VideoDB.restoreMuxFields).
@@ -22,6 +24,7 @@ import { silentLogger } from '../log.js';
 import type { MuxAsset, MuxAssetError } from '../mux/assets.js';
 import { videoFieldsFromAsset } from '../mux/webhooks.js';
 import type { MuxRuntime } from '../runtime/mux.js';
+import type { AssetOwnership } from './asset-ownership.js';
 import type { CaptionsService } from './captions-service.js';
 import type { IngestOutcome, IngestService } from './ingest-service.js';
 import { presentFields, videoStatusFor } from './webhook-service.js';
@@ -32,7 +35,7 @@ export type ReconcileAction = (typeof reconcileActions)[number];
 export interface ReconcileSummary {
   /** Deferred payloads restored into columns. */
   restored: number;
-  /** Videos whose Mux fields were recovered from Mux by passthrough. */
+  /** Videos whose Mux fields were recovered from Mux (an asset proven theirs). */
   reconciled: number;
   /** Videos whose missing transcript or SRT was completed. */
   captions: number;
@@ -49,6 +52,8 @@ export interface ReconcileServiceOptions {
   readonly ingest: Pick<IngestService, 'ingestVideo'>;
   readonly captions: CaptionsService;
   readonly mux: Pick<MuxRuntime, 'gateway' | 'urls' | 'config'>;
+  /** Decides which assets may be adopted. */
+  readonly ownership: Pick<AssetOwnership, 'namesVideo' | 'refusal'>;
   readonly logger?: Logger;
   /** Attempts in total, the first ingest included (default 3). */
   readonly maxIngestAttempts?: number;
@@ -89,6 +94,7 @@ export class ReconcileService {
   readonly #ingest: Pick<IngestService, 'ingestVideo'>;
   readonly #captions: CaptionsService;
   readonly #mux: ReconcileServiceOptions['mux'];
+  readonly #ownership: ReconcileServiceOptions['ownership'];
   readonly #logger: Logger;
   readonly #maxAttempts: number;
   readonly #retryWindowSeconds: number;
@@ -103,6 +109,7 @@ export class ReconcileService {
     this.#ingest = options.ingest;
     this.#captions = options.captions;
     this.#mux = options.mux;
+    this.#ownership = options.ownership;
     this.#logger = options.logger ?? silentLogger;
     this.#maxAttempts = options.maxIngestAttempts ?? 3;
     this.#retryWindowSeconds = options.retryWindowSeconds ?? 24 * 3600;
@@ -138,7 +145,7 @@ export class ReconcileService {
 
     const orphans = await this.#videos.listWithoutMuxAsset(limit);
     if (orphans.length > 0) {
-      const assets = await this.#assetsByPassthrough(new Set(orphans.map((video) => video.id)));
+      const assets = await this.#ownAssets(orphans);
       const recovered = await this.#each('recover', orphans, (video) => this.#recover(video, assets.get(video.id), summary));
       summary.reconciled += recovered.done;
       summary.failed += recovered.failed;
@@ -160,15 +167,24 @@ export class ReconcileService {
     }
   }
 
-  /** The newest asset per wanted passthrough, from one pass over the asset list (newest first). */
-  async #assetsByPassthrough(wanted: ReadonlySet<string>): Promise<Map<string, MuxAsset>> {
+  /**
+   * The newest asset proven to be each video's, from one pass over the asset list (newest first); it stops once every
+   * video has one. The passthrough filters (no Mux call); the input check runs for the few candidates left.
+   */
+  async #ownAssets(videos: readonly VideoRecord[]): Promise<Map<string, MuxAsset>> {
     const gateway = await this.#mux.gateway();
+    const wanted = new Map(await Promise.all(videos.map(async (video) => [video.id, { video, names: await this.#ownership.namesVideo(video) }] as const)));
     const found = new Map<string, MuxAsset>();
     let cursor: string | null = null;
     for (let page = 0; page < this.#assetPages && found.size < wanted.size; page += 1) {
       const { assets, nextCursor } = await gateway.listAssets({ limit: 100, cursor });
       for (const asset of assets) {
-        if (asset.passthrough !== null && wanted.has(asset.passthrough) && !found.has(asset.passthrough)) found.set(asset.passthrough, asset);
+        // A passthrough begins with the video id, tagged or (before tags) alone.
+        const candidate = wanted.get(asset.passthrough?.slice(0, 36) ?? '');
+        if (candidate === undefined || found.has(candidate.video.id) || !candidate.names(asset)) continue;
+        const refusal = await this.#ownership.refusal(candidate.video, asset);
+        if (refusal === null) found.set(candidate.video.id, asset);
+        else this.#logger.warn('reconcile.adoption_refused', { videoId: candidate.video.id, assetId: asset.id, passthrough: asset.passthrough, reason: refusal });
       }
       if (nextCursor === null) break;
       cursor = nextCursor;

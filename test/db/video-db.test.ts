@@ -168,7 +168,7 @@ describe.each(backends)('VideoDB on %s', (backend) => {
         eventCount += 1;
         return videos.applyMuxEvent(
           { id: `event-${eventCount}`, type: 'video.asset.test', objectId: assetId },
-          { kind: 'progress', target: { videoId: input.id }, assetId, ...report },
+          { kind: 'progress', binding: { assetId }, ...report },
         );
       };
 

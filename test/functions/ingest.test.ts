@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { UploadStorage } from '../../shared/storage/uploads.js';
 import { backends } from '../support/databases.js';
-import { assetsFor, s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
+import { assetBinder } from '../../shared/mux/binding.js';
+import { assetsFor, bindingKey, s3Record, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 describe.each(backends)('ingest function on %s', (backend) => {
   let pipeline: Pipeline;
@@ -29,7 +30,7 @@ describe.each(backends)('ingest function on %s', (backend) => {
       const [asset, ...others] = assetsFor(pipeline, video.id);
       expect(others).toEqual([]);
       expect(asset?.request).toMatchObject({
-        passthrough: video.id,
+        passthrough: assetBinder(bindingKey).passthrough(video.id, 1),
         normalize_audio: true,
         static_renditions: [{ resolution: 'highest' }],
         inputs: [{ generated_subtitles: [{ language_code: 'en' }] }],

@@ -6,15 +6,8 @@ import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { presentVideo } from '../../shared/videos/presenter.js';
 import { isTransientAssetError } from '../../shared/videos/reconcile-service.js';
 import { backends } from '../support/databases.js';
-import { assetsFor, eventually, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
-
-/** Makes a row look last touched `minutes` ago (as if it had waited that long). */
-async function age(pipeline: Pipeline, videoId: string, minutes: number): Promise<void> {
-  await pipeline.db.driver.execute(
-    `UPDATE videos SET updated_at = (now() AT TIME ZONE 'UTC') - make_interval(mins => CAST(:minutes AS integer)) WHERE id = :id`,
-    { minutes, id: sqlValue.uuid(videoId) },
-  );
-}
+import { assetBinder } from '../../shared/mux/binding.js';
+import { age, assetsFor, bindingKey, eventually, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
 describe('which Mux asset errors are retried', () => {
   it('retries invalid_input once (it may be reelay’s own download URL) and other types up to the limit', () => {
@@ -102,8 +95,8 @@ describe.each(backends)('reconcile function on %s', (backend) => {
       // A first ingest whose input Mux could not download.
       await pipeline.videos.claimIngest(video.id, { from: ['uploaded'] });
       const gateway = await muxFromEnv(pipeline.env).gateway();
-      const broken = await gateway.createAsset({ inputUrl: 'http://127.0.0.1:9/gone.mp4', passthrough: video.id });
-      await pipeline.videos.attachMuxAsset(video.id, { replaces: null, mux: { assetId: broken.assetId, status: 'preparing' } });
+      const broken = await gateway.createAsset({ inputUrl: 'http://127.0.0.1:9/gone.mp4', passthrough: assetBinder(bindingKey).passthrough(video.id, 1) });
+      await pipeline.videos.attachMuxAsset(video.id, { replaces: null, attempt: 1, mux: { assetId: broken.assetId, status: 'preparing' } });
       await pipeline.mux.whenIdle();
       await eventually(async () => (await pipeline.videos.findById(video.id))?.status === 'errored');
 
@@ -143,9 +136,8 @@ describe.each(backends)('reconcile function on %s', (backend) => {
     it('recovers the asset of an ingest killed between the Mux create and the database write, without a second asset', async () => {
       const { video } = await pipeline.upload({ status: 'uploaded' });
       await pipeline.videos.claimIngest(video.id, { from: ['uploaded'] });
-      const gateway = await muxFromEnv(pipeline.env).gateway();
-      const orphan = await gateway.createAsset({ inputUrl: `${pipeline.mux.baseUrl}/nothing.mp4`, passthrough: video.id });
-      // The webhooks of that asset could not find it either (nothing stored yet): pretend they never came.
+      const orphan = await pipeline.createReelayAsset(video, 1);
+      // Its webhooks may have bound it meanwhile (nothing was stored yet): pretend they never came.
       await pipeline.mux.whenIdle();
       await pipeline.db.driver.execute(`UPDATE videos SET mux_asset_id = NULL, status = 'processing' WHERE id = :id`, { id: sqlValue.uuid(video.id) });
 

@@ -45,6 +45,7 @@ function lambdaNode(): { path: string; version: string; note: string | null } {
 }
 
 const smokeSecret = { tokenId: 'smoke-token-id', tokenSecret: 'smoke-token-secret', webhookSecret: 'smoke-webhook-secret' };
+const smokeBindingKeyArn = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-binding-AbCdEf';
 const sessionToken = 'smoke-session-token';
 const dataApiPaths = new Set(['/Execute', '/BatchExecute', '/BeginTransaction', '/CommitTransaction', '/RollbackTransaction']);
 
@@ -61,7 +62,10 @@ function startStandIn(): Promise<{ server: Server; origin: string; port: number;
         return;
       }
       response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ ARN: url.searchParams.get('secretId'), Name: 'smoke-mux', SecretString: JSON.stringify(smokeSecret), VersionStages: ['AWSCURRENT'] }));
+      const secretId = url.searchParams.get('secretId');
+      // The binding key secret is a plain generated string; the Mux secret is JSON.
+      const secretString = secretId === smokeBindingKeyArn ? 'k'.repeat(64) : JSON.stringify(smokeSecret);
+      response.end(JSON.stringify({ ARN: secretId, Name: 'smoke-secret', SecretString: secretString, VersionStages: ['AWSCURRENT'] }));
     } else if (url.pathname.startsWith('/video/') || url.pathname.startsWith('/system/')) {
       response.writeHead(401, { 'content-type': 'application/json' });
       response.end(JSON.stringify({ error: { type: 'unauthorized', messages: ['smoke test: no Mux here'] } }));
@@ -164,6 +168,7 @@ const fakeTokenValues: Record<string, string> = {
   RDS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-db-AbCdEf',
   UPLOAD_BUCKET: 'smoke-bucket',
   MUX_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-mux-AbCdEf',
+  MUX_BINDING_KEY_SECRET_ARN: smokeBindingKeyArn,
 };
 
 function environmentFor(synth: Synthesized, spec: FunctionSpec, standIn: { origin: string; port: number }): Record<string, string> {

@@ -100,10 +100,13 @@ describe.each([
     if (spec.uses.includes('database')) {
       expect(resourcesFor(statements, 'rds-data:')).toEqual([expect.stringMatching(/:cluster:<DatabaseCluster\w+>$/)]);
     }
-    // Secrets: the Data API secret for database users, the Mux secret for Mux users, nothing else.
+    // Secrets: the Data API secret for database users, the Mux secret for Mux users, the asset binding key for the
+    // functions that create, adopt or bind assets, nothing else.
     const secrets = resourcesFor(statements, 'secretsmanager:');
     expect(secrets.some((secret) => secret.startsWith('<DatabaseClusterSecretAttachment'))).toBe(spec.uses.includes('database'));
     expect(secrets.some((secret) => secret.startsWith('<MuxSecret'))).toBe(spec.uses.includes('mux'));
+    expect(secrets.some((secret) => secret.startsWith('<AssetBindingKey'))).toBe(spec.uses.includes('mux-binding'));
+    expect(secrets.every((secret) => /^<(DatabaseClusterSecretAttachment|MuxSecret|AssetBindingKey)/.test(secret))).toBe(true);
     expect(actions.filter((action) => action.startsWith('secretsmanager:')).every((action) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(action))).toBe(true);
     if (spec.trigger === 'sqs') {
       expect(resourcesFor(statements, 'sqs:')).toEqual([expect.stringMatching(/^<UploadsIngestQueue\w+\.Arn>$/)]);

@@ -146,7 +146,8 @@ describe('the dev stage (defaults)', () => {
       expect('UPLOAD_BUCKET' in env).toBe(storage);
       expect(env.UPLOAD_PREFIX).toBe(storage ? 'uploads/' : undefined);
       expect('MUX_SECRET_ARN' in env).toBe(uses.has('mux'));
-      for (const forbidden of ['MUX_TOKEN_ID', 'MUX_TOKEN_SECRET', 'MUX_WEBHOOK_SECRET', 'DATABASE_URL', 'PGPASSWORD']) {
+      expect('MUX_BINDING_KEY_SECRET_ARN' in env).toBe(uses.has('mux-binding'));
+      for (const forbidden of ['MUX_TOKEN_ID', 'MUX_TOKEN_SECRET', 'MUX_WEBHOOK_SECRET', 'MUX_BINDING_KEY', 'DATABASE_URL', 'PGPASSWORD']) {
         expect(env).not.toHaveProperty(forbidden);
       }
       // Only the Mux users load the Parameters and Secrets extension.
@@ -161,6 +162,15 @@ describe('the dev stage (defaults)', () => {
       );
       expect(secrets).toHaveLength(1);
       expect(JSON.parse(secrets[0]?.[1].Properties?.SecretString as string)).toEqual({ tokenId: '', tokenSecret: '', webhookSecret: '' });
+    });
+
+    it('generates the asset binding key in a secret of its own, read by ingest, webhooks and reconcile only', () => {
+      const secrets = resourcesOfType(dev.json, 'AWS::SecretsManager::Secret').filter(([, secret]) => constructPathOf(secret).includes('/AssetBindingKey/'));
+      expect(secrets).toHaveLength(1);
+      expect(secrets[0]?.[1].Properties).toMatchObject({ GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false } });
+      expect(secrets[0]?.[1].Properties?.SecretString).toBeUndefined();
+      const readers = manifest.functions.filter((fn) => 'MUX_BINDING_KEY_SECRET_ARN' in environmentOf(dev, fn.name)).map((fn) => fn.name);
+      expect(readers.sort()).toEqual(['ingest', 'mux-webhook', 'reconcile']);
     });
   });
 
@@ -449,6 +459,10 @@ describe('an external JWT issuer and an existing Mux secret', () => {
       expect.stringContaining('/MuxSecret/'),
     );
     expect(environmentOf(external, 'ingest').MUX_SECRET_ARN).toBe(muxSecretArn);
+    // The binding key is reelay's, not Mux's: the stack keeps generating it.
+    expect(resourcesOfType(external.json, 'AWS::SecretsManager::Secret').map(([, secret]) => constructPathOf(secret))).toContainEqual(
+      expect.stringContaining('/AssetBindingKey/'),
+    );
   });
 
   it('has no CORS rule when no origin is configured', () => {

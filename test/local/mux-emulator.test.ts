@@ -34,7 +34,9 @@ async function setup(
 }
 
 async function verified(webhook: ReceivedWebhook): Promise<MuxEvent> {
-  return verifyAndParseWebhook(webhook.body, webhook.headers as Record<string, string>, credentials.webhookSecret);
+  const event = await verifyAndParseWebhook(webhook.body, webhook.headers as Record<string, string>, credentials.webhookSecret);
+  if (event.kind === 'rejected') throw new Error(`the emulator sent an unusable event: ${JSON.stringify(event.issues)}`);
+  return event;
 }
 
 const api = (emulator: MuxEmulator, path: string, init: RequestInit = {}) =>
@@ -64,7 +66,7 @@ describe('Mux emulator lifecycle', () => {
 
     const [createdEvent, readyEvent, renditionEvent, , trackReady] = events;
     expect(createdEvent).toMatchObject({ kind: 'asset', data: { status: 'preparing', passthrough: 'video-1' } });
-    expect(readyEvent).toMatchObject({ kind: 'asset', videoId: 'video-1', data: { status: 'ready', duration: 10, aspectRatio: '16:9' } });
+    expect(readyEvent).toMatchObject({ kind: 'asset', data: { status: 'ready', duration: 10, aspectRatio: '16:9', passthrough: 'video-1' } });
     expect(readyEvent?.kind === 'asset' && readyEvent.data.playbackIds[0]?.id).toBe(created.asset.playbackIds[0]?.id);
     expect(renditionEvent).toMatchObject({ kind: 'static_rendition', data: { name: 'highest.mp4', status: 'ready' } });
     expect(trackReady).toMatchObject({ kind: 'track', data: { type: 'text', textSource: 'generated_vod', status: 'ready', languageCode: 'en' } });
@@ -217,5 +219,49 @@ describe('Mux emulator API', () => {
     const playbackId = created.asset.playbackIds[0]?.id;
     expect((await fetch(`${emulator.baseUrl}/${playbackId}.m3u8`)).status).toBe(412);
     expect((await fetch(`${emulator.baseUrl}/unknownplaybackid.m3u8`)).status).toBe(404);
+  });
+
+  it('keeps any passthrough of up to 255 characters, as given, in the asset, the list and every webhook, and refuses a longer one', async () => {
+    const { emulator, receiver, files } = await setup();
+    const start = `${'é'.repeat(100)} .:/?#\u0000 `;
+    const passthrough = start + 'x'.repeat(255 - start.length);
+    const create = (value: string) =>
+      api(emulator, '/video/v1/assets', { method: 'POST', body: JSON.stringify({ inputs: [{ url: `${files.url}/video.mp4` }], playback_policies: ['public'], passthrough: value }) });
+    const created = await create(passthrough);
+    expect(created.status).toBe(201);
+    expect(((await created.json()) as { data: { passthrough: string } }).data.passthrough).toBe(passthrough);
+    await emulator.whenIdle();
+    const listed = (await (await api(emulator, '/video/v1/assets')).json()) as { data: { passthrough: string }[] };
+    expect(listed.data.map((asset) => asset.passthrough)).toEqual([passthrough]);
+    expect(receiver.received.map((webhook) => webhook.type)).toEqual(['video.asset.created', 'video.asset.ready']);
+    for (const webhook of receiver.received) expect((JSON.parse(webhook.body) as { data: { passthrough: string } }).data.passthrough).toBe(passthrough);
+
+    expect((await create('x'.repeat(256))).status).toBe(400);
+  });
+
+  it('changes a passthrough on PATCH, as another user of the environment may, and sends video.asset.updated', async () => {
+    const { emulator, receiver, files, mux } = await setup();
+    const created = await mux.createAsset({ inputUrl: `${files.url}/video.mp4`, passthrough: 'video-original' });
+    await emulator.whenIdle();
+    const patched = await api(emulator, `/video/v1/assets/${created.assetId}`, { method: 'PATCH', body: JSON.stringify({ passthrough: 'someone-else' }) });
+    expect(patched.status).toBe(200);
+    expect(((await patched.json()) as { data: { passthrough: string } }).data.passthrough).toBe('someone-else');
+    await emulator.whenIdle();
+    expect((await mux.getAsset(created.assetId))?.passthrough).toBe('someone-else');
+    const updated = receiver.received.at(-1);
+    expect(updated?.type).toBe('video.asset.updated');
+    expect(await verified(updated!)).toMatchObject({ kind: 'asset', data: { passthrough: 'someone-else' } });
+    const refused = await api(emulator, `/video/v1/assets/${created.assetId}`, { method: 'PATCH', body: JSON.stringify({ passthrough: 'y'.repeat(256) }) });
+    expect(refused.status).toBe(400);
+  });
+
+  it('reports the inputs an asset was created from (input-info), with what the download found', async () => {
+    const { emulator, files, mux } = await setup();
+    const created = await mux.createAsset({ inputUrl: `${files.url}/video.mp4?X-Amz-Signature=abc`, passthrough: 'video-inputs' });
+    await emulator.whenIdle();
+    const info = await api(emulator, `/video/v1/assets/${created.assetId}/input-info`);
+    expect(info.status).toBe(200);
+    expect(await info.json()).toEqual({ data: [{ settings: { url: `${files.url}/video.mp4?X-Amz-Signature=abc` }, file: { container_format: 'mp4' } }] });
+    expect((await api(emulator, '/video/v1/assets/unknown/input-info')).status).toBe(404);
   });
 });

@@ -82,7 +82,7 @@ describe('MuxGateway over the SDK, against the emulator', () => {
     expect(await mux.getAsset('no-such-asset')).toBeNull();
   });
 
-  it('lists newest first in pages, and finds an asset by passthrough across pages', async () => {
+  it('lists newest first in pages, and finds the newest asset a predicate accepts across pages', async () => {
     const mux = gateway();
     const ids: string[] = [];
     for (let index = 0; index < 5; index += 1) ids.push((await mux.createAsset({ inputUrl, passthrough: `video-page-${index}` })).assetId);
@@ -93,11 +93,28 @@ describe('MuxGateway over the SDK, against the emulator', () => {
     const second = await mux.listAssets({ limit: 2, cursor: first.nextCursor });
     expect(second.assets.map((asset) => asset.id)).toEqual([ids[2], ids[1]]);
 
-    const found = await mux.findAssetByPassthrough('video-page-0', { pageSize: 2 });
+    const named = (passthrough: string) => (asset: { passthrough: string | null }) => asset.passthrough === passthrough;
+    const found = await mux.findAsset(named('video-page-0'), { pageSize: 2 });
     expect(found?.id).toBe(ids[0]);
-    expect(await mux.findAssetByPassthrough('video-never-ingested', { pageSize: 2 })).toBeNull();
+    expect(await mux.findAsset(named('video-never-ingested'), { pageSize: 2 })).toBeNull();
     // Bounded: with too few pages allowed, an old asset is not found (and no endless paging happens).
-    expect(await mux.findAssetByPassthrough('video-page-0', { pageSize: 1, maxPages: 2 })).toBeNull();
+    expect(await mux.findAsset(named('video-page-0'), { pageSize: 1, maxPages: 2 })).toBeNull();
+    // An asynchronous predicate is asked newest first, and the first it accepts wins.
+    const asked: string[] = [];
+    const accepted = await mux.findAsset(async (asset) => {
+      asked.push(asset.id);
+      return asset.id === ids[3] || asset.id === ids[1];
+    }, { pageSize: 2 });
+    expect(accepted?.id).toBe(ids[3]);
+    expect(asked).toEqual([ids[4], ids[3]]);
+  });
+
+  it('returns the inputs an asset was created from, as given, and null for an unknown asset', async () => {
+    const mux = gateway();
+    const created = await mux.createAsset({ inputUrl, passthrough: 'video-inputs', captions: true });
+    const inputs = await mux.getInputs(created.assetId);
+    expect(inputs).toEqual([{ url: inputUrl, settings: { url: inputUrl, generated_subtitles: [{ language_code: 'en', name: 'English (generated)' }] } }]);
+    expect(await mux.getInputs('no-such-asset')).toBeNull();
   });
 
   it('reports 429 as a retryable MuxApiError, and the SDK retries it when allowed', async () => {
@@ -125,7 +142,7 @@ describe('MuxGateway over the SDK, against the emulator', () => {
     const error = await expectMuxError(mux.createAsset({ inputUrl, passthrough: 'video-lost-response' }));
     expect(error).toMatchObject({ status: undefined, retryable: true });
 
-    const existing = await mux.findAssetByPassthrough('video-lost-response');
+    const existing = await mux.findAsset((asset) => asset.passthrough === 'video-lost-response');
     expect(existing?.passthrough).toBe('video-lost-response');
   });
 

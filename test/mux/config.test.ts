@@ -139,3 +139,33 @@ describe('credentials from Secrets Manager through the Lambda extension', () => 
     await expect(unreachable.loadCredentials()).rejects.toBeInstanceOf(MuxConfigurationError);
   });
 });
+
+describe('the asset binding key', () => {
+  const key = 'k'.repeat(40);
+
+  it('comes from MUX_BINDING_KEY, is refused at once when shorter than 32 characters, and is null when absent', async () => {
+    await expect(muxConfigFromEnv({ MUX_TOKEN_ID: 'id', MUX_TOKEN_SECRET: 's', MUX_BINDING_KEY: key }).loadBindingKey()).resolves.toBe(key);
+    expect(() => muxConfigFromEnv({ MUX_BINDING_KEY: 'short' })).toThrow(MuxConfigurationError);
+    await expect(muxConfigFromEnv({ MUX_TOKEN_ID: 'id', MUX_TOKEN_SECRET: 's' }).loadBindingKey()).resolves.toBeNull();
+  });
+
+  it('is never part of the Mux credentials, nor of what diagnostics show', async () => {
+    const config = muxConfigFromEnv({ MUX_TOKEN_ID: 'id', MUX_TOKEN_SECRET: 's', MUX_BINDING_KEY: key });
+    expect(await config.loadCredentials()).toEqual({ tokenId: 'id', tokenSecret: 's', webhookSecret: null });
+    expect(JSON.stringify(describeMuxConfig(config))).not.toContain(key);
+    expect(describeMuxConfig(config)).toMatchObject({ bindingKeySource: 'env' });
+    expect(describeMuxConfig(muxConfigFromEnv({ MUX_TOKEN_ID: 'id', MUX_TOKEN_SECRET: 's' }))).toMatchObject({ bindingKeySource: 'none' });
+  });
+
+  it('comes from its own generated secret through the extension in AWS, apart from the Mux secret', async () => {
+    const extension = await startFakeExtension(`${key}\n`);
+    const bindingArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:reelay/binding-XyZ123';
+    const config = muxConfigFromEnv({ MUX_SECRET_ARN: secretArn, MUX_BINDING_KEY_SECRET_ARN: bindingArn, AWS_SESSION_TOKEN: 'session-token' }, { secretsExtensionUrl: extension.url });
+    await expect(config.loadBindingKey()).resolves.toBe(key);
+    expect(extension.calls).toEqual([{ secretId: bindingArn, token: 'session-token' }]);
+
+    const short = await startFakeExtension('too-short');
+    const refused = muxConfigFromEnv({ MUX_BINDING_KEY_SECRET_ARN: `${bindingArn}-short`, AWS_SESSION_TOKEN: 'session-token' }, { secretsExtensionUrl: short.url });
+    await expect(refused.loadBindingKey()).rejects.toBeInstanceOf(MuxConfigurationError);
+  });
+});

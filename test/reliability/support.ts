@@ -199,7 +199,7 @@ export interface EndState {
 
 /**
  * The end state every scenario must reach: each upload has exactly one row (by its unique title, apart from rows a
- * client never learned of), exactly one live Mux asset whose passthrough is its id, and the expected final status;
+ * client never learned of), exactly one live Mux asset that reelay tagged for it, and the expected final status;
  * nothing is left in the dead-letter queue. The stack must be idle and free of injected faults.
  */
 export async function expectEndState(

@@ -116,9 +116,9 @@ export async function waitForVideo(stack: TestStack, token: string, id: string, 
 
 export const isReady = (video: VideoJson): boolean => video.status === 'ready' && video.mux?.status === 'ready' && video.mux.playbackId !== null;
 
-/** The emulator's assets (deleted ones included) whose passthrough is this video's id. */
+/** The emulator's assets (deleted ones included) that reelay tagged for this video (`{videoId}.{attempt}.{tag}`). */
 export function assetsFor(stack: TestStack, videoId: string) {
-  return [...stack.muxEmulator.assets.values()].filter((asset) => asset.json.passthrough === videoId);
+  return [...stack.muxEmulator.assets.values()].filter((asset) => asset.json.passthrough?.startsWith(`${videoId}.`));
 }
 
 /** Every error answer has the one shape: `{ error: { code, message } }` with a readable message. */

@@ -12,6 +12,7 @@ import type { S3EventRecord, SQSEvent } from 'aws-lambda';
 import { buildHttpEvent, lambdaContext } from '../../local/api-gateway/event.js';
 import { startMuxEmulator, type MuxEmulator } from '../../local/mux-emulator/server.js';
 import { muxSignatureHeader } from '../../local/mux-emulator/signing.js';
+import { sqlValue } from '../../shared/db/driver.js';
 import { VideoDB } from '../../shared/db/video-db.js';
 import type { VideoRecord } from '../../shared/db/video-fields.js';
 import type { HttpHandler } from '../../shared/http/index.js';
@@ -22,10 +23,16 @@ import { encodeS3EventKey } from '../../shared/storage/events.js';
 import { createHandler as createIngestHandler, type IngestHandler } from '../../functions/ingest/handler.js';
 import { createHandler as createWebhookHandler } from '../../functions/mux-webhook/handler.js';
 import { createHandler as createReconcileHandler } from '../../functions/reconcile/handler.js';
+import { assetBinder } from '../../shared/mux/binding.js';
+import { muxFromEnv } from '../../shared/runtime/mux.js';
+import { storageFromEnv } from '../../shared/runtime/storage.js';
+import { startFileServer, type LocalServer } from '../mux/support/servers.js';
 import { openTestDatabase, type BackendName, type TestDatabase } from '../support/databases.js';
 import { startTestS3, type TestS3 } from '../storage/local-s3.js';
 
 export const webhookSecret = 'whsec-test-secret';
+/** The asset binding key the functions tag passthroughs with (tests forge with others). */
+export const bindingKey = 'binding-key-for-tests-0123456789abcdef';
 const tokenId = 'test-token-id';
 const tokenSecret = 'test-token-secret';
 
@@ -45,6 +52,16 @@ export interface Pipeline {
   postWebhook(body: string, signature?: string | null): Promise<{ status: number; body: unknown }>;
   /** Creates a video row and puts its source object; returns the row and the S3 record S3 would notify. */
   upload(options?: UploadOptions): Promise<{ video: VideoRecord; record: S3EventRecord }>;
+  /**
+   * Creates an asset in the emulator as reelay's ingest would for attempt `attempt` (tagged passthrough, presigned
+   * GET of the video's object), without storing it: what a handler killed after the create leaves behind.
+   */
+  createReelayAsset(video: VideoRecord, attempt: number): Promise<{ assetId: string }>;
+  /**
+   * Creates an asset as another user of the same Mux environment could: any passthrough (by default the bare video
+   * id), from their own file (or `inputUrl`).
+   */
+  createForeignAsset(passthrough: string, options?: { inputUrl?: string }): Promise<{ assetId: string }>;
   /** Rebuilds the handlers (a new container), e.g. after a migration. */
   rebuild(): Promise<void>;
   migrate(to?: number): Promise<void>;
@@ -126,6 +143,7 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
     MUX_TOKEN_ID: tokenId,
     MUX_TOKEN_SECRET: tokenSecret,
     MUX_WEBHOOK_SECRET: webhookSecret,
+    MUX_BINDING_KEY: bindingKey,
     MUX_BASE_URL: mux.baseUrl,
     MUX_TIMEOUT_MS: '1500',
     // Short, so a test can let a claim go stale.
@@ -165,6 +183,9 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
   const relayUrl = `http://127.0.0.1:${(relay.address() as AddressInfo).port}/api/webhooks/mux`;
 
   const videos = new VideoDB({ executor: db.driver });
+  // Another Mux user's own content, served from their own host.
+  const foreignFiles: LocalServer = await startFileServer(sampleVideo);
+  const gateway = () => muxFromEnv(env).gateway();
   return {
     db,
     s3,
@@ -206,6 +227,15 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
       );
       return { video, record: s3Record(s3.bucket, key, bytes.length) };
     },
+    async createReelayAsset(video, attempt) {
+      const input = await storageFromEnv(env).storage.presignGet({ key: video.s3Key, ttlSeconds: 3600 });
+      const created = await (await gateway()).createAsset({ inputUrl: input.url, passthrough: assetBinder(bindingKey).passthrough(video.id, attempt) });
+      return { assetId: created.assetId };
+    },
+    async createForeignAsset(passthrough, options = {}) {
+      const created = await (await gateway()).createAsset({ inputUrl: options.inputUrl ?? `${foreignFiles.url}/video.mp4`, passthrough });
+      return { assetId: created.assetId };
+    },
     rebuild: build,
     async migrate(to?: number) {
       await migrator.up(to === undefined ? {} : { to });
@@ -217,15 +247,24 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
         relay.closeAllConnections();
         relay.close(() => resolve());
       });
+      await foreignFiles.close();
       await s3.dispose();
       await db.dispose();
     },
   };
 }
 
-/** The emulator's assets whose passthrough is `videoId`. */
+/** The emulator's assets reelay tagged for `videoId` (`{videoId}.{attempt}.{tag}`, shared/mux/binding.ts). */
 export function assetsFor(pipeline: Pipeline, videoId: string) {
-  return [...pipeline.mux.assets.values()].filter((asset) => asset.json.passthrough === videoId);
+  return [...pipeline.mux.assets.values()].filter((asset) => asset.json.passthrough?.startsWith(`${videoId}.`));
+}
+
+/** Makes a row look last touched `minutes` ago (as if it had waited that long). */
+export async function age(pipeline: Pipeline, videoId: string, minutes: number): Promise<void> {
+  await pipeline.db.driver.execute(
+    `UPDATE videos SET updated_at = (now() AT TIME ZONE 'UTC') - make_interval(mins => CAST(:minutes AS integer)) WHERE id = :id`,
+    { minutes, id: sqlValue.uuid(videoId) },
+  );
 }
 
 /** Polls until `check` returns a value (not undefined/false) or the time runs out. */
