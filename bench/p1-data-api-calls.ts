@@ -9,7 +9,7 @@ import { performance } from 'node:perf_hooks';
 import type { Driver, ParamValue } from '../shared/db/driver.js';
 import { createDriver, driverConfigFromEnv } from '../shared/db/create-driver.js';
 import { isDatabaseError, SqlState } from '../shared/errors.js';
-import { seedMuxColumns } from '../shared/migrations/0002_mux_columns.js';
+import { muxColumns } from '../shared/db/schema.js';
 import { muxSignatureHeader } from '../local/mux-emulator/signing.js';
 import type { DataApiStats } from '../local/data-api/server.js';
 import { openBenchDatabase, type BenchDatabase } from './support/databases.js';
@@ -47,7 +47,7 @@ export async function seedCreateVideo(driver: Driver, video: { id: string; title
     const casts = (column: string) => (column === 'id' ? 'CAST(:id AS uuid)' : `:${column}`);
     return driver.execute(`INSERT INTO videos (${columns.join(', ')}) VALUES (${columns.map(casts).join(', ')}) RETURNING *`, values);
   };
-  const mux = Object.fromEntries(seedMuxColumns.map((column) => [column.name, column.name === 'mux_status' ? 'pending' : null]));
+  const mux = Object.fromEntries(muxColumns.filter((column) => column.origin === 'seed').map((column) => [column.name, column.name === 'mux_status' ? 'pending' : null]));
   try {
     await insert({ ...basic, ...mux });
     return 'full';

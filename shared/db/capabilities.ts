@@ -8,16 +8,15 @@
  */
 import type { Executor } from './driver.js';
 import { isDatabaseError, SqlState } from '../errors.js';
-import { muxColumns } from '../migrations/0002_mux_columns.js';
+import { muxColumnNames, schemaTableNames, type SchemaTable } from './schema.js';
 
-/** Tables whose presence changes what the data layer does. */
-export const trackedTables = ['videos', 'mux_webhook_events', 'deferred_mux_data'] as const;
-export type TrackedTable = (typeof trackedTables)[number];
+/** Tables whose presence changes what the data layer does: reelay's own tables (schema.ts). */
+export type TrackedTable = SchemaTable;
 
 export interface MuxColumnCheck {
-  /** True when every Mux column of migration 0002 is present on `videos`. */
+  /** True when every Mux column (schema.ts) is present on `videos`. */
   readonly exist: boolean;
-  /** Mux columns the `videos` table lacks, in migration order. */
+  /** Mux columns the `videos` table lacks, in catalog order. */
   readonly missing: readonly string[];
 }
 
@@ -29,11 +28,15 @@ export interface SchemaCapabilities {
   readonly detectedAt: number;
 }
 
+/*
+ * information_schema shows only the columns of tables the current role holds some privilege on: a database role
+ * (0004) sees the tables it may use, which is exactly what the data layer may build statements for.
+ */
 const catalogQuery = `
   SELECT table_name, column_name
     FROM information_schema.columns
    WHERE table_schema = current_schema()
-     AND table_name IN ('videos', 'mux_webhook_events', 'deferred_mux_data')`;
+     AND table_name IN (${schemaTableNames.map((name) => `'${name}'`).join(', ')})`;
 
 /** Reads the catalog once and answers every capability question from that one result. */
 export async function detectCapabilities(executor: Executor, now: () => number = Date.now): Promise<SchemaCapabilities> {
@@ -46,7 +49,7 @@ export async function detectCapabilities(executor: Executor, now: () => number =
     columns.set(table, set);
   }
   const videoColumns = columns.get('videos') ?? new Set<string>();
-  const missing = muxColumns.map((column) => column.name).filter((name) => !videoColumns.has(name));
+  const missing = muxColumnNames.filter((name) => !videoColumns.has(name));
   return { columns, mux: { exist: missing.length === 0, missing }, detectedAt: now() };
 }
 

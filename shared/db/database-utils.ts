@@ -16,9 +16,9 @@ import type { Driver, DriverName, Executor } from './driver.js';
 import { checkMuxColumnsExist, type MuxColumnCheck } from './capabilities.js';
 import { DatabaseUnavailableError, isDatabaseError, ReelayError, SqlState, type UnavailableReason } from '../errors.js';
 import type { Logger } from '../log.js';
-import { muxColumns } from '../migrations/0002_mux_columns.js';
 import { createMigrator, type MigrationStatus, type MigratorOptions } from '../migrations/engine.js';
 import { latestVersion, migrations } from '../migrations/index.js';
+import { muxColumnNames } from './schema.js';
 
 export { checkMuxColumnsExist, type MuxColumnCheck };
 
@@ -42,7 +42,7 @@ export interface DatabaseConnection {
   readonly error?: ConnectionError;
 }
 
-/** Mux columns of migration 0002 that the live `videos` table has and lacks, in migration order. */
+/** Mux columns (schema.ts) that the live `videos` table has and lacks, in catalog order. */
 export interface MuxColumnReport {
   readonly present: readonly string[];
   readonly missing: readonly string[];
@@ -110,8 +110,7 @@ interface ProbeRow {
 
 export function muxColumnReport(videoColumns: Iterable<string>): MuxColumnReport {
   const have = new Set(videoColumns);
-  const names = muxColumns.map((column) => column.name);
-  return { present: names.filter((name) => have.has(name)), missing: names.filter((name) => !have.has(name)) };
+  return { present: muxColumnNames.filter((name) => have.has(name)), missing: muxColumnNames.filter((name) => !have.has(name)) };
 }
 
 async function probeSchema(executor: Executor): Promise<SchemaSnapshot> {

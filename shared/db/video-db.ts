@@ -23,7 +23,7 @@ import {
   type VideoStatus,
 } from './video-fields.js';
 import { ValidationError } from '../errors.js';
-import { utcNow } from '../migrations/0001_basic_videos.js';
+import { utcNow } from './schema.js';
 import type { JsonValue } from './driver.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';

@@ -1,9 +1,11 @@
 /**
  * The one mapping between the `videos` table and reelay's video record: which column holds which field, how a
- * value is sent as a parameter, and how a row is read back. Everything that reads or writes videos goes through it,
- * so a column is named in exactly one place.
+ * value is sent as a parameter, and how a row is read back. Everything that reads or writes videos goes through it.
+ * The columns themselves are those of the runtime schema model (schema.ts): a name not in it does not type-check,
+ * and test/db/video-fields.test.ts checks that every column of the model has exactly one field.
  */
 import { sqlValue, type JsonValue, type ParamValue, type Row } from './driver.js';
+import type { BasicVideoColumn, MuxColumn, VideoColumn } from './schema.js';
 
 export const videoStatuses = ['awaiting_upload', 'uploaded', 'processing', 'ready', 'errored', 'cancelled'] as const;
 export type VideoStatus = (typeof videoStatuses)[number];
@@ -12,7 +14,7 @@ export type VideoStatus = (typeof videoStatuses)[number];
 export const muxStatuses = ['pending', 'preparing', 'errored', 'ready'] as const;
 export type MuxStatus = (typeof muxStatuses)[number];
 
-/** Fields stored in the columns that migration 0002 adds. All nullable: a legacy schema reads them as null. */
+/** Fields stored in the Mux columns (schema.ts). All nullable: a legacy schema reads them as null. */
 export interface MuxFields {
   assetId: string | null;
   playbackId: string | null;
@@ -63,8 +65,8 @@ export interface VideoRecord {
 type Encoder = (value: unknown) => ParamValue;
 type Decoder = (value: unknown) => unknown;
 
-interface ColumnSpec {
-  readonly column: string;
+interface ColumnSpec<Column extends VideoColumn = VideoColumn> {
+  readonly column: Column;
   readonly encode?: Encoder;
   readonly decode?: Decoder;
 }
@@ -74,7 +76,7 @@ const asJson: Encoder = (value) => (value === null || value === undefined ? null
 const asUuid: Encoder = (value) => (value === null || value === undefined ? null : sqlValue.uuid(value as string));
 const toNumber: Decoder = (value) => (value === null || value === undefined ? null : Number(value));
 
-/** Columns of migration 0001: every schema has them. */
+/** The basic columns: every schema has them. */
 export const basicColumns = {
   id: { column: 'id', encode: asUuid },
   ownerId: { column: 'owner_id' },
@@ -88,9 +90,9 @@ export const basicColumns = {
   status: { column: 'status' },
   createdAt: { column: 'created_at' },
   updatedAt: { column: 'updated_at' },
-} satisfies Record<Exclude<keyof VideoRecord, 'mux'>, ColumnSpec>;
+} satisfies Record<Exclude<keyof VideoRecord, 'mux'>, ColumnSpec<BasicVideoColumn>>;
 
-/** Columns of migration 0002, which a schema may lack. */
+/** The Mux columns, which a schema may lack. */
 export const muxFieldColumns = {
   assetId: { column: 'mux_asset_id' },
   playbackId: { column: 'mux_playback_id' },
@@ -114,7 +116,7 @@ export const muxFieldColumns = {
   textTrackId: { column: 'mux_text_track_id' },
   options: { column: 'mux_options', encode: asJson },
   ingestAttempts: { column: 'ingest_attempts', decode: toNumber },
-} satisfies Record<MuxField, ColumnSpec>;
+} satisfies Record<MuxField, ColumnSpec<MuxColumn>>;
 
 export const muxFieldNames = Object.keys(muxFieldColumns) as MuxField[];
 

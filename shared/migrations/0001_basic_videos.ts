@@ -6,10 +6,10 @@
  *
  * Timestamps are `timestamp` (without time zone) holding UTC, the convention of the driver contract; the default
  * converts explicitly so it does not depend on the session's TimeZone setting.
+ *
+ * Frozen: applied databases hold this file's checksum (README.md in this folder).
  */
 import { transactionStep, type Migration } from './migration.js';
-
-export const utcNow = `(now() AT TIME ZONE 'UTC')`;
 
 export const basicVideos: Migration = {
   version: 1,
@@ -27,8 +27,8 @@ export const basicVideos: Migration = {
         s3_key            text NOT NULL UNIQUE,
         s3_upload_id      text,
         status            text NOT NULL DEFAULT 'awaiting_upload',
-        created_at        timestamp NOT NULL DEFAULT ${utcNow},
-        updated_at        timestamp NOT NULL DEFAULT ${utcNow}
+        created_at        timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC'),
+        updated_at        timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'UTC')
       )`),
   ],
 };

@@ -5,6 +5,8 @@
  * Built CONCURRENTLY so uploads keep writing while they build: each runs alone, outside any transaction, and is
  * polled until valid. The Mux id indexes are partial (most rows lack an id until Mux answers); an equality look-up
  * implies IS NOT NULL, so the planner still uses them.
+ *
+ * Frozen: applied databases hold this file's checksum (README.md in this folder).
  */
 import { concurrentIndex, type Migration } from './migration.js';
 
@@ -12,10 +14,10 @@ export const indexesMigration: Migration = {
   version: 3,
   name: 'indexes',
   steps: [
-    concurrentIndex({ name: 'videos_mux_asset_id_idx', table: 'videos', columns: 'mux_asset_id', where: 'mux_asset_id IS NOT NULL' }),
-    concurrentIndex({ name: 'videos_mux_upload_id_idx', table: 'videos', columns: 'mux_upload_id', where: 'mux_upload_id IS NOT NULL' }),
-    concurrentIndex({ name: 'videos_mux_playback_id_idx', table: 'videos', columns: 'mux_playback_id', where: 'mux_playback_id IS NOT NULL' }),
-    concurrentIndex({ name: 'videos_owner_listing_idx', table: 'videos', columns: 'owner_id, created_at DESC, id DESC' }),
-    concurrentIndex({ name: 'videos_listing_idx', table: 'videos', columns: 'created_at DESC, id DESC' }),
+    concurrentIndex('CREATE INDEX CONCURRENTLY IF NOT EXISTS videos_mux_asset_id_idx ON videos (mux_asset_id) WHERE mux_asset_id IS NOT NULL'),
+    concurrentIndex('CREATE INDEX CONCURRENTLY IF NOT EXISTS videos_mux_upload_id_idx ON videos (mux_upload_id) WHERE mux_upload_id IS NOT NULL'),
+    concurrentIndex('CREATE INDEX CONCURRENTLY IF NOT EXISTS videos_mux_playback_id_idx ON videos (mux_playback_id) WHERE mux_playback_id IS NOT NULL'),
+    concurrentIndex('CREATE INDEX CONCURRENTLY IF NOT EXISTS videos_owner_listing_idx ON videos (owner_id, created_at DESC, id DESC)'),
+    concurrentIndex('CREATE INDEX CONCURRENTLY IF NOT EXISTS videos_listing_idx ON videos (created_at DESC, id DESC)'),
   ],
 };

@@ -1,4 +1,7 @@
-/** reelay's migrations, in order. Append new ones; never edit one that has been applied (the ledger refuses it). */
+/**
+ * reelay's migrations, in order. Append new ones; never edit one that has been shipped (the ledger refuses it, and
+ * test/migrations/frozen.test.ts pins every checksum). See README.md in this folder.
+ */
 import type { Migration } from './migration.js';
 import { basicVideos } from './0001_basic_videos.js';
 import { muxColumnsMigration } from './0002_mux_columns.js';

@@ -51,27 +51,20 @@ export function transactionStep(...statements: string[]): TransactionStep {
   return { kind: 'transaction', statements };
 }
 
-export interface ConcurrentIndexDefinition {
-  readonly name: string;
-  readonly table: string;
-  /** The key list, e.g. `owner_id, created_at DESC, id DESC`. */
-  readonly columns: string;
-  readonly unique?: boolean;
-  /** A partial-index predicate, e.g. `mux_asset_id IS NOT NULL`. */
-  readonly where?: string;
-}
+const concurrentIndexStatement = /^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\s+CONCURRENTLY\s+IF\s+NOT\s+EXISTS\s+(\S+)\s+ON\s+(?:ONLY\s+)?(\S+?)\s*(?:USING\s+\w+\s*)?\(/i;
 
-export function concurrentIndex(definition: ConcurrentIndexDefinition): ConcurrentIndexStep {
-  assertIdentifier(definition.name, 'index');
-  assertIdentifier(definition.table, 'table');
-  const unique = definition.unique === true ? 'UNIQUE ' : '';
-  const where = definition.where === undefined ? '' : ` WHERE ${definition.where}`;
-  return {
-    kind: 'concurrent-index',
-    index: definition.name,
-    table: definition.table,
-    sql: `CREATE ${unique}INDEX CONCURRENTLY IF NOT EXISTS ${definition.name} ON ${definition.table} (${definition.columns})${where}`,
-  };
+/**
+ * A concurrent index build, written as literal SQL: `CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS <index> ON
+ * <table> (…)`. The index and table names are read from the statement (the engine needs them to find and rebuild an
+ * INVALID leftover), never used to generate it, so the migration's text is exactly what runs.
+ */
+export function concurrentIndex(sql: string): ConcurrentIndexStep {
+  const match = concurrentIndexStatement.exec(sql);
+  if (!match) throw new MigrationError(`not a "CREATE [UNIQUE] INDEX CONCURRENTLY IF NOT EXISTS <name> ON <table> (…)" statement: ${sql}`);
+  const [, index = '', table = ''] = match;
+  assertIdentifier(index, 'index');
+  assertIdentifier(table, 'table');
+  return { kind: 'concurrent-index', index, table, sql: sql.trim() };
 }
 
 /** The SQL statements a step executes, in order (for plans, logs and the checksum). */

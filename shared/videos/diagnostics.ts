@@ -13,7 +13,7 @@ import { detectCapabilities, hasColumn, hasTable, type SchemaCapabilities } from
 import { driverConfigFromEnv } from '../db/create-driver.js';
 import { muxColumnReport, type MuxColumnReport } from '../db/database-utils.js';
 import { videoStatuses, type VideoStatus } from '../db/video-fields.js';
-import { utcNow } from '../migrations/0001_basic_videos.js';
+import { utcNow } from '../db/schema.js';
 import { describeMuxConfig, muxConfigFromEnv } from '../mux/config.js';
 
 type Env = Readonly<Record<string, string | undefined>>;

@@ -8,13 +8,13 @@ import {
   checkMuxColumnsExist,
   getDatabaseStatus,
 } from '../../shared/db/database-utils.js';
-import { muxColumns } from '../../shared/migrations/0002_mux_columns.js';
+import { muxColumnNames } from '../../shared/db/schema.js';
 import { silentLogger } from '../../shared/log.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import type { StartedDataApi } from '../support/data-api.js';
 import { migrateTo, useDataApiDatabase } from '../functions/admin-support.js';
 
-const allMuxColumns = muxColumns.map((column) => column.name);
+const allMuxColumns = [...muxColumnNames];
 
 describe('database-utils exports', () => {
   it('exports the seed utilities by their seed names from one module', () => {

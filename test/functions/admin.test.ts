@@ -7,7 +7,7 @@ import { createHandler } from '../../functions/admin/handler.js';
 import { sqlValue } from '../../shared/db/driver.js';
 import type { HttpLambdaHandler } from '../../shared/http/index.js';
 import { memoryLogger } from '../../shared/log.js';
-import { muxColumns } from '../../shared/migrations/0002_mux_columns.js';
+import { muxColumnNames } from '../../shared/db/schema.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import type { StartedDataApi } from '../support/data-api.js';
 import { adminClaims, bundledPackages, call, dataApiEnv, migrateTo, seedVideo, useDataApiDatabase, userClaims } from './admin-support.js';
@@ -15,7 +15,7 @@ import { adminClaims, bundledPackages, call, dataApiEnv, migrateTo, seedVideo, u
 const statusRoute = 'GET /api/database/run-mux-migration';
 const applyRoute = 'POST /api/database/run-mux-migration';
 const diagnosticsRoute = 'GET /api/debug/video-diagnostics';
-const allMuxColumns = muxColumns.map((column) => column.name);
+const allMuxColumns = [...muxColumnNames];
 const fastEngine = { lease: { ttlMs: 10_000, waitMs: 60_000 }, indexPoll: { intervalMs: 20 } };
 
 describe.each(backends)('admin function on %s', (backend) => {

@@ -1,14 +1,14 @@
 /** GET /api/database/health: public, one Data API call per request, 503 with the same shape when unreachable. */
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createHandler } from '../../functions/health/handler.js';
-import { muxColumns } from '../../shared/migrations/0002_mux_columns.js';
+import { muxColumnNames } from '../../shared/db/schema.js';
 import { memoryLogger } from '../../shared/log.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import type { StartedDataApi } from '../support/data-api.js';
 import { bundledPackages, call, closedPort, dataApiEnv, migrateTo, useDataApiDatabase } from './admin-support.js';
 
 const route = { routeKey: 'GET /api/database/health' } as const;
-const allMuxColumns = muxColumns.map((column) => column.name);
+const allMuxColumns = [...muxColumnNames];
 // No wait for a resuming cluster: the first DatabaseResumingException is the answer.
 const noWait = { HEALTH_DB_WAIT_MS: '0' };
 

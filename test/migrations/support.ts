@@ -126,6 +126,6 @@ export const uniqueTitlesMigrations: readonly Migration[] = [
   {
     version: 2,
     name: 'unique_titles',
-    steps: [concurrentIndex({ name: 'videos_title_unique_idx', table: 'videos', columns: 'title', unique: true })],
+    steps: [concurrentIndex('CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS videos_title_unique_idx ON videos (title)')],
   },
 ];
