@@ -19,12 +19,30 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
  * What a function may touch; each capability maps to exactly one grant in `Functions`. `bucket-read` is the part of
  * `bucket` a function needs to hand out links to files reelay stored itself (captions), and nothing that writes.
  * `mux-binding` is the asset binding key, for the functions that create, adopt or bind Mux assets (not admin).
+ * The database capabilities name the role a function logs in as (migration 0004): `database` the application role
+ * (DML on reelay's tables), `database-read` the read-only role, `database-migrations` the master user (DDL, the
+ * migration ledger); a function has at most one of them. `database-roles` (with `database-migrations`) reads the
+ * roles' secrets to give the roles their passwords at deploy time.
  */
-export const capabilities = ['database', 'bucket', 'bucket-read', 'mux', 'mux-binding'] as const;
+export const capabilities = ['database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'mux', 'mux-binding'] as const;
 export type Capability = (typeof capabilities)[number];
+
+export const databaseAccessLevels = ['database', 'database-read', 'database-migrations'] as const;
+export type DatabaseAccess = (typeof databaseAccessLevels)[number];
+
+/** The database role a function logs in as, from its `uses`; undefined for a function without database access. */
+export function databaseAccessOf(spec: Pick<FunctionSpec, 'uses'>): DatabaseAccess | undefined {
+  return databaseAccessLevels.find((level) => spec.uses.includes(level));
+}
 
 export const httpMethods = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] as const;
 export type HttpMethodName = (typeof httpMethods)[number];
+
+export interface RouteThrottle {
+  /** Steady-state requests per second. */
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
 
 export interface RouteSpec {
   readonly method: HttpMethodName;
@@ -33,6 +51,8 @@ export interface RouteSpec {
   readonly routeKey: string;
   readonly functionName: string;
   readonly auth: RouteAuth;
+  /** A route-level throttle below the stage's (API Gateway RouteSettings); undefined: the stage's applies. */
+  readonly throttle?: RouteThrottle;
 }
 
 export interface FunctionSpec {
@@ -74,6 +94,12 @@ function parseFunction(name: string, raw: unknown): FunctionSpec {
   if (uses.includes('bucket') && uses.includes('bucket-read')) fail(`functions.${name}.uses: "bucket" already includes "bucket-read"`);
   // The binding key is read through the same extension layer, which only Mux users get.
   if (uses.includes('mux-binding') && !uses.includes('mux')) fail(`functions.${name}.uses: "mux-binding" needs "mux"`);
+  if (uses.filter((use) => (databaseAccessLevels as readonly string[]).includes(use)).length > 1) {
+    fail(`functions.${name}.uses: a function logs in as one database role (one of ${databaseAccessLevels.join(', ')})`);
+  }
+  if (uses.includes('database-roles') && !uses.includes('database-migrations')) {
+    fail(`functions.${name}.uses: "database-roles" sets the roles' passwords as the master user, so it needs "database-migrations"`);
+  }
   return {
     name,
     entry: resolve(repositoryRoot, entry.entry),
@@ -92,13 +118,24 @@ function parseRoute(raw: unknown, index: number, functionNames: ReadonlySet<stri
   if (typeof route.function !== 'string' || !functionNames.has(route.function)) {
     fail(`routes[${index}].function ${JSON.stringify(route.function)} is not declared under "functions"`);
   }
+  const throttle = route.throttle === undefined ? undefined : parseThrottle(route.throttle, `routes[${index}].throttle`);
   return {
     method,
     path,
     routeKey: `${method} ${path}`,
     functionName: route.function,
     auth: oneOf(routeAuthLevels, route.auth, `routes[${index}].auth`),
+    ...(throttle && { throttle }),
   };
+}
+
+function parseThrottle(raw: unknown, what: string): RouteThrottle {
+  const throttle = asRecord(raw, what);
+  const positive = (value: unknown, key: string): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) fail(`${what}.${key} must be a positive number`);
+    return value;
+  };
+  return { rateLimit: positive(throttle.rateLimit, 'rateLimit'), burstLimit: Math.floor(positive(throttle.burstLimit, 'burstLimit')) };
 }
 
 export function parseManifest(raw: unknown): FunctionManifest {

@@ -16,7 +16,7 @@ import { MigrationTrigger } from './constructs/migration-trigger.js';
 import { AssetBindingKey } from './constructs/asset-binding-key.js';
 import { MuxSecret } from './constructs/mux-secret.js';
 import { UploadBucket } from './constructs/upload-bucket.js';
-import type { FunctionManifest } from './manifest.js';
+import { databaseAccessOf, type FunctionManifest } from './manifest.js';
 import { acknowledgeFrameworkResources } from './nag.js';
 
 export const uploadPrefix = 'uploads/';
@@ -131,9 +131,15 @@ export class ReelayStack extends Stack {
       alarmEmail: config.alarmEmail,
     });
     const migrationHandler = this.functions.get(migrationFunctionName);
+    // Functions that log in as a role need it to exist with its password: the migration (0004 + passwords) comes first.
+    const roleUsers = manifest.functions.filter((fn) => {
+      const access = databaseAccessOf(fn);
+      return access !== undefined && access !== 'database-migrations';
+    });
     this.migration = new MigrationTrigger(this, 'Migration', {
       handler: migrationHandler,
       executeAfter: [this.database.cluster],
+      executeBefore: roleUsers.map((fn) => this.functions.get(fn.name)),
       timeout: functionSizing[migrate.trigger].timeout,
     });
 
@@ -144,7 +150,11 @@ export class ReelayStack extends Stack {
       description: 'aws lambda invoke --function-name <this> --payload \'{"action":"status"}\' …',
     });
     new CfnOutput(this, 'ClusterArn', { value: this.database.cluster.clusterArn });
-    new CfnOutput(this, 'DataApiSecretArn', { value: this.database.secret.secretArn });
+    new CfnOutput(this, 'DataApiSecretArn', { value: this.database.secret.secretArn, description: 'The master user (migrations): for operators only' });
+    new CfnOutput(this, 'DataApiReadSecretArn', {
+      value: this.database.roleSecrets['database-read'].secretArn,
+      description: 'The read-only role: for queries by hand (aws rds-data execute-statement)',
+    });
     new CfnOutput(this, 'MuxSecretArn', { value: this.muxSecret.secret.secretArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.uploads.deadLetterQueue.queueUrl });
     if (this.auth.userPool && this.auth.userPoolClient) {

@@ -6,6 +6,11 @@
  * Every function is built with its own `createHandler(env)` from functions/routes.json — the code AWS runs — and the
  * only local thing about it is the environment this module hands it: Data API ARNs plus DATA_API_ENDPOINT, the local
  * bucket's endpoint and keys, the emulator's base URL and secrets.
+ *
+ * As in AWS, each function gets only the database secret of the role its `uses` names (the application role, the
+ * read-only role or the master), and the local Data API runs each call as the role of its secret, so PostgreSQL
+ * enforces the same privileges here. The legacy schema (0001) predates the roles: on it every function gets the
+ * master's secret, as every function had before migration 0004 (docs/LOCAL.md).
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -17,6 +22,7 @@ import type { S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { LambdaContext } from '../shared/http/types.js';
 import { createLogger, type Logger } from '../shared/log.js';
 import type { UpResult } from '../shared/migrations/engine.js';
+import { databaseRoles } from '../shared/db/roles.js';
 import type { Env } from '../shared/runtime/lazy.js';
 import { parseAdminGroup } from '../shared/http/principal.js';
 import { lambdaContext, localAccountId, localRegion } from './api-gateway/event.js';
@@ -32,9 +38,32 @@ import { createSqsBridge, type SqsBridge } from './s3/sqs-bridge.js';
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 export const localStateDir = join(repositoryRoot, '.local');
 
-/** Placeholders: the local Data API accepts any ARN, but the functions need some to pick the Data API driver. */
+/** Placeholders: the local Data API accepts any resource ARN; the secret ARN picks the database role. */
 export const localRdsResourceArn = `arn:aws:rds:${localRegion}:${localAccountId}:cluster:reelay-local`;
+/** The master's secret (migrations, the CLI, the admin function); any ARN the endpoint does not map acts as it. */
 export const localRdsSecretArn = `arn:aws:secretsmanager:${localRegion}:${localAccountId}:secret:reelay-local-db`;
+/** The roles' secrets, as the CDK app makes one per role (infra/constructs/database.ts). */
+export const localRoleSecretArns = {
+  app: `arn:aws:secretsmanager:${localRegion}:${localAccountId}:secret:reelay-local-app`,
+  read: `arn:aws:secretsmanager:${localRegion}:${localAccountId}:secret:reelay-local-read`,
+} as const;
+
+/** Secret ARN → database role, for the local Data API. */
+export const localSecretRoles: Readonly<Record<string, string>> = {
+  [localRoleSecretArns.app]: databaseRoles.app,
+  [localRoleSecretArns.read]: databaseRoles.read,
+};
+
+/**
+ * The database secret a function gets from its `uses` (functions/routes.json), or undefined without database access.
+ * On the legacy schema the roles do not exist yet: every database function gets the master's.
+ */
+export function databaseSecretFor(uses: readonly string[], schema: SchemaMode): string | undefined {
+  if (uses.includes('database-migrations')) return localRdsSecretArn;
+  const role = uses.includes('database') ? localRoleSecretArns.app : uses.includes('database-read') ? localRoleSecretArns.read : undefined;
+  if (role === undefined) return undefined;
+  return schema === 'legacy' ? localRdsSecretArn : role;
+}
 export const localDatabaseName = 'reelay';
 export const localBucket = 'reelay-local-uploads';
 export const localUploadPrefix = 'uploads/';
@@ -117,8 +146,10 @@ export interface LocalStack {
   /** The API's origin, e.g. `http://127.0.0.1:3000`. */
   readonly url: string;
   readonly urls: LocalStackUrls;
-  /** The environment every function was built with. */
+  /** The functions' environment with the master's database secret (what the migration CLI and tests use). */
   readonly env: Readonly<Record<string, string>>;
+  /** The environment one function is built with: `env` with only the database settings its `uses` allow. */
+  functionEnv(name: string): Readonly<Record<string, string>>;
   readonly tokens: { mint(sub: string, options?: Pick<MintTokenOptions, 'admin' | 'groups' | 'scopes' | 'claims'>): Promise<string> };
   readonly database: { readonly kind: 'pglite' | 'postgres'; readonly dataDir: string | null; readonly migrated: UpResult };
   /** The emulator, for inspecting assets and deliveries; null when real Mux is used. */
@@ -283,16 +314,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const objectCreated: S3EventRecord[] = [];
     // Every function is built on its first invocation, as a Lambda's INIT runs: start-up pays only for health.
     // Set once the servers it points at are up.
-    const functions: { env?: Record<string, string> } = {};
+    const functions: { envFor?: (name: string) => Record<string, string> } = {};
     const builds = new Map<string, Promise<LambdaFunction>>();
     const built = (name: string): Promise<LambdaFunction> => {
       const definition = routeTable.functions[name];
-      if (!definition || !functions.env) {
+      if (!definition || !functions.envFor) {
         return Promise.reject(new Error(`the function "${name}" is not running (functions/routes.json, or the stack is still starting)`));
       }
       let build = builds.get(name);
       if (!build) {
-        const env = functions.env;
+        const env = functions.envFor(name);
         build = importFunction(name, definition).then((module) => module.createHandler(env, { logger: logger.child({ function: name }) }));
         // A failed INIT is tried again by the next invocation, as Lambda does.
         build.catch(() => {
@@ -370,7 +401,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     ]);
 
     const dataApi = await onPreferredPort(options.servicePorts?.dataApi ?? 0, (port) =>
-      startLocalDataApi({ backend: database.config, port, logger: logger.child({ component: 'local-data-api' }) }),
+      startLocalDataApi({ backend: database.config, port, secretRoles: localSecretRoles, logger: logger.child({ component: 'local-data-api' }) }),
     );
     cleanups.push(() => dataApi.close());
 
@@ -407,7 +438,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ...passedThrough,
       ...definedEntries(options.lambdaEnv ?? {}),
     };
-    functions.env = env;
+    const databaseSettings = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'];
+    const envFor = (name: string): Record<string, string> => {
+      const secretArn = databaseSecretFor(routeTable.functions[name]?.uses ?? [], schema);
+      const withoutDatabase = Object.fromEntries(Object.entries(env).filter(([key]) => !databaseSettings.includes(key)));
+      return secretArn === undefined ? withoutDatabase : { ...env, RDS_SECRET_ARN: secretArn };
+    };
+    functions.envFor = envFor;
 
     // The migrate function's engine, over the Data API driver, as a deploy would run it.
     const migrate = async (): Promise<UpResult> => {
@@ -498,6 +535,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       url: api.url,
       urls: { api: api.url, health: `${api.url}${healthPath}`, dataApi: dataApi.endpoint, s3: s3.endpoint, mux: muxEmulator?.baseUrl ?? null },
       env,
+      functionEnv: envFor,
       tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ ...mintOptions, sub }) },
       database: { kind: database.kind, dataDir: database.dataDir, migrated },
       muxEmulator,

@@ -121,7 +121,7 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
     '',
     `  API          ${urls.api}`,
     `  Console      ${urls.api}/  (files in ${shown(consoleDir)})`,
-    `  Health       ${urls.health}`,
+    `  Health       ${urls.health}  (liveness; the full check: ${urls.api}/api/database/health/details with an admin token)`,
     `  Database     ${database}, schema version ${version}${args.schema === 'legacy' ? ' (legacy: only 0001 applied)' : ''}`,
     `  Data API     ${urls.dataApi}`,
     `  S3           ${urls.s3}  bucket ${localBucket}, files in ${shown(`${localStateDir}/s3`)}`,

@@ -7,11 +7,27 @@
  *   other operators: the engine's lease runs each migration once. A failure is a MigrationError (500 with its
  *   message: admins need to know which migration or ledger row disagrees).
  * - GET  /api/debug/video-diagnostics — shared/videos/diagnostics.ts.
+ * - GET  /api/database/health/details — the full health check the public route no longer makes: connectivity and
+ *   latency, schema version, pending migrations, Mux columns (one Data API call), and whether Mux is configured.
+ *   503 with the same shape when the database cannot be reached. It waits at most HEALTH_DB_WAIT_MS (default 3 s) for
+ *   a resuming cluster, then says `resuming`: the call that failed has started the resume.
+ *
+ * The function logs in as the master user (`database-migrations` in functions/routes.json): it applies migrations and
+ * reads the engine's ledger, which the application roles may not touch.
  *
  * Only Mux's configuration is read (shared/mux/config.ts, no SDK); no S3 client is loaded.
  */
 import * as z from 'zod';
-import { applyMuxMigration, getDatabaseStatus, unavailableError, type DatabaseStatus } from '../../shared/db/database-utils.js';
+import {
+  applyMuxMigration,
+  checkDatabaseHealth,
+  getDatabaseStatus,
+  unavailableError,
+  type DatabaseHealth,
+  type DatabaseStatus,
+  type HealthStatus,
+  type MuxColumnReport,
+} from '../../shared/db/database-utils.js';
 import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import type { Driver } from '../../shared/db/driver.js';
 import { adminGroupFromEnv, httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
@@ -19,6 +35,8 @@ import type { Logger } from '../../shared/log.js';
 import { functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import type { MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { wholeNumberFromEnv } from '../../shared/runtime/env.js';
+import { muxConfigFromEnv } from '../../shared/mux/config.js';
 import { collectVideoDiagnostics, diagnosticsConfiguration, diagnosticsThresholdsFromEnv } from '../../shared/videos/diagnostics.js';
 
 export interface AdminHandlerOptions {
@@ -27,6 +45,44 @@ export interface AdminHandlerOptions {
   readonly driver?: Driver;
   /** Engine timings (lease, index polling, lock timeouts); tests shorten them. */
   readonly migrator?: Omit<MigratorOptions, 'driver' | 'migrations' | 'logger'>;
+}
+
+export interface HealthDetailsBody {
+  readonly status: HealthStatus;
+  readonly database: { readonly connected: boolean; readonly latencyMs: number };
+  readonly schema: {
+    readonly version: number | null;
+    readonly latestVersion: number | null;
+    readonly pending: readonly number[] | null;
+    readonly muxColumns: MuxColumnReport | null;
+  };
+  readonly mux: { readonly configured: boolean };
+}
+
+export const defaultHealthDbWaitMs = 3_000;
+
+export function healthDetailsBody(health: DatabaseHealth, muxIsConfigured: boolean): HealthDetailsBody {
+  return {
+    status: health.status,
+    database: { connected: health.connection.connected, latencyMs: health.connection.latencyMs },
+    schema: {
+      version: health.schema?.version ?? null,
+      latestVersion: health.schema?.latestVersion ?? null,
+      pending: health.schema?.pending ?? null,
+      muxColumns: health.schema?.muxColumns ?? null,
+    },
+    mux: { configured: muxIsConfigured },
+  };
+}
+
+/** Whether Mux is configured; a malformed MUX_* setting counts as not configured (and is logged), never a 500. */
+function muxConfigured(env: Env, logger: Logger): boolean {
+  try {
+    return muxConfigFromEnv(env).configured;
+  } catch (error) {
+    logger.error('admin.mux_config_invalid', { error });
+    return false;
+  }
 }
 
 const migrateQuery = z.object({
@@ -52,9 +108,15 @@ export function migrationStatusBody(status: DatabaseStatus) {
 
 export async function createHandler(env: Env = process.env, options: AdminHandlerOptions = {}): Promise<HttpLambdaHandler> {
   const logger = functionLogger(env, 'admin', options);
-  const driver = options.driver ?? (await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger, dataApiRetry: httpDataApiRetry }));
+  const driverConfig = driverConfigFromEnv(env as NodeJS.ProcessEnv);
+  const driver = options.driver ?? (await createDriver(driverConfig, { logger, dataApiRetry: httpDataApiRetry }));
+  // The health check answers fast: a short retry budget, and "resuming" (503) instead of waiting out a resume.
+  const waitMs = wholeNumberFromEnv(env, 'HEALTH_DB_WAIT_MS', 0) ?? defaultHealthDbWaitMs;
+  const healthDriver =
+    options.driver ?? (await createDriver(driverConfig, { logger, dataApiRetry: { maxElapsedMs: waitMs, delaysMs: [250, 500, 1_000] } }));
   const thresholds = diagnosticsThresholdsFromEnv(env);
   const configuration = diagnosticsConfiguration(env, thresholds);
+  const mux = muxConfigured(env, logger);
   return httpHandler({
     name: 'admin',
     logger,
@@ -76,6 +138,14 @@ export async function createHandler(env: Env = process.env, options: AdminHandle
           });
           const status = migrationStatusBody(await getDatabaseStatus(driver));
           return { status: 200, body: { ran: result.ran, repaired: result.repaired, durationMs: result.durationMs, status } };
+        },
+      }),
+      'GET /api/database/health/details': route({
+        auth: 'admin',
+        handle: async ({ logger: requestLogger }) => {
+          const health = await checkDatabaseHealth(healthDriver);
+          if (!health.connection.connected) requestLogger.warn('admin.health.database_unreachable', { state: health.connection.state, error: health.connection.error });
+          return { status: health.connection.connected ? 200 : 503, body: healthDetailsBody(health, mux) };
         },
       }),
       'GET /api/debug/video-diagnostics': route({

@@ -9,19 +9,25 @@
  * the deploy applies pending migrations and fails loudly if one fails. Any other payload must name its action; a
  * payload that is not one of the shapes above throws a ValidationError, which Lambda reports as the function error.
  *
+ * After an `up`, the database roles get LOGIN and the passwords of their secrets (DATABASE_ROLE_SECRET_ARNS, see
+ * shared/db/roles.ts), so the functions that log in as those roles can do so once this deploy updates them. A full
+ * `up` fails if a role is still missing afterwards; `up` with `to` below 0004 leaves missing roles alone.
+ *
  * Same engine as the CLI (shared/migrations/cli.ts); it logs every step as JSON lines. Errors are thrown, never
  * turned into a result, so both `aws lambda invoke` and the trigger see the failure.
  */
 import * as z from 'zod';
 import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import type { Driver } from '../../shared/db/driver.js';
-import { ValidationError } from '../../shared/errors.js';
+import { MigrationError, ValidationError } from '../../shared/errors.js';
+import { setRolePasswords, type RolePasswordReport } from '../../shared/db/roles.js';
 // request.js alone: the rest of shared/http brings middy, which a non-HTTP function does not need.
 import { validateRequestPart } from '../../shared/http/request.js';
 import type { Logger } from '../../shared/log.js';
 import { functionLogger } from '../../shared/runtime/database.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { readRoleSecret, roleSecretArnsFromEnv, type RoleSecretOptions } from '../../shared/runtime/role-secrets.js';
 
 const versionSchema = z.number({ error: 'must be a migration version' }).int().positive();
 
@@ -51,6 +57,8 @@ export interface MigrateHandlerOptions {
   readonly driver?: Driver;
   /** Engine timings (lease, index polling, lock timeouts); tests shorten them. */
   readonly migrator?: Omit<MigratorOptions, 'driver' | 'migrations' | 'logger'>;
+  /** Where the role secrets are read (the extension's origin); tests point it at a stand-in. */
+  readonly roleSecrets?: RoleSecretOptions;
 }
 
 /** The part of the Lambda context this function reads. */
@@ -68,6 +76,19 @@ export async function createHandler(env: Env = process.env, options: MigrateHand
   const baseLogger = functionLogger(env, 'migrate', options);
   const config = driverConfigFromEnv(env as NodeJS.ProcessEnv);
   const driver = options.driver ?? (await createDriver(config, { logger: baseLogger }));
+  const roleSecretArns = roleSecretArnsFromEnv(env);
+
+  const setPasswords = async (logger: Logger, requireAll: boolean): Promise<RolePasswordReport[]> => {
+    const credentials = await Promise.all(roleSecretArns.map((arn) => readRoleSecret(arn, env, options.roleSecrets)));
+    const reports = await setRolePasswords(driver, credentials);
+    logger.info('migrate.roles.passwords', { roles: reports });
+    const missing = reports.filter((report) => report.outcome === 'missing').map((report) => report.role);
+    if (requireAll && missing.length > 0) {
+      throw new MigrationError(`every migration ran but the database role${missing.length > 1 ? 's' : ''} ${missing.join(', ')} still do${missing.length > 1 ? '' : 'es'} not exist`);
+    }
+    return reports;
+  };
+
   return async (event, context) => {
     const logger = baseLogger.child({ requestId: context?.awsRequestId });
     let payload: ReturnType<typeof parseMigratePayload>;
@@ -85,8 +106,9 @@ export async function createHandler(env: Env = process.env, options: MigrateHand
     try {
       const result =
         payload.action === 'status' ? await migrator.status() : payload.action === 'plan' ? await migrator.plan(to) : await migrator.up(to);
+      const roles = payload.action === 'up' && roleSecretArns.length > 0 ? await setPasswords(logger, to.to === undefined) : undefined;
       logger.info('migrate.invoke.ok', { action: payload.action });
-      return { action: payload.action, source: payload.source, driver: driver.name, result };
+      return { action: payload.action, source: payload.source, driver: driver.name, result, ...(roles && { roles }) };
     } catch (error) {
       logger.error('migrate.invoke.failed', { action: payload.action, error });
       throw error;

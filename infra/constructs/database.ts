@@ -3,15 +3,44 @@
  * The cluster sits in isolated subnets with no NAT gateway and a security group without ingress rules: nothing can
  * open a socket to it, the Lambdas stay outside the VPC (the Data API is an HTTPS endpoint), and the VPC costs
  * nothing at idle. Min capacity 0 lets the writer pause; the Data API resumes it (DatabaseResumingException).
+ *
+ * One generated Secrets Manager secret per database login: the master (`reelay_admin`, migrations) and the two roles
+ * migration 0004 creates (`reelay_app`, `reelay_read`). The migrate function gives the roles their secrets'
+ * passwords at deploy time (shared/db/roles.ts); each function may read only the secret of the role it logs in as.
  */
 import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { DatabaseConfig } from '../config.js';
+import type { DatabaseAccess } from '../manifest.js';
+
+/** The master user, which owns the schema and runs the migrations. */
+export const masterUsername = 'reelay_admin';
+
+/**
+ * The roles of migration 0004 (shared/db/roles.ts names them for the runtime; test/infra checks the two agree), by
+ * the manifest capability that logs in as them.
+ */
+export const roleUsernames = { database: 'reelay_app', 'database-read': 'reelay_read' } as const satisfies Partial<Record<DatabaseAccess, string>>;
+export type RoleAccess = keyof typeof roleUsernames;
+
+/** What the Data API needs on the cluster (aws-cdk-lib's grantDataApiAccess also grants the master secret). */
+export const dataApiActions = [
+  'rds-data:BatchExecuteStatement',
+  'rds-data:BeginTransaction',
+  'rds-data:CommitTransaction',
+  'rds-data:ExecuteStatement',
+  'rds-data:RollbackTransaction',
+] as const;
+
+const rotationReason =
+  'Rotation needs a rotation Lambda inside the VPC plus a Secrets Manager interface endpoint or NAT (an hourly cost ' +
+  'this stack avoids). The Data API reads the secret on every call, so rotation can be added later without code ' +
+  'changes (docs/DEPLOY.md).';
 
 /**
  * 16.6: the Data API needs Aurora PostgreSQL 16.1+ and scaling to 0 ACU needs 16.3+ (AWS Aurora User Guide:
@@ -31,8 +60,10 @@ export interface DatabaseProps {
 export class Database extends Construct {
   readonly vpc: ec2.Vpc;
   readonly cluster: rds.DatabaseCluster;
-  /** The generated master credentials; the Data API authenticates every call with this secret. */
+  /** The generated master credentials: the migrate and admin functions' Data API secret. */
   readonly secret: secretsmanager.ISecret;
+  /** The roles' generated credentials (`{username, password}` plus the cluster's connection fields), by capability. */
+  readonly roleSecrets: Readonly<Record<RoleAccess, secretsmanager.ISecret>>;
   readonly databaseName: string;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
@@ -62,7 +93,7 @@ export class Database extends Construct {
 
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
       engine: rds.DatabaseClusterEngine.auroraPostgres({ version: auroraEngineVersion }),
-      credentials: rds.Credentials.fromGeneratedSecret('reelay_admin'),
+      credentials: rds.Credentials.fromGeneratedSecret(masterUsername),
       defaultDatabaseName: this.databaseName,
       writer: rds.ClusterInstance.serverlessV2('Writer', { autoMinorVersionUpgrade: true }),
       serverlessV2MinCapacity: props.config.minCapacity,
@@ -87,13 +118,20 @@ export class Database extends Construct {
     // cluster (CDK leaves it at Delete), or a retained prod cluster would keep data nobody can log in to.
     const generatedSecret = this.cluster.node.findChild('Secret') as rds.DatabaseSecret;
     generatedSecret.applyRemovalPolicy(props.removalPolicy);
-    Validations.of(generatedSecret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Rotation needs a rotation Lambda inside the VPC plus a Secrets Manager interface endpoint or NAT (an hourly cost ' +
-        'this stack avoids). The Data API reads the secret on every call, so rotation can be added later without code ' +
-        'changes (docs/DEPLOY.md).',
-    });
+    Validations.of(generatedSecret).acknowledge({ id: 'AwsSolutions-SMG4', reason: rotationReason });
+
+    const roleSecret = (access: RoleAccess, id: string): secretsmanager.ISecret => {
+      const secret = new rds.DatabaseSecret(this, id, {
+        username: roleUsernames[access],
+        dbname: this.databaseName,
+        // Kept in the secret so a multi-user rotation Lambda can be added later without changing the secret.
+        masterSecret: generatedSecret,
+      });
+      secret.applyRemovalPolicy(props.removalPolicy);
+      Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: rotationReason });
+      return secret.attach(this.cluster);
+    };
+    this.roleSecrets = { database: roleSecret('database', 'AppSecret'), 'database-read': roleSecret('database-read', 'ReadSecret') };
     if (!props.deletionProtection) {
       Validations.of(this.cluster).acknowledge({
         id: 'AwsSolutions-RDS10',
@@ -102,8 +140,16 @@ export class Database extends Construct {
     }
   }
 
-  /** Data API calls on this cluster plus reading the secret they authenticate with. */
-  grantDataApiAccess(grantee: iam.IGrantable): iam.Grant {
-    return this.cluster.grantDataApiAccess(grantee);
+  /** The secret a function with this database capability authenticates its Data API calls with. */
+  secretFor(access: DatabaseAccess): secretsmanager.ISecret {
+    return access === 'database-migrations' ? this.secret : this.roleSecrets[access];
+  }
+
+  /** Data API calls on this cluster plus reading the one secret of the role `access` names, and no other secret. */
+  grantDataApiAccess(grantee: iam.IGrantable, access: DatabaseAccess): secretsmanager.ISecret {
+    iam.Grant.addToPrincipal({ grantee, actions: [...dataApiActions], resourceArns: [this.cluster.clusterArn] });
+    const secret = this.secretFor(access);
+    secret.grantRead(grantee);
+    return secret;
   }
 }

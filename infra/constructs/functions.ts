@@ -1,6 +1,10 @@
 /**
  * One NodejsFunction per entry of functions/routes.json, each granted exactly the capabilities its `uses` lists:
- *   database → Data API on the cluster + reading its secret (RDS_RESOURCE_ARN, RDS_SECRET_ARN, RDS_DATABASE)
+ *   database, database-read, database-migrations → Data API on the cluster + reading the secret of that one database
+ *            role: the application role, the read-only role, or the master (RDS_RESOURCE_ARN, RDS_SECRET_ARN,
+ *            RDS_DATABASE)
+ *   database-roles → reading the roles' secrets through the Parameters and Secrets extension, to set the roles'
+ *            passwords (DATABASE_ROLE_SECRET_ARNS)
  *   bucket   → the object actions of `uploadObjectActions` on the upload prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
  *   bucket-read → `s3:GetObject` on the caption files under that prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
@@ -83,7 +87,8 @@ export class Functions extends Construct {
     });
 
     for (const spec of this.specs) {
-      const fn = this.createFunction(spec, props, spec.uses.includes('mux') ? paramsAndSecrets : undefined);
+      const readsSecretsAtRunTime = spec.uses.includes('mux') || spec.uses.includes('database-roles');
+      const fn = this.createFunction(spec, props, readsSecretsAtRunTime ? paramsAndSecrets : undefined);
       for (const capability of spec.uses) this.grantCapability(fn, capability, props);
       this.wireTrigger(fn, spec, props);
       this.byName.set(spec.name, fn);
@@ -152,11 +157,20 @@ export class Functions extends Construct {
   private grantCapability(fn: NodejsFunction, capability: Capability, props: FunctionsProps): void {
     switch (capability) {
       case 'database':
-        props.database.grantDataApiAccess(fn);
+      case 'database-read':
+      case 'database-migrations': {
+        const secret = props.database.grantDataApiAccess(fn, capability);
         fn.addEnvironment('RDS_RESOURCE_ARN', props.database.cluster.clusterArn);
-        fn.addEnvironment('RDS_SECRET_ARN', props.database.secret.secretArn);
+        fn.addEnvironment('RDS_SECRET_ARN', secret.secretArn);
         fn.addEnvironment('RDS_DATABASE', props.database.databaseName);
         return;
+      }
+      case 'database-roles': {
+        const secrets = Object.values(props.database.roleSecrets);
+        for (const secret of secrets) secret.grantRead(fn);
+        fn.addEnvironment('DATABASE_ROLE_SECRET_ARNS', secrets.map((secret) => secret.secretArn).join(','));
+        return;
+      }
       case 'bucket':
       case 'bucket-read':
         grantStorage(fn, props.uploads, capability === 'bucket' ? 'upload' : 'read-stored-files');

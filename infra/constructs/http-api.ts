@@ -2,8 +2,9 @@
  * The HTTP API (API Gateway v2): one route per entry of functions/routes.json, each a Lambda proxy integration with
  * payload format 2.0. `user` and `admin` routes need a valid JWT (the admin handlers also demand the admin group),
  * and the OAuth scopes `routeScopes` names for them; `none` routes are public by design (Mux webhooks are
- * signature-checked, health is cheap and reveals no data). The $default stage throttles every route and writes JSON
- * access logs.
+ * signature-checked, health never reaches the database). The $default stage throttles every route and writes JSON
+ * access logs; a route with a `throttle` in the manifest (the public health check) gets its own, lower, route-level
+ * limit.
  */
 import { Duration, Validations, type RemovalPolicy } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
@@ -116,6 +117,19 @@ export class ReelayHttpApi extends Construct {
       if (route.auth === 'none') acknowledgePublicRoute(created, route);
       this.routes.set(route.routeKey, created);
     }
+    this.throttleRoutes(props.manifest.routes);
+  }
+
+  /** Route-level throttling (the stage's RouteSettings, keyed by route key); the stage can name only routes that exist. */
+  private throttleRoutes(routes: readonly RouteSpec[]): void {
+    const throttled = routes.filter((route) => route.throttle !== undefined);
+    if (throttled.length === 0) return;
+    const stage = this.stage.node.defaultChild as apigwv2.CfnStage;
+    // RouteSettings is untyped JSON in the L1: CDK passes it through as written, so the keys are CloudFormation's.
+    stage.routeSettings = Object.fromEntries(
+      throttled.map((route) => [route.routeKey, { ThrottlingRateLimit: route.throttle?.rateLimit, ThrottlingBurstLimit: route.throttle?.burstLimit }]),
+    );
+    for (const route of throttled) stage.node.addDependency(this.routes.get(route.routeKey) as apigwv2.HttpRoute);
   }
 
   /** The invoke URL of the $default stage, without a trailing slash. */
@@ -146,7 +160,9 @@ function routeScopesResolver(manifest: FunctionManifest, routeScopes: RouteScope
 export const publicRouteReasons: Readonly<Record<string, string>> = {
   'mux-webhook':
     'Mux cannot send a JWT; every request is verified by its HMAC mux-signature (300 s tolerance) before anything is read or stored.',
-  health: 'A cheap status endpoint for uptime checks; it reveals no user data and no secrets.',
+  health:
+    'A liveness check for uptime monitors: it makes no database call (so it cannot wake a paused cluster), reveals no ' +
+    'schema, user data or secrets, and has its own route-level throttle.',
 };
 
 function acknowledgePublicRoute(route: apigwv2.HttpRoute, spec: RouteSpec): void {

@@ -11,6 +11,11 @@
  *
  * With PGlite (one connection) an open transaction holds the database: other calls wait until it commits, rolls
  * back or expires.
+ *
+ * Database roles: AWS logs in as the user of the call's `secretArn`. Here `secretRoles` maps secret ARNs to roles,
+ * and every call made with a mapped ARN runs inside a transaction that starts with `SET LOCAL ROLE <role>` (a
+ * Data API transaction: from its BeginTransaction on), so PostgreSQL checks that role's privileges exactly as it
+ * would for a login as it. An ARN that is not mapped runs as the endpoint's own user, the master.
  */
 
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -45,6 +50,8 @@ export interface LocalDataApiOptions {
   readonly transactionIdleMs?: number;
   /** Default 1 MiB, as on AWS. */
   readonly maxResponseBytes?: number;
+  /** Secret ARN → the database role its calls run as (SET LOCAL ROLE). ARNs not listed run as the endpoint's user. */
+  readonly secretRoles?: Readonly<Record<string, string>>;
 }
 
 export interface LocalDataApi {
@@ -122,6 +129,7 @@ export function databaseErrorMessage(error: PostgresErrorFields): string {
 }
 
 interface RequestBody {
+  readonly secretArn?: string;
   readonly sql?: string;
   readonly parameters?: readonly SqlParameterInput[];
   readonly parameterSets?: ReadonlyArray<readonly SqlParameterInput[]>;
@@ -165,6 +173,8 @@ interface OpenTransaction {
 
 const modifyingCommands = new Set(['INSERT', 'UPDATE', 'DELETE', 'MERGE']);
 
+const quoteIdentifier = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
 export async function startLocalDataApi(options: LocalDataApiOptions): Promise<LocalDataApi> {
   const backend: Backend = openBackend(options.backend);
   const logger = options.logger ?? silentLogger;
@@ -174,6 +184,39 @@ export async function startLocalDataApi(options: LocalDataApiOptions): Promise<L
   const stats = new DataApiStats();
   const transactions = new Map<string, OpenTransaction>();
   const heldResponses = new Set<() => void>();
+  const secretRoles = new Map(Object.entries(options.secretRoles ?? {}));
+
+  /** A transaction of the backend, running as the role the call's secret maps to (if any). */
+  const beginAs = async (body: RequestBody): Promise<PinnedSession> => {
+    const session = await backend.begin();
+    const role = body.secretArn === undefined ? undefined : secretRoles.get(body.secretArn);
+    if (role === undefined) return session;
+    try {
+      await session.query(`SET LOCAL ROLE ${quoteIdentifier(role)}`, [], []);
+    } catch (error) {
+      await session.rollback().catch(() => undefined);
+      throw error;
+    }
+    return session;
+  };
+
+  /** Runs autocommit work: straight on the backend, or as one transaction of the call's role. */
+  const autocommit = async <T>(body: RequestBody, work: (target: Queryable) => Promise<T>): Promise<T> => {
+    if (body.secretArn === undefined || !secretRoles.has(body.secretArn)) return work(backend);
+    return inOwnTransaction(body, work);
+  };
+
+  const inOwnTransaction = async <T>(body: RequestBody, work: (target: Queryable) => Promise<T>): Promise<T> => {
+    const own = await beginAs(body);
+    try {
+      const result = await work(own);
+      await own.commit();
+      return result;
+    } catch (error) {
+      await own.rollback().catch(() => undefined);
+      throw error;
+    }
+  };
 
   const forget = async (transaction: OpenTransaction, end: 'commit' | 'rollback') => {
     clearTimeout(transaction.expiry);
@@ -239,7 +282,9 @@ export async function startLocalDataApi(options: LocalDataApiOptions): Promise<L
     ExecuteStatement: async (body, session) => {
       const statement = prepare(body.sql);
       const { values, types } = bind(statement, body.parameters);
-      const raw = await (session ?? backend).query(statement.text, values, types);
+      const run = (target: Queryable) => target.query(statement.text, values, types);
+      // The response is built after an own transaction has ended: PGlite's one connection is free again.
+      const raw = session ? await run(session) : await autocommit(body, run);
       return executeResponse(raw, body);
     },
     BatchExecuteStatement: async (body, session) => {
@@ -251,18 +296,10 @@ export async function startLocalDataApi(options: LocalDataApiOptions): Promise<L
       };
       if (session) return runAll(session);
       // Outside a transaction the batch commits as one unit.
-      const own = await backend.begin();
-      try {
-        const result = await runAll(own);
-        await own.commit();
-        return result;
-      } catch (error) {
-        await own.rollback().catch(() => undefined);
-        throw error;
-      }
+      return inOwnTransaction(body, runAll);
     },
-    BeginTransaction: async () => {
-      const opened = await backend.begin();
+    BeginTransaction: async (body) => {
+      const opened = await beginAs(body);
       const transaction: OpenTransaction = { id: randomBytes(96).toString('base64'), session: opened, busy: false };
       transactions.set(transaction.id, transaction);
       armExpiry(transaction);

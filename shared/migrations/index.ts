@@ -6,7 +6,8 @@ import type { Migration } from './migration.js';
 import { basicVideos } from './0001_basic_videos.js';
 import { muxColumnsMigration } from './0002_mux_columns.js';
 import { indexesMigration } from './0003_indexes.js';
+import { databaseRolesMigration } from './0004_database_roles.js';
 
-export const migrations: readonly Migration[] = [basicVideos, muxColumnsMigration, indexesMigration];
+export const migrations: readonly Migration[] = [basicVideos, muxColumnsMigration, indexesMigration, databaseRolesMigration];
 
 export const latestVersion: number = migrations[migrations.length - 1]?.version ?? 0;

@@ -9,12 +9,15 @@ import {
   getDatabaseStatus,
 } from '../../shared/db/database-utils.js';
 import { muxColumnNames } from '../../shared/db/schema.js';
+import { latestVersion, migrations } from '../../shared/migrations/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import type { StartedDataApi } from '../support/data-api.js';
 import { migrateTo, useDataApiDatabase } from '../functions/admin-support.js';
 
 const allMuxColumns = [...muxColumnNames];
+const allVersions = migrations.map((migration) => migration.version);
+const pendingAfter = (version: number) => migrations.filter((m) => m.version > version).map((m) => ({ version: m.version, name: m.name }));
 
 describe('database-utils exports', () => {
   it('exports the seed utilities by their seed names from one module', () => {
@@ -50,16 +53,16 @@ describe.each(backends)('database-utils on %s', (backend) => {
   it('checkDatabaseHealth on an empty database: connected, version 0, everything pending, no ledger needed', async () => {
     const health = await checkDatabaseHealth(db.driver);
     expect(health.status).toBe('degraded');
-    expect(health.schema).toMatchObject({ version: 0, pending: [1, 2, 3], muxColumns: { present: [], missing: allMuxColumns } });
+    expect(health.schema).toMatchObject({ version: 0, pending: allVersions, muxColumns: { present: [], missing: allMuxColumns } });
   });
 
   it('checkDatabaseHealth is degraded at 0001 and ok at the latest version', async () => {
     await migrateTo(db, 1);
-    expect(await checkDatabaseHealth(db.driver)).toMatchObject({ status: 'degraded', schema: { version: 1, pending: [2, 3] } });
-    await migrateTo(db, 3);
+    expect(await checkDatabaseHealth(db.driver)).toMatchObject({ status: 'degraded', schema: { version: 1, pending: allVersions.slice(1) } });
+    await migrateTo(db, latestVersion);
     const health = await checkDatabaseHealth(db.driver);
     expect(health).toMatchObject({ status: 'ok', connection: { connected: true, state: 'ok' } });
-    expect(health.schema).toMatchObject({ version: 3, latestVersion: 3, pending: [], muxColumns: { present: allMuxColumns, missing: [] } });
+    expect(health.schema).toMatchObject({ version: latestVersion, latestVersion, pending: [], muxColumns: { present: allMuxColumns, missing: [] } });
     expect(health.schema?.serverVersion).toMatch(/^\d+(\.\d+)?/);
   });
 
@@ -71,8 +74,8 @@ describe.each(backends)('database-utils on %s', (backend) => {
     expect(status.serverVersion).toMatch(/^\d+/);
     expect(status.schema).toMatchObject({
       currentVersion: 1,
-      latestVersion: 3,
-      pending: [{ version: 2, name: 'mux_columns' }, { version: 3, name: 'indexes' }],
+      latestVersion,
+      pending: pendingAfter(1),
       drift: [],
       invalidIndexes: [],
       muxColumns: { present: [], missing: allMuxColumns },
@@ -95,7 +98,7 @@ describe.each(backends)('database-utils on %s', (backend) => {
     expect(result.durationMs).toBeGreaterThanOrEqual(0);
     expect(result.muxColumns).toEqual({ exist: true, missing: [] });
     const again = await applyMuxMigration(db.driver, { logger: silentLogger });
-    expect(again.ran.map((m) => m.version)).toEqual([3]);
+    expect(again.ran.map((m) => m.version)).toEqual(allVersions.slice(2));
     expect((await applyMuxMigration(db.driver, { logger: silentLogger })).ran).toEqual([]);
   });
 });
@@ -110,7 +113,7 @@ describe.each(backends)('database-utils through the Data API on %s', (backend) =
   });
 
   it('checkDatabaseHealth costs one Data API call on a migrated database', async () => {
-    await migrateTo(db, 3);
+    await migrateTo(db, latestVersion);
     api.server.stats.reset();
     expect((await checkDatabaseHealth(api.driver)).status).toBe('ok');
     expect(api.server.stats.total()).toBe(1);
@@ -125,9 +128,9 @@ describe.each(backends)('database-utils through the Data API on %s', (backend) =
   });
 
   it('getDatabaseStatus costs three calls and reports an unreachable database without throwing', async () => {
-    await migrateTo(db, 3);
+    await migrateTo(db, latestVersion);
     api.server.stats.reset();
-    expect((await getDatabaseStatus(api.driver)).schema?.currentVersion).toBe(3);
+    expect((await getDatabaseStatus(api.driver)).schema?.currentVersion).toBe(latestVersion);
     expect(api.server.stats.total()).toBe(3);
     api.server.faults.failNext('unavailable', 5);
     const down = await getDatabaseStatus(api.driver);

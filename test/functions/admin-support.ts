@@ -119,11 +119,11 @@ export async function seedVideo(executor: Executor, video: SeedVideo): Promise<s
   return (rows[0] as { id: string }).id;
 }
 
-/** The npm packages an esbuild bundle of `entry` contains (what a cold start loads). */
-export async function bundledPackages(entry: string): Promise<Set<string>> {
-  const result = await build({
+function bundleMetafile(entry: string, minify: boolean) {
+  return build({
     entryPoints: [entry],
     bundle: true,
+    minify,
     platform: 'node',
     format: 'esm',
     target: 'node22',
@@ -131,11 +131,23 @@ export async function bundledPackages(entry: string): Promise<Set<string>> {
     metafile: true,
     logLevel: 'silent',
     external: ['pg-native'],
-  });
-  const packages = new Set<string>();
-  for (const input of Object.keys(result.metafile.inputs)) {
-    const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input);
-    if (match?.[1]) packages.add(match[1]);
-  }
-  return packages;
+  }).then((result) => result.metafile);
+}
+
+const packageOf = (input: string) => /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(input)?.[1];
+
+/** Every npm package the bundle of `entry` reads (including what tree-shaking then drops). */
+export async function bundledPackages(entry: string): Promise<Set<string>> {
+  const metafile = await bundleMetafile(entry, false);
+  return new Set(Object.keys(metafile.inputs).flatMap((input) => packageOf(input) ?? []));
+}
+
+/** The npm packages that contribute code to the minified bundle of `entry` (tree-shaken ones are not counted). */
+export async function packagesInBundle(entry: string): Promise<Set<string>> {
+  const metafile = await bundleMetafile(entry, true);
+  return new Set(
+    Object.values(metafile.outputs).flatMap((output) =>
+      Object.entries(output.inputs).flatMap(([input, { bytesInOutput }]) => (bytesInOutput > 0 ? (packageOf(input) ?? []) : [])),
+    ),
+  );
 }

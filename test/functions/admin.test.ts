@@ -8,6 +8,7 @@ import { sqlValue } from '../../shared/db/driver.js';
 import type { HttpLambdaHandler } from '../../shared/http/index.js';
 import { memoryLogger } from '../../shared/log.js';
 import { muxColumnNames } from '../../shared/db/schema.js';
+import { latestVersion, migrations } from '../../shared/migrations/index.js';
 import { backends, type TestDatabase } from '../support/databases.js';
 import type { StartedDataApi } from '../support/data-api.js';
 import { adminClaims, bundledPackages, call, dataApiEnv, migrateTo, seedVideo, useDataApiDatabase, userClaims } from './admin-support.js';
@@ -16,6 +17,7 @@ const statusRoute = 'GET /api/database/run-mux-migration';
 const applyRoute = 'POST /api/database/run-mux-migration';
 const diagnosticsRoute = 'GET /api/debug/video-diagnostics';
 const allMuxColumns = [...muxColumnNames];
+const allVersions = migrations.map((migration) => migration.version);
 const fastEngine = { lease: { ttlMs: 10_000, waitMs: 60_000 }, indexPoll: { intervalMs: 20 } };
 
 describe.each(backends)('admin function on %s', (backend) => {
@@ -52,9 +54,9 @@ describe.each(backends)('admin function on %s', (backend) => {
       expect(response.status).toBe(200);
       expect(response.body).toMatchObject({
         currentVersion: 1,
-        latestVersion: 3,
+        latestVersion,
         applied: [{ version: 1, name: 'basic_videos' }],
-        pending: [{ version: 2, name: 'mux_columns' }, { version: 3, name: 'indexes' }],
+        pending: migrations.slice(1).map((m) => ({ version: m.version, name: m.name })),
         drift: [],
         invalidIndexes: [],
         muxColumns: { present: [], missing: allMuxColumns },
@@ -62,27 +64,24 @@ describe.each(backends)('admin function on %s', (backend) => {
       });
     });
 
-    it('POST from 0001 applies 2 and 3, then GET shows nothing pending', async () => {
+    it('POST from 0001 applies the rest, then GET shows nothing pending', async () => {
       await migrateTo(db, 1);
       const response = await call(handler, { routeKey: applyRoute, claims: adminClaims });
       expect(response.status).toBe(200);
-      expect(response.body.ran).toEqual([
-        { version: 2, name: 'mux_columns', durationMs: expect.any(Number) },
-        { version: 3, name: 'indexes', durationMs: expect.any(Number) },
-      ]);
+      expect(response.body.ran).toEqual(migrations.slice(1).map((m) => ({ version: m.version, name: m.name, durationMs: expect.any(Number) })));
       expect(response.body.durationMs).toEqual(expect.any(Number));
-      expect(response.body.status).toMatchObject({ currentVersion: 3, pending: [], muxColumns: { missing: [] } });
+      expect(response.body.status).toMatchObject({ currentVersion: latestVersion, pending: [], muxColumns: { missing: [] } });
       const after = await call(handler, { routeKey: statusRoute, claims: adminClaims });
-      expect(after.body).toMatchObject({ currentVersion: 3, pending: [], muxColumns: { present: allMuxColumns, missing: [] } });
-      expect(after.body.applied.map((m: { version: number }) => m.version)).toEqual([1, 2, 3]);
+      expect(after.body).toMatchObject({ currentVersion: latestVersion, pending: [], muxColumns: { present: allMuxColumns, missing: [] } });
+      expect(after.body.applied.map((m: { version: number }) => m.version)).toEqual(allVersions);
     });
 
     it('POST ?to=2 stops at 2; a second POST applies the rest; a third has nothing to do', async () => {
       await migrateTo(db, 1);
       const first = await call(handler, { routeKey: applyRoute, rawQueryString: 'to=2', claims: adminClaims });
       expect(first.body.ran.map((m: { version: number }) => m.version)).toEqual([2]);
-      expect(first.body.status.pending.map((m: { version: number }) => m.version)).toEqual([3]);
-      expect((await call(handler, { routeKey: applyRoute, claims: adminClaims })).body.ran.map((m: { version: number }) => m.version)).toEqual([3]);
+      expect(first.body.status.pending.map((m: { version: number }) => m.version)).toEqual(allVersions.slice(2));
+      expect((await call(handler, { routeKey: applyRoute, claims: adminClaims })).body.ran.map((m: { version: number }) => m.version)).toEqual(allVersions.slice(2));
       expect((await call(handler, { routeKey: applyRoute, claims: adminClaims })).body.ran).toEqual([]);
     });
 
@@ -103,9 +102,9 @@ describe.each(backends)('admin function on %s', (backend) => {
       ]);
       expect([a.status, b.status]).toEqual([200, 200]);
       const ran = [...a.body.ran, ...b.body.ran].map((m: { version: number }) => m.version).sort();
-      expect(ran).toEqual([2, 3]);
+      expect(ran).toEqual(allVersions.slice(1));
       const { rows } = await db.driver.execute<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version');
-      expect(rows.map((row) => row.version)).toEqual([1, 2, 3]);
+      expect(rows.map((row) => row.version)).toEqual(allVersions);
       expect(a.body.status.pending).toEqual([]);
       expect(b.body.status.pending).toEqual([]);
     });
@@ -158,7 +157,7 @@ describe.each(backends)('admin function on %s', (backend) => {
     });
 
     it('on a migrated schema: fallback rows still missing Mux data, and the latest Mux errors', async () => {
-      await migrateTo(db, 3);
+      await migrateTo(db, latestVersion);
       const deferred = await seedVideo(db.driver, { status: 'processing', createdMinutesAgo: 30 });
       await db.driver.execute(`INSERT INTO deferred_mux_data (video_id, payload) VALUES (:id, :payload)`, {
         id: sqlValue.uuid(deferred),

@@ -5,7 +5,7 @@
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
-import { loadManifest } from '../../infra/manifest.js';
+import { databaseAccessOf, loadManifest, type FunctionSpec } from '../../infra/manifest.js';
 import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
 
@@ -40,6 +40,29 @@ function resourcesFor(statements: Statement[], prefix: string): string[] {
   return statements
     .filter((statement) => actionsOf([statement]).some((action) => action.startsWith(prefix)))
     .flatMap((statement) => (Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource]).map(renderForNag));
+}
+
+/** Which of the stack's secrets a rendered secretsmanager resource is. */
+function secretsNamed(resources: readonly string[]): string[] {
+  const labels: Array<[RegExp, string]> = [
+    [/^<DatabaseClusterSecretAttachment\w+>$/, 'master'],
+    [/^<DatabaseAppSecretAttachment\w+>$/, 'app'],
+    [/^<DatabaseReadSecretAttachment\w+>$/, 'read'],
+    [/^<MuxSecret\w+>$/, 'mux'],
+    [/^<AssetBindingKey\w+>$/, 'binding'],
+  ];
+  return [...new Set(resources.map((resource) => labels.find(([pattern]) => pattern.test(resource))?.[1] ?? resource))].sort();
+}
+
+function expectedSecrets(spec: FunctionSpec): string[] {
+  const byAccess = { database: 'app', 'database-read': 'read', 'database-migrations': 'master' } as const;
+  const access = databaseAccessOf(spec);
+  return [
+    ...(access ? [byAccess[access]] : []),
+    ...(spec.uses.includes('database-roles') ? ['app', 'read'] : []),
+    ...(spec.uses.includes('mux') ? ['mux'] : []),
+    ...(spec.uses.includes('mux-binding') ? ['binding'] : []),
+  ].filter((label, index, all) => all.indexOf(label) === index).sort();
 }
 
 describe.each([
@@ -78,7 +101,9 @@ describe.each([
     const actions = actionsOf(statements);
     const services = new Set(actions.map((action) => action.split(':')[0]));
     const expected = new Set(['logs']);
-    if (spec.uses.includes('database')) expected.add('rds-data').add('secretsmanager');
+    const database = databaseAccessOf(spec);
+    if (database) expected.add('rds-data').add('secretsmanager');
+    if (spec.uses.includes('database-roles')) expected.add('secretsmanager');
     if (spec.uses.includes('mux')) expected.add('secretsmanager');
     if (spec.uses.includes('bucket') || spec.uses.includes('bucket-read')) expected.add('s3');
     if (spec.trigger === 'sqs') expected.add('sqs');
@@ -97,16 +122,13 @@ describe.each([
       expect(actions.filter((action) => action.startsWith('s3:'))).toEqual([...storedFileReadActions]);
       expect(resourcesFor(statements, 's3:')).toEqual([expect.stringMatching(/^<Uploads\w+\.Arn>\/uploads\/\*\/captions\/\*$/)]);
     }
-    if (spec.uses.includes('database')) {
+    if (database) {
       expect(resourcesFor(statements, 'rds-data:')).toEqual([expect.stringMatching(/:cluster:<DatabaseCluster\w+>$/)]);
     }
-    // Secrets: the Data API secret for database users, the Mux secret for Mux users, the asset binding key for the
-    // functions that create, adopt or bind assets, nothing else.
-    const secrets = resourcesFor(statements, 'secretsmanager:');
-    expect(secrets.some((secret) => secret.startsWith('<DatabaseClusterSecretAttachment'))).toBe(spec.uses.includes('database'));
-    expect(secrets.some((secret) => secret.startsWith('<MuxSecret'))).toBe(spec.uses.includes('mux'));
-    expect(secrets.some((secret) => secret.startsWith('<AssetBindingKey'))).toBe(spec.uses.includes('mux-binding'));
-    expect(secrets.every((secret) => /^<(DatabaseClusterSecretAttachment|MuxSecret|AssetBindingKey)/.test(secret))).toBe(true);
+    // Secrets: the one database secret of the function's role, the roles' secrets for the one that sets their
+    // passwords, the Mux secret for Mux users, the asset binding key for the functions that create, adopt or bind
+    // assets; nothing else.
+    expect(secretsNamed(resourcesFor(statements, 'secretsmanager:'))).toEqual(expectedSecrets(spec));
     expect(actions.filter((action) => action.startsWith('secretsmanager:')).every((action) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(action))).toBe(true);
     if (spec.trigger === 'sqs') {
       expect(resourcesFor(statements, 'sqs:')).toEqual([expect.stringMatching(/^<UploadsIngestQueue\w+\.Arn>$/)]);

@@ -9,7 +9,7 @@ import { readConfigFrom, type ContextKey } from '../../infra/config.js';
 import { auroraEngineVersion } from '../../infra/constructs/database.js';
 import { functionSizing } from '../../infra/constructs/functions.js';
 import { storedFileKeyPattern, storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
-import { loadManifest, parseManifest, type FunctionSpec } from '../../infra/manifest.js';
+import { databaseAccessOf, loadManifest, parseManifest, type FunctionSpec } from '../../infra/manifest.js';
 import { consoleCallbackUrls } from '../../infra/stack.js';
 import { conditionalWritesExemptKeys } from '../../local/stack.js';
 import { renderForNag } from './support/acknowledgements.js';
@@ -139,9 +139,11 @@ describe('the dev stage (defaults)', () => {
     it.each(manifest.functions.map((fn) => [fn.name, fn] as const))('%s: environment matches its uses and holds no secret value', (name, spec: FunctionSpec) => {
       const env = environmentOf(dev, name);
       const uses = new Set(spec.uses);
-      expect('RDS_RESOURCE_ARN' in env).toBe(uses.has('database'));
-      expect('RDS_SECRET_ARN' in env).toBe(uses.has('database'));
-      expect(env.RDS_DATABASE).toBe(uses.has('database') ? 'reelay' : undefined);
+      const database = databaseAccessOf(spec) !== undefined;
+      expect('RDS_RESOURCE_ARN' in env).toBe(database);
+      expect('RDS_SECRET_ARN' in env).toBe(database);
+      expect(env.RDS_DATABASE).toBe(database ? 'reelay' : undefined);
+      expect('DATABASE_ROLE_SECRET_ARNS' in env).toBe(uses.has('database-roles'));
       const storage = uses.has('bucket') || uses.has('bucket-read');
       expect('UPLOAD_BUCKET' in env).toBe(storage);
       expect(env.UPLOAD_PREFIX).toBe(storage ? 'uploads/' : undefined);
@@ -150,10 +152,11 @@ describe('the dev stage (defaults)', () => {
       for (const forbidden of ['MUX_TOKEN_ID', 'MUX_TOKEN_SECRET', 'MUX_WEBHOOK_SECRET', 'MUX_BINDING_KEY', 'DATABASE_URL', 'PGPASSWORD']) {
         expect(env).not.toHaveProperty(forbidden);
       }
-      // Only the Mux users load the Parameters and Secrets extension.
+      // Only the functions that read a secret at run time (Mux's, the roles') load the Parameters and Secrets extension.
+      const readsSecrets = uses.has('mux') || uses.has('database-roles');
       const layers = (fnResource(dev, name).Properties?.Layers as unknown[] | undefined) ?? [];
-      expect(layers.length).toBe(uses.has('mux') ? 1 : 0);
-      if (uses.has('mux')) expect(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).toBe('2773');
+      expect(layers.length).toBe(readsSecrets ? 1 : 0);
+      if (readsSecrets) expect(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT).toBe('2773');
     });
 
     it('creates the Mux secret with empty placeholders for the operator to fill', () => {
@@ -751,6 +754,27 @@ describe('context and manifest validation', () => {
     expect(parseManifest(manifestWith(['database', 'bucket-read'])).functions[0]?.uses).toEqual(['database', 'bucket-read']);
     expect(() => parseManifest(manifestWith(['bucket', 'bucket-read']))).toThrow(/already includes "bucket-read"/);
     expect(() => parseManifest(manifestWith(['database', 'database']))).toThrow(/twice/);
+  });
+
+  it('refuses a function with two database roles, or setting role passwords without the master', () => {
+    const manifestWith = (uses: string[]) => ({
+      routes: [{ route: 'GET /a', function: 'a', auth: 'user' }],
+      functions: { a: { entry: 'functions/a/handler.ts', trigger: 'http', uses } },
+    });
+    expect(() => parseManifest(manifestWith(['database', 'database-read']))).toThrow(/one database role/);
+    expect(() => parseManifest(manifestWith(['database-read', 'database-migrations']))).toThrow(/one database role/);
+    expect(() => parseManifest(manifestWith(['database', 'database-roles']))).toThrow(/needs "database-migrations"/);
+    expect(parseManifest(manifestWith(['database-migrations', 'database-roles'])).functions[0]?.uses).toEqual(['database-migrations', 'database-roles']);
+  });
+
+  it('reads a route-level throttle, and refuses one that is not positive', () => {
+    const manifestWith = (throttle: unknown) => ({
+      routes: [{ route: 'GET /a', function: 'a', auth: 'none', throttle }],
+      functions: { a: { entry: 'functions/a/handler.ts', trigger: 'http', uses: [] } },
+    });
+    expect(parseManifest(manifestWith({ rateLimit: 2, burstLimit: 5 })).routes[0]?.throttle).toEqual({ rateLimit: 2, burstLimit: 5 });
+    expect(() => parseManifest(manifestWith({ rateLimit: 0, burstLimit: 5 }))).toThrow(/rateLimit must be a positive number/);
+    expect(() => parseManifest(manifestWith({ rateLimit: 2 }))).toThrow(/burstLimit must be a positive number/);
   });
 
   it('reads the console flag and its sign-in settings, refusing combinations that cannot sign in', () => {

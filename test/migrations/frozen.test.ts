@@ -21,6 +21,7 @@ const shippedChecksums: Readonly<Record<number, string>> = {
   1: 'ec1709839b9e1a04fccebe1ae757162c1b5bf4fb9ae615262794d642542fd77f',
   2: 'ee7c96be37c1cc3f0660096ed97e0b54dc6a92d73213ec656d2fd34d999e7518',
   3: '2cece21d3de0f45b59e2ee53fe546c9479de99591ba03b642ca0137b7bdda53f',
+  4: 'ec192afa13a96ac0cca1cf3c8e7f765ef62b8759e7210d6e3ac1a449e95358bf',
 };
 
 const migrationFiles = readdirSync(migrationsDir).filter((name) => /^\d{4}_[a-z0-9_]+\.ts$/.test(name)).sort();

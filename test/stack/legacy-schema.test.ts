@@ -29,9 +29,11 @@ describe('the legacy schema (0001) through the local stack, migrated live', () =
   });
   afterAll(() => stack?.dispose());
 
-  it('starts at 0001 and says so on the health route', async () => {
+  it('starts at 0001 and says so on the admin’s health check', async () => {
     expect(stack.database.migrated.currentVersion).toBe(1);
-    const health = await stack.request<{ status: string; schema: { version: number; pending: number[]; muxColumns: { missing: string[] } } }>('GET', '/api/database/health');
+    const health = await stack.request<{ status: string; schema: { version: number; pending: number[]; muxColumns: { missing: string[] } } }>(
+      'GET', '/api/database/health/details', { token: admin },
+    );
     expect(health.status).toBe(200);
     expect(health.body.schema.version).toBe(1);
     expect(health.body.schema.pending.length).toBe(latestVersion - 1);

@@ -1,6 +1,7 @@
 /**
- * Issue B, done-when 7, end to end: the public health route, the admin-only migration status/apply routes (401
- * without a token, 403 without the admin group), the diagnostics page, and the migrate function invoked directly.
+ * Issue B, done-when 7, end to end: the public health route (liveness only, never the database), the admin-only
+ * full health check, migration status/apply routes (401 without a token, 403 without the admin group), the
+ * diagnostics page, and the migrate function invoked directly.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -26,8 +27,29 @@ describe('health, migrations and diagnostics through the local stack', () => {
   });
   afterAll(() => stack?.dispose());
 
-  it('answers health publicly: database connected, schema current, Mux configured', async () => {
-    const health = await stack.request<HealthBody>('GET', '/api/database/health');
+  it('answers health publicly with "ok" and nothing else, without a single Data API call', async () => {
+    stack.dataApi.stats.reset();
+    for (let i = 0; i < 5; i += 1) {
+      const health = await stack.request('GET', '/api/database/health');
+      expect(health.status, health.text).toBe(200);
+      expect(health.body).toEqual({ status: 'ok' });
+    }
+    expect(stack.dataApi.stats.total()).toBe(0);
+  });
+
+  it('answers public health while the database is resuming: it neither wakes nor waits for it', async () => {
+    stack.dataApi.faults.failNext('resuming', 50);
+    try {
+      const health = await stack.request('GET', '/api/database/health');
+      expect(health.status, health.text).toBe(200);
+      expect(health.body).toEqual({ status: 'ok' });
+    } finally {
+      stack.dataApi.faults.clear();
+    }
+  });
+
+  it('gives an admin the full check: database connected, schema current, Mux configured', async () => {
+    const health = await stack.request<HealthBody>('GET', '/api/database/health/details', { token: admin });
     expect(health.status, health.text).toBe(200);
     expect(health.body).toMatchObject({
       status: 'ok',
@@ -37,17 +59,17 @@ describe('health, migrations and diagnostics through the local stack', () => {
     });
   });
 
-  it('answers 503 with the same shape while the database is resuming', async () => {
+  it('answers the full check with a 503 of the same shape while the database is resuming', async () => {
     stack.dataApi.faults.failNext('resuming', 50);
     try {
-      const health = await stack.request<HealthBody>('GET', '/api/database/health');
+      const health = await stack.request<HealthBody>('GET', '/api/database/health/details', { token: admin });
       expect(health.status, health.text).toBe(503);
       expect(health.body).toMatchObject({ status: 'resuming', database: { connected: false }, mux: { configured: true } });
       expect(Object.keys(health.body).sort()).toEqual(['database', 'mux', 'schema', 'status']);
     } finally {
       stack.dataApi.faults.clear();
     }
-    expect((await stack.request('GET', '/api/database/health')).status).toBe(200);
+    expect((await stack.request('GET', '/api/database/health/details', { token: admin })).status).toBe(200);
   });
 
   it.each(adminRoutes)('refuses %s %s without a token (401) and without the admin group (403)', async (method, path) => {

@@ -20,6 +20,8 @@ export interface StartDataApiOptions {
   readonly logger?: Logger;
   readonly transactionIdleMs?: number;
   readonly maxResponseBytes?: number;
+  /** Secret ARN → database role (the endpoint runs those calls as the role). */
+  readonly secretRoles?: Readonly<Record<string, string>>;
 }
 
 export interface StartedDataApi {
@@ -31,6 +33,8 @@ export interface StartedDataApi {
   readonly resourceArn: string;
   readonly secretArn: string;
   readonly database: string;
+  /** Another DataApiDriver on the same endpoint, authenticating with `secretArn` (closed by `close`). */
+  driverFor(secretArn: string): DataApiDriver;
   close(): Promise<void>;
 }
 
@@ -40,6 +44,7 @@ export async function startDataApi(db: TestDatabase, options: StartDataApiOption
     ...(options.logger && { logger: options.logger }),
     ...(options.transactionIdleMs !== undefined && { transactionIdleMs: options.transactionIdleMs }),
     ...(options.maxResponseBytes !== undefined && { maxResponseBytes: options.maxResponseBytes }),
+    ...(options.secretRoles && { secretRoles: options.secretRoles }),
   });
   const client = new RDSDataClient({
     endpoint: server.endpoint,
@@ -49,14 +54,16 @@ export async function startDataApi(db: TestDatabase, options: StartDataApiOption
     // Without throwOnRequestTimeout this SDK only logs a warning when requestTimeout passes.
     requestHandler: { requestTimeout: options.requestTimeoutMs ?? 10_000, throwOnRequestTimeout: true },
   });
-  const driver = new DataApiDriver({
-    client,
-    resourceArn: localResourceArn,
-    secretArn: localSecretArn,
-    database: localDatabase,
-    ...(options.logger && { logger: options.logger }),
-    retry: options.retry ?? { sleep: () => Promise.resolve() },
-  });
+  const driverFor = (secretArn: string) =>
+    new DataApiDriver({
+      client,
+      resourceArn: localResourceArn,
+      secretArn,
+      database: localDatabase,
+      ...(options.logger && { logger: options.logger }),
+      retry: options.retry ?? { sleep: () => Promise.resolve() },
+    });
+  const driver = driverFor(localSecretArn);
   return {
     endpoint: server.endpoint,
     client,
@@ -65,6 +72,7 @@ export async function startDataApi(db: TestDatabase, options: StartDataApiOption
     resourceArn: localResourceArn,
     secretArn: localSecretArn,
     database: localDatabase,
+    driverFor,
     async close() {
       await driver.close();
       client.destroy();

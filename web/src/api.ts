@@ -6,6 +6,9 @@ import type { VideoJson } from '../../shared/videos/presenter.js';
 import type { CreateUploadInput, CreatedUpload, UploadProgress } from '../../shared/videos/upload-service.js';
 import type { CompletedPart, SignedParts } from '../../shared/storage/uploads.js';
 
+/** Answers 503 with a full body while the database is unreachable: shown, not thrown. */
+const healthDetailsPath = '/api/database/health/details';
+
 export type { VideoJson, CreatedUpload, UploadProgress, CompletedPart, SignedParts };
 
 export interface ErrorDetail {
@@ -79,7 +82,7 @@ export class Api {
     } catch {
       parsed = undefined;
     }
-    if (!response.ok && !(response.status === 503 && path === '/api/database/health')) {
+    if (!response.ok && !(response.status === 503 && path === healthDetailsPath)) {
       if (response.status === 401) this.onUnauthorized();
       throw errorFromBody(response.status, parsed);
     }
@@ -115,8 +118,9 @@ export class Api {
     return this.request('GET', `/api/videos/${encodeURIComponent(videoId)}`);
   }
 
+  /** The full health check (admin only): the public /api/database/health says no more than "ok". */
   health(): Promise<JsonObject> {
-    return this.request('GET', '/api/database/health');
+    return this.request('GET', healthDetailsPath);
   }
 
   migrationStatus(): Promise<JsonObject> {
