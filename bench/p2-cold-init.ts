@@ -321,7 +321,7 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
         why: `${met
           ? `health evaluates little at import beyond what the Data API client does: ${extraSources(health, rdsData) || 'nothing over 2 KiB'}.`
           : `Beyond the Data API client, health evaluates ${extraSources(health, rdsData)} at import.`} ` +
-          `It loads the Data API client itself on first use (createDriver's import()), so its INIT is smaller than the baseline's; ready (import + createHandler, before any I/O) is ${ms(readyOf('health'))} vs ${ms(readyOf(rdsData.name))}, ${formatRatio(ratioOf(readyOf('health'), readyOf(rdsData.name)))}.`,
+          `It has no database access at all (public liveness, no Data API call), so it bundles no driver; ready (import + createHandler) is ${ms(readyOf('health'))} vs ${ms(readyOf(rdsData.name))}, ${formatRatio(ratioOf(readyOf('health'), readyOf(rdsData.name)))}.`,
       });
     }
     for (const each of functions) {
