@@ -92,7 +92,8 @@ describe('least privilege in the database, black-box through the local stack', (
           const outcome = await attacker.attempt(sql);
           attempted += 1;
           expect(outcome, `${functionName}: ${sql}`).toBe('42501');
-          outcomes[`refused with 42501 (${functionName}'s secret)`] = (outcomes[`refused with 42501 (${functionName}'s secret)`] ?? 0) + 1;
+          const label = `refused with 42501 (the ${functionName} function's secret)`;
+          outcomes[label] = (outcomes[label] ?? 0) + 1;
         }
       } finally {
         attacker.client.destroy();
