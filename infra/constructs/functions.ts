@@ -10,6 +10,9 @@
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
  *   mux-binding → reading the asset binding key the same way (MUX_BINDING_KEY_SECRET_ARN): for the functions that
  *              create, adopt or bind Mux assets
+ *   mux-playback → the playback policy (MUX_PLAYBACK_POLICY, PLAYBACK_TOKEN_TTL_SECONDS); with the signed policy also
+ *              reading the Mux secret (MUX_SECRET_ARN), for its URL signing key, and nothing else of Mux
+ * Every function with `mux` gets MUX_PLAYBACK_POLICY too (ingest asks Mux for that policy's playback id).
  * and wired to its trigger: SQS for `sqs`, an EventBridge schedule for `schedule`; `http` routes are wired by
  * ReelayHttpApi and `invoke` functions are called directly (and by MigrationTrigger).
  * Every function gets its own role and log group, so no managed policy and no `*` resource is needed for logging.
@@ -59,6 +62,8 @@ export interface FunctionsProps {
   readonly muxSecret: secretsmanager.ISecret;
   /** The asset binding key (AssetBindingKey). */
   readonly muxBindingKey: secretsmanager.ISecret;
+  /** The playback policy and token lifetime (ReelayConfig.muxPlayback). @default public, the functions' lifetime */
+  readonly muxPlayback?: { readonly policy: 'public' | 'signed'; readonly tokenTtlSeconds?: number | undefined };
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly reservedConcurrency: Readonly<Record<string, number>>;
@@ -87,7 +92,8 @@ export class Functions extends Construct {
     });
 
     for (const spec of this.specs) {
-      const readsSecretsAtRunTime = spec.uses.includes('mux') || spec.uses.includes('database-roles');
+      const signsPlayback = spec.uses.includes('mux-playback') && props.muxPlayback?.policy === 'signed';
+      const readsSecretsAtRunTime = spec.uses.includes('mux') || spec.uses.includes('database-roles') || signsPlayback;
       const fn = this.createFunction(spec, props, readsSecretsAtRunTime ? paramsAndSecrets : undefined);
       for (const capability of spec.uses) this.grantCapability(fn, capability, props);
       this.wireTrigger(fn, spec, props);
@@ -178,7 +184,19 @@ export class Functions extends Construct {
       case 'mux':
         props.muxSecret.grantRead(fn);
         fn.addEnvironment('MUX_SECRET_ARN', props.muxSecret.secretArn);
+        fn.addEnvironment('MUX_PLAYBACK_POLICY', props.muxPlayback?.policy ?? 'public');
         return;
+      case 'mux-playback': {
+        const policy = props.muxPlayback?.policy ?? 'public';
+        fn.addEnvironment('MUX_PLAYBACK_POLICY', policy);
+        const ttl = props.muxPlayback?.tokenTtlSeconds;
+        if (ttl !== undefined) fn.addEnvironment('PLAYBACK_TOKEN_TTL_SECONDS', String(ttl));
+        if (policy === 'signed') {
+          props.muxSecret.grantRead(fn);
+          fn.addEnvironment('MUX_SECRET_ARN', props.muxSecret.secretArn);
+        }
+        return;
+      }
       case 'mux-binding':
         props.muxBindingKey.grantRead(fn);
         fn.addEnvironment('MUX_BINDING_KEY_SECRET_ARN', props.muxBindingKey.secretArn);

@@ -88,6 +88,10 @@ export function describeMuxConfig(config: MuxConfig): Record<string, unknown> {
     signingKeySource: config.signingKeySource,
     playbackTokenTtlSeconds: config.playbackTokenTtlSeconds,
     videoQuality: config.videoQuality,
+    // Every read of a ready video would fail: said here, where an operator looks first.
+    ...(config.playbackPolicy === 'signed' && config.signingKeySource === 'none' && {
+      playbackSigningError: 'MUX_PLAYBACK_POLICY is signed but no URL signing key is configured (MUX_SIGNING_KEY_ID / MUX_SIGNING_PRIVATE_KEY, or the Mux secret)',
+    }),
   };
 }
 

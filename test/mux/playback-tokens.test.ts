@@ -6,7 +6,7 @@ import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import Mux from '@mux/mux-node';
 import { decodeJwt, decodeProtectedHeader, importSPKI, jwtVerify } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
-import { defaultPlaybackTokenTtlSeconds, MuxConfigurationError, muxConfigFromEnv, parseSigningKey } from '../../shared/mux/config.js';
+import { defaultPlaybackTokenTtlSeconds, describeMuxConfig, MuxConfigurationError, muxConfigFromEnv, parseSigningKey } from '../../shared/mux/config.js';
 import { audienceForPath, signPlaybackToken, withToken } from '../../shared/mux/playback-tokens.js';
 import { PlaybackSigningError, withPlaybackTokens, type PlaybackSigning } from '../../shared/videos/playback.js';
 import type { VideoJson } from '../../shared/videos/presenter.js';
@@ -81,6 +81,9 @@ describe('the signing key and token lifetime in the Mux config', () => {
   it('reads MUX_SIGNING_KEY_ID / MUX_SIGNING_PRIVATE_KEY on first use; both or neither', async () => {
     const none = muxConfigFromEnv({});
     expect(none.signingKeySource).toBe('none');
+    expect(describeMuxConfig(none)).not.toHaveProperty('playbackSigningError');
+    expect(describeMuxConfig(muxConfigFromEnv({ MUX_PLAYBACK_POLICY: 'signed' }))).toMatchObject({ signingKeySource: 'none', playbackSigningError: expect.stringContaining('no URL signing key') });
+    expect(JSON.stringify(describeMuxConfig(muxConfigFromEnv({ MUX_PLAYBACK_POLICY: 'signed', MUX_SIGNING_KEY_ID: keyId, MUX_SIGNING_PRIVATE_KEY: muxPrivateKey })))).not.toMatch(/playbackSigningError|BEGIN|LS0t/);
     await expect(none.loadSigningKey()).resolves.toBeNull();
     const env = muxConfigFromEnv({ MUX_SIGNING_KEY_ID: keyId, MUX_SIGNING_PRIVATE_KEY: muxPrivateKey });
     expect(env.signingKeySource).toBe('env');
