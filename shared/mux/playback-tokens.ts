@@ -8,8 +8,9 @@
  *   `@mux/mux-node`'s `jwt.signPlaybackId` writes (it puts `kid` in the claims); the header also carries `kid`, its
  *   standard place (RFC 7515 §4.1.4) and where the docs' `jsonwebtoken` examples put it.
  *
- * Signed with `node:crypto` rather than the SDK's helper: the helper lives on the `Mux` client, whose import is most
- * of the SDK, and the videos function would load all of it on every cold start just to sign (docs/PERFORMANCE.md).
+ * Signed with `node:crypto` rather than the SDK's helper: the helper lives on the `Mux` client, so using it pulls the
+ * SDK into the videos function, which otherwise never loads it. Measured with the Lambda esbuild settings: the videos
+ * bundle is 790.8 kB with this signer against 860.9 kB with `mux.jwt.signPlaybackId` (782.6 kB before signing).
  */
 import { sign } from 'node:crypto';
 import type { MuxSigningKey } from './config.js';
