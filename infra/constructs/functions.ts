@@ -10,9 +10,9 @@
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
  *   mux-binding → reading the asset binding key the same way (MUX_BINDING_KEY_SECRET_ARN): for the functions that
  *              create, adopt or bind Mux assets
- *   mux-playback → the playback policy (MUX_PLAYBACK_POLICY, PLAYBACK_TOKEN_TTL_SECONDS); with the signed policy also
+ *   mux-playback → the playback tokens' lifetime (PLAYBACK_TOKEN_TTL_SECONDS); with the signed policy also
  *              reading the Mux secret (MUX_SECRET_ARN), for its URL signing key, and nothing else of Mux
- * Every function with `mux` gets MUX_PLAYBACK_POLICY too (ingest asks Mux for that policy's playback id).
+ * Every function gets MUX_PLAYBACK_POLICY, a plain setting.
  * and wired to its trigger: SQS for `sqs`, an EventBridge schedule for `schedule`; `http` routes are wired by
  * ReelayHttpApi and `invoke` functions are called directly (and by MigrationTrigger).
  * Every function gets its own role and log group, so no managed policy and no `*` resource is needed for logging.
@@ -146,6 +146,8 @@ export class Functions extends Construct {
         REELAY_STAGE: props.stage,
         REELAY_FUNCTION: spec.name,
         LOG_LEVEL: 'info',
+        // Not a secret: ingest asks Mux for this policy's playback ids, and every answer that shows a video names it.
+        MUX_PLAYBACK_POLICY: props.muxPlayback?.policy ?? 'public',
         ...(spec.trigger === 'http' && { ADMIN_GROUP: props.adminGroup }),
       },
       ...(reserved === undefined ? {} : { reservedConcurrentExecutions: reserved }),
@@ -184,11 +186,9 @@ export class Functions extends Construct {
       case 'mux':
         props.muxSecret.grantRead(fn);
         fn.addEnvironment('MUX_SECRET_ARN', props.muxSecret.secretArn);
-        fn.addEnvironment('MUX_PLAYBACK_POLICY', props.muxPlayback?.policy ?? 'public');
         return;
       case 'mux-playback': {
         const policy = props.muxPlayback?.policy ?? 'public';
-        fn.addEnvironment('MUX_PLAYBACK_POLICY', policy);
         const ttl = props.muxPlayback?.tokenTtlSeconds;
         if (ttl !== undefined) fn.addEnvironment('PLAYBACK_TOKEN_TTL_SECONDS', String(ttl));
         if (policy === 'signed') {

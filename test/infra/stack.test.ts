@@ -532,16 +532,16 @@ describe('signed playback', () => {
   });
 
   it('gives every Mux user and the videos function the policy; videos reads the Mux secret only when it is signed', () => {
-    for (const name of ['ingest', 'mux-webhook', 'reconcile', 'admin', 'videos']) {
+    for (const name of ['ingest', 'mux-webhook', 'reconcile', 'admin', 'videos', 'uploads']) {
       expect(environmentOf(signed, name).MUX_PLAYBACK_POLICY, name).toBe('signed');
       expect(environmentOf(publicStack, name).MUX_PLAYBACK_POLICY, name).toBe('public');
     }
     expect(environmentOf(signed, 'videos')).toMatchObject({ PLAYBACK_TOKEN_TTL_SECONDS: '900', MUX_SECRET_ARN: expect.anything() });
     expect(environmentOf(publicStack, 'videos')).not.toHaveProperty('MUX_SECRET_ARN');
     expect(environmentOf(publicStack, 'videos')).not.toHaveProperty('PLAYBACK_TOKEN_TTL_SECONDS');
-    // The videos function never gets the binding key, nor the uploads function anything of Mux.
+    // The videos function never gets the binding key, nor the uploads function anything of Mux but the policy.
     expect(environmentOf(signed, 'videos')).not.toHaveProperty('MUX_BINDING_KEY_SECRET_ARN');
-    expect(Object.keys(environmentOf(signed, 'uploads')).filter((key) => key.startsWith('MUX_'))).toEqual([]);
+    expect(Object.keys(environmentOf(signed, 'uploads')).filter((key) => key.startsWith('MUX_'))).toEqual(['MUX_PLAYBACK_POLICY']);
   });
 
   it('leaves the generated Mux secret\'s fields alone: the signing key is the operator\'s to add', () => {

@@ -18,6 +18,8 @@ const ttlSeconds = 600;
 async function uploadReady(stack: TestStack, token: string, title: string): Promise<VideoJson> {
   const bytes = videoBytes(64 * 1024);
   const created = await createUpload(stack, token, uploadRequest(bytes, { title, options: { captions: true, mp4: true } }));
+  // The uploads routes name the policy too; they show no playback URL yet, so there is nothing to sign.
+  expect(created.video.mux).toMatchObject({ playbackPolicy: 'signed', playbackTokenExpiresAt: null, streamingUrl: null });
   expect((await putSingle(created.upload as SingleUpload, bytes)).status).toBe(200);
   // The transcript is fetched by the webhook from the signed text track: its presence proves that fetch had a token.
   return waitForVideo(stack, token, created.video.id, (video) => isReady(video) && video.mux?.mp4Url != null && video.captions?.transcriptText != null);
