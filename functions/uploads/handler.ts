@@ -12,14 +12,15 @@ import { storageFromEnv } from '../../shared/runtime/storage.js';
 import { S3Limits } from '../../shared/storage/config.js';
 import { muxConfigFromEnv } from '../../shared/mux/config.js';
 import { UploadService } from '../../shared/videos/upload-service.js';
+import { videoDescription, videoTitle } from '../../shared/videos/video-text.js';
 
 const partNumber = z.number().int().min(1).max(S3Limits.maxParts);
 
 const distinct = (numbers: readonly number[]) => new Set(numbers).size === numbers.length;
 
 export const createUploadBody = z.strictObject({
-  title: text().trim().min(1).max(200),
-  description: text().max(5000).nullable().optional(),
+  title: videoTitle(),
+  description: videoDescription().optional(),
   filename: text().min(1).max(255),
   // The allowlist is checked by the service, so an unaccepted type is a 415, not a schema error.
   contentType: text().min(1).max(255),

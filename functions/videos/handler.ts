@@ -8,8 +8,8 @@ import type { VideoDB } from '../../shared/db/video-db.js';
 import { adminGroupFromEnv, httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
-import { once, lazyHandler, type Env } from '../../shared/runtime/lazy.js';
-import { muxConfigFromEnv } from '../../shared/mux/config.js';
+import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { bucketLinker, playbackSigningFromEnv } from '../../shared/runtime/video-links.js';
 import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import {
   defaultPageSize,
@@ -20,36 +20,10 @@ import {
   type StoredObjectLinker,
 } from '../../shared/videos/access.js';
 
-/** How long a link to a stored file (SRT captions) in a response stays valid. */
-export const storedObjectLinkSeconds = 3600;
-
 export const listQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(maxPageSize).default(defaultPageSize),
   cursor: text().min(1).max(512).optional(),
 });
-
-/**
- * Presigned GET URLs for objects in the upload bucket. The S3 modules are imported on first use, so listing videos
- * without stored captions never loads them (cold start). Without UPLOAD_BUCKET there is nothing to sign with.
- */
-function bucketLinker(env: Env): StoredObjectLinker | undefined {
-  if (!env.UPLOAD_BUCKET) return undefined;
-  const storage = once(async () => (await import('../../shared/runtime/storage.js')).storageFromEnv(env).storage);
-  return async (reference) => {
-    const uploads = await storage();
-    if (reference.bucket !== uploads.bucket) return null;
-    return (await uploads.presignGet({ key: reference.key, ttlSeconds: storedObjectLinkSeconds })).url;
-  };
-}
-
-/**
- * The playback policy and, for `signed`, the URL signing key (from the Mux secret in AWS, MUX_SIGNING_* locally),
- * read on first use: a public deployment never reads it.
- */
-export function playbackSigningFromEnv(env: Env): PlaybackSigning {
-  const config = muxConfigFromEnv(env);
-  return { policy: config.playbackPolicy, ttlSeconds: config.playbackTokenTtlSeconds, loadKey: () => config.loadSigningKey() };
-}
 
 /** Route key (as in functions/routes.json) → route. */
 export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefined, signing?: PlaybackSigning): Record<string, Route> {
@@ -73,6 +47,9 @@ export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefine
     }),
   };
 }
+
+/** Re-exported: what the videos function's answers are built with (shared/runtime/video-links.ts). */
+export { playbackSigningFromEnv, storedObjectLinkSeconds } from '../../shared/runtime/video-links.js';
 
 export interface VideosHandlerOptions {
   readonly logger?: Logger;

@@ -64,12 +64,10 @@ export class ReelayHttpApi extends Construct {
         props.corsOrigins.length > 0
           ? {
               allowOrigins: [...props.corsOrigins],
-              allowMethods: [
-                apigwv2.CorsHttpMethod.GET,
-                apigwv2.CorsHttpMethod.POST,
-                apigwv2.CorsHttpMethod.DELETE,
-                apigwv2.CorsHttpMethod.OPTIONS,
-              ],
+              // The methods of the manifest's routes, as the local API emulator allows them.
+              allowMethods: [...new Set([...props.manifest.routes.map((route) => route.method), 'OPTIONS' as const])].map(
+                (method) => apigwv2.CorsHttpMethod[method],
+              ),
               allowHeaders: ['authorization', 'content-type'],
               maxAge: Duration.hours(1),
             }

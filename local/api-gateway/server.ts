@@ -118,6 +118,8 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
   const authorize = createJwtAuthorizer(options.jwt);
   const timeoutMs = options.functionTimeoutMs ?? 30_000;
   const corsOrigins = new Set(options.corsOrigins ?? ['http://127.0.0.1:5173', 'http://localhost:5173']);
+  // What a browser may send: the methods of the routes, as the CDK app's CORS configuration (infra/constructs/http-api.ts).
+  const corsMethods = [...new Set([...options.routes.map((definition) => definition.route.split(' ')[0] as string), 'OPTIONS'])].join(',');
   let ownOrigin = '';
 
   function corsHeaders(request: IncomingMessage): Array<readonly [string, string]> {
@@ -193,7 +195,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
 
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
       const preflight: Array<readonly [string, string]> = cors.length === 0 ? [] : [
-        ['access-control-allow-methods', 'GET,POST,PUT,DELETE,OPTIONS'],
+        ['access-control-allow-methods', corsMethods],
         ['access-control-allow-headers', 'authorization,content-type'],
         ['access-control-max-age', '600'],
       ];

@@ -19,7 +19,7 @@ export function canSee(viewer: Viewer, video: VideoRecord): boolean {
   return viewer.admin || video.ownerId === viewer.sub;
 }
 
-export async function loadVisibleVideo(videos: VideoDB, id: string, viewer: Viewer): Promise<VideoRecord> {
+export async function loadVisibleVideo(videos: Pick<VideoDB, 'findById'>, id: string, viewer: Viewer): Promise<VideoRecord> {
   const video = await videos.findById(id);
   if (video === null || !canSee(viewer, video)) throw new NotFoundError(`No video ${id}.`);
   return video;
