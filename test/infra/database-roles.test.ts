@@ -56,6 +56,12 @@ describe('database roles in the synthesised stack', () => {
     expect(env.RDS_SECRET_ARN).toEqual({ Ref: attachmentFor(usernameByAccess[access]) });
   });
 
+  it('lets the video-changes function write as the application role while the videos function stays read-only', () => {
+    const secretOf = (name: string) => (resources()[functionLogicalId(synth, name)]?.Properties?.Environment as { Variables: Record<string, unknown> }).Variables.RDS_SECRET_ARN;
+    expect(secretOf('video-changes')).toEqual({ Ref: attachmentFor(roleUsernames.database) });
+    expect(secretOf('videos')).toEqual({ Ref: attachmentFor(roleUsernames['database-read']) });
+  });
+
   it('gives the migrate function, and only it, the roles’ secrets to set their passwords', () => {
     for (const spec of manifest.functions) {
       const env = (resources()[functionLogicalId(synth, spec.name)]?.Properties?.Environment as { Variables?: Record<string, unknown> }).Variables ?? {};

@@ -274,6 +274,23 @@ describe('the dev stage (defaults)', () => {
         }),
       });
     });
+
+    it('allows in CORS the methods of the manifest’s routes (PATCH to edit a video included), as the local API emulator does', () => {
+      const [, api] = resourcesOfType(dev.json, 'AWS::ApiGatewayV2::Api')[0] ?? [];
+      const allowed = (api?.Properties?.CorsConfiguration as { AllowMethods: string[] }).AllowMethods;
+      expect([...allowed].sort()).toEqual([...new Set([...manifest.routes.map((route) => route.method), 'OPTIONS'])].sort());
+      expect(allowed).toContain('PATCH');
+    });
+
+    it('sends PATCH /api/videos/{id} to the video-changes function, behind the JWT, and GET to the videos function', () => {
+      const routeTarget = (routeKey: string) => {
+        const [, resource] = resourcesOfType(dev.json, 'AWS::ApiGatewayV2::Route').find(([, r]) => r.Properties?.RouteKey === routeKey) ?? [];
+        const target = resource?.Properties?.Target as { 'Fn::Join': [string, [string, { Ref: string }]] };
+        return { auth: resource?.Properties?.AuthorizationType, uri: dev.json.Resources[target['Fn::Join'][1][1].Ref]?.Properties?.IntegrationUri };
+      };
+      expect(routeTarget('PATCH /api/videos/{id}')).toEqual({ auth: 'JWT', uri: { 'Fn::GetAtt': [functionLogicalId(dev, 'video-changes'), 'Arn'] } });
+      expect(routeTarget('GET /api/videos/{id}').uri).toEqual({ 'Fn::GetAtt': [functionLogicalId(dev, 'videos'), 'Arn'] });
+    });
   });
 
   describe('upload bucket, ingest queue and DLQ', () => {
@@ -532,15 +549,18 @@ describe('signed playback', () => {
   });
 
   it('gives every Mux user and the videos function the policy; videos reads the Mux secret only when it is signed', () => {
-    for (const name of ['ingest', 'mux-webhook', 'reconcile', 'admin', 'videos', 'uploads']) {
+    for (const name of ['ingest', 'mux-webhook', 'reconcile', 'admin', 'videos', 'video-changes', 'uploads']) {
       expect(environmentOf(signed, name).MUX_PLAYBACK_POLICY, name).toBe('signed');
       expect(environmentOf(publicStack, name).MUX_PLAYBACK_POLICY, name).toBe('public');
     }
-    expect(environmentOf(signed, 'videos')).toMatchObject({ PLAYBACK_TOKEN_TTL_SECONDS: '900', MUX_SECRET_ARN: expect.anything() });
-    expect(environmentOf(publicStack, 'videos')).not.toHaveProperty('MUX_SECRET_ARN');
-    expect(environmentOf(publicStack, 'videos')).not.toHaveProperty('PLAYBACK_TOKEN_TTL_SECONDS');
-    // The videos function never gets the binding key, nor the uploads function anything of Mux but the policy.
-    expect(environmentOf(signed, 'videos')).not.toHaveProperty('MUX_BINDING_KEY_SECRET_ARN');
+    // Both functions that answer with a presented video mint the same tokens.
+    for (const name of ['videos', 'video-changes']) {
+      expect(environmentOf(signed, name), name).toMatchObject({ PLAYBACK_TOKEN_TTL_SECONDS: '900', MUX_SECRET_ARN: expect.anything() });
+      expect(environmentOf(publicStack, name), name).not.toHaveProperty('MUX_SECRET_ARN');
+      expect(environmentOf(publicStack, name), name).not.toHaveProperty('PLAYBACK_TOKEN_TTL_SECONDS');
+      // Neither gets the binding key, nor the uploads function anything of Mux but the policy.
+      expect(environmentOf(signed, name), name).not.toHaveProperty('MUX_BINDING_KEY_SECRET_ARN');
+    }
     expect(Object.keys(environmentOf(signed, 'uploads')).filter((key) => key.startsWith('MUX_'))).toEqual(['MUX_PLAYBACK_POLICY']);
   });
 
