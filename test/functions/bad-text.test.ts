@@ -1,10 +1,11 @@
 /**
  * Bad input is a 4xx, never a 500: text PostgreSQL cannot store (a NUL byte; an unpaired surrogate, which drivers
  * would silently turn into U+FFFD) in any field, query or path parameter or header of the uploads and videos routes is
- * a 400 naming the field, and nothing is written. Huge numbers are 400s too.
+ * a 400 naming the field, and nothing is written; so is such text in an edit (PATCH). Huge numbers are 400s too.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHandler as createUploadsHandler } from '../../functions/uploads/handler.js';
+import { createHandler as createVideoChangesHandler } from '../../functions/video-changes/handler.js';
 import { createHandler as createVideosHandler } from '../../functions/videos/handler.js';
 import type { HttpHandler } from '../../shared/http/index.js';
 import { silentLogger } from '../../shared/log.js';
@@ -24,12 +25,14 @@ describe.each(backends)('text the database cannot store, on %s', (backend) => {
   let stack: RouteStack;
   let uploads: HttpHandler;
   let videos: HttpHandler;
+  let changes: HttpHandler;
   let multipartId: string;
 
   beforeAll(async () => {
     stack = await openRouteStack(backend, { env: { MULTIPART_THRESHOLD_BYTES: String(5 * MiB), MAX_UPLOAD_BYTES: String(64 * MiB) } });
     uploads = await createUploadsHandler(stack.env, { driver: stack.db.driver, logger: silentLogger });
     videos = await createVideosHandler(stack.env, { driver: stack.db.driver, logger: silentLogger });
+    changes = await createVideoChangesHandler(stack.env, { driver: stack.db.driver, logger: silentLogger });
     multipartId = (await call(uploads, { routeKey: create, as: alice, body: { ...valid, size: 6 * MiB } })).body.video.id;
   });
   afterAll(async () => {
@@ -52,6 +55,19 @@ describe.each(backends)('text the database cannot store, on %s', (backend) => {
     expectRefused(await call(uploads, { routeKey: create, as: alice, body: { ...valid, size: 6 * MiB, title: value } }), ['title'], message);
     expect(await countVideos(stack.db.driver)).toBe(1);
     expect(await openMultipartUploads(stack.s3)).toHaveLength(1);
+  });
+
+  it.each(unstorable)('refuses %s in an edit’s title and description, changing nothing', async (_name, value, message) => {
+    const edit = 'PATCH /api/videos/{id}';
+    for (const field of ['title', 'description'] as const) {
+      expectRefused(await call(changes, { routeKey: edit, id: multipartId, as: alice, body: { [field]: value } }), [field], message);
+    }
+    const raw = '{"title":"Launch \\u0000 demo","description":"first \\ud83d cut"}';
+    const escaped = await call(changes, { routeKey: edit, id: multipartId, as: alice, body: raw });
+    expect(escaped.status).toBe(400);
+    expect(escaped.body.error.details.map((issue: { path: string[] }) => issue.path)).toEqual([['title'], ['description']]);
+    const stored = (await call(videos, { routeKey: 'GET /api/videos/{id}', id: multipartId, as: alice })).body.video;
+    expect(stored).toMatchObject({ title: valid.title, description: valid.description });
   });
 
   it('sends the JSON escapes through as they arrive on the wire', async () => {
