@@ -14,7 +14,7 @@ import type { StorageConfig } from './config.js';
 import { UploadKeys } from './keys.js';
 import { metadataHeaders, type ObjectMetadata } from './object-metadata.js';
 import { issueAt, partLength, partNumberIssues, planMultipart, planUpload, type UploadPlan } from './plan.js';
-import { UrlSigner, type PresignRequest, type SigningTarget } from './presign.js';
+import type { PresignRequest, SigningTarget, UrlSigner } from './presign.js';
 import type { CompletedPart, S3Operations, SealOutcome, StoredObject, UploadedPart } from './s3-operations.js';
 
 export { partLength, planMultipart, planUpload, preferredPartBytes, type MultipartPlan, type UploadPlan } from './plan.js';
@@ -121,7 +121,12 @@ export class UploadStorage {
     const client = options.client;
     this.#client = typeof client === 'function' ? onFirstUse(client) : async () => client;
     const signing = options.signing;
-    this.#signer = onFirstUse(async () => new UrlSigner(signing ?? (await signingTargetOf(await this.#client()))));
+    // The signer's modules (SigV4, the SDK's HTTP request and query helpers) are shared with the Data API client, which
+    // every function loads on its first query anyway; loaded here on the first URL, they stay out of INIT.
+    this.#signer = onFirstUse(async () => {
+      const [{ UrlSigner: Signer }, target] = await Promise.all([import('./presign.js'), signing ?? signingTargetOf(await this.#client())]);
+      return new Signer(target);
+    });
     const pageSize = Math.min(options.listPartsPageSize ?? S3Limits.listPartsPageMax, S3Limits.listPartsPageMax);
     this.#operations = onFirstUse(async () => {
       const [{ S3Operations: Operations }, s3] = await Promise.all([import('./s3-operations.js'), this.#client()]);

@@ -31,7 +31,10 @@ async function sdkUrl(settings: Settings, command: PutObjectCommand | UploadPart
     return next(args);
   };
   (command.middlewareStack as unknown as MiddlewareStack<object, object>).add(strip, { step: 'build', priority: 'low', name: 'testStrip' });
-  return getSignedUrl(client, command, { expiresIn, signingDate, signableHeaders: new Set(signed), unhoistableHeaders: new Set(signed) });
+  const options = { expiresIn, signingDate, signableHeaders: new Set(signed), unhoistableHeaders: new Set(signed) };
+  if (command instanceof PutObjectCommand) return getSignedUrl(client, command, options);
+  if (command instanceof UploadPartCommand) return getSignedUrl(client, command, options);
+  return getSignedUrl(client, command, options);
 }
 
 const target = (settings: Settings): SigningTarget => ({ ...settings, credentials: async () => credentials });
