@@ -72,7 +72,7 @@ export const localUploadPrefix = 'uploads/';
 
 /**
  * The keys the upload bucket's policy lets reelay write without a conditional header: the caption files it rewrites
- * (shared/storage/uploads.ts, captionsKeyFor). The same pattern as the CDK app's (test/infra checks they agree).
+ * (shared/storage/keys.ts, captionsKeyFor). The same pattern as the CDK app's (test/infra checks they agree).
  */
 export function conditionalWritesExemptKeys(uploadPrefix: string): string {
   return `${uploadPrefix}*/captions/*`;

@@ -32,6 +32,8 @@ export interface BenchmarkOutcome {
   readonly samples: Readonly<Record<string, unknown>>;
   /** Caveats that hold for the whole benchmark (e.g. "PGlite, not PostgreSQL"). */
   readonly notes?: readonly string[];
+  /** Further Markdown tables for the report section (e.g. a before/after comparison). */
+  readonly tables?: readonly string[];
 }
 
 export interface BenchmarkContext {
@@ -144,6 +146,7 @@ export async function writeReport(results: readonly SavedResult[]): Promise<stri
       '',
       rowsTable(result.rows),
       '',
+      ...(result.tables ?? []).flatMap((table) => [table, '']),
       ...(result.notes && result.notes.length > 0 ? [...result.notes.map((note) => `- ${note}`), ''] : []),
       `Run ${result.startedAt} in ${(result.durationMs / 1000).toFixed(1)} s on ${machine.cpuCount} × ${machine.cpuModel}, ` +
         `${machine.memoryGiB} GiB, Node ${machine.node} (${machine.platform}), load ${machine.loadAverage1m} at start. ` +

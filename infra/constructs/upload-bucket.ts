@@ -40,7 +40,7 @@ export const storedFileReadActions = ['s3:GetObject'] as const;
 
 /**
  * Keys of the files reelay writes itself next to an upload: `<prefix><video id>/captions/<language>.srt`
- * (shared/storage/uploads.ts, captionsKeyFor). Source videos (`<prefix><video id>/source.*`) do not match.
+ * (shared/storage/keys.ts, captionsKeyFor). Source videos (`<prefix><video id>/source.*`) do not match.
  */
 export function storedFileKeyPattern(uploadPrefix: string): string {
   return `${uploadPrefix}*/captions/*`;

@@ -7,7 +7,8 @@
  * since SDK 14), which also checks the age against the process clock. Verify the raw body exactly as received.
  */
 import { createHash } from 'node:crypto';
-import Mux from '@mux/mux-node';
+import type Mux from '@mux/mux-node';
+import { Webhooks } from '@mux/mux-node/resources/webhooks';
 import * as z from 'zod';
 import { UnauthorizedError, type ValidationIssue } from '../errors.js';
 import {
@@ -206,21 +207,16 @@ function parseSignatureHeader(header: string): { timestamp: number; signatures: 
   return timestamp === null || signatures.length === 0 ? null : { timestamp, signatures };
 }
 
-let verifierSdk: Mux | undefined;
+let verifier: Webhooks | undefined;
 
-/** An SDK instance used only for its webhook verifier: no credentials, and never the MUX_* environment fallbacks. */
-function webhookVerifier(): Mux {
-  verifierSdk ??= new Mux({
-    tokenId: null,
-    tokenSecret: null,
-    webhookSecret: null,
-    jwtSigningKey: null,
-    jwtPrivateKey: null,
-    authorizationToken: null,
-    baseURL: 'https://api.mux.com',
-    logLevel: 'off',
-  });
-  return verifierSdk;
+/**
+ * The SDK's webhook verifier alone, not the whole client: `Webhooks` reads its client only for a default secret
+ * (never used: the secret is always passed), so it gets a client that has none. Importing the resource module keeps
+ * the rest of the SDK (every API resource, the HTTP core) out of the cold start of functions that only verify.
+ */
+function webhookVerifier(): Webhooks {
+  verifier ??= new Webhooks({ webhookSecret: null } as Pick<Mux, 'webhookSecret'> as Mux);
+  return verifier;
 }
 
 export interface VerifyWebhookOptions {
@@ -256,7 +252,7 @@ export async function verifyAndParseWebhook(
   if (parsed.timestamp - nowSeconds > webhookToleranceSeconds) throw new WebhookSignatureError('from_the_future');
 
   try {
-    await (options.mux ?? webhookVerifier()).webhooks.verifySignature(rawBody, { 'mux-signature': header }, secret);
+    await (options.mux?.webhooks ?? webhookVerifier()).verifySignature(rawBody, { 'mux-signature': header }, secret);
   } catch (error) {
     throw Object.assign(new WebhookSignatureError('signature_mismatch'), { cause: error });
   }

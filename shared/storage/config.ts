@@ -5,7 +5,7 @@
  * {@link S3Limits}; every configurable number is checked against them here, so a bad deployment fails at start-up
  * instead of handing users URLs S3 will refuse.
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { PayloadTooLargeError, ReelayError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
 
 export const MiB = 1024 * 1024;
@@ -151,22 +151,34 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
 }
 
 /**
- * The S3 client for this configuration. Request checksums are computed only when an operation requires them:
- * with the SDK default (`WHEN_SUPPORTED`) a presigned PutObject/UploadPart URL carries the CRC32 of an empty body,
- * and S3 rejects any real upload to it. `credentials` only for the local S3; in AWS the role's are used.
+ * The S3 client settings for this configuration. Request checksums are computed only when an operation requires
+ * them: with the SDK default (`WHEN_SUPPORTED`) a presigned PutObject/UploadPart URL carries the CRC32 of an empty
+ * body, and S3 rejects any real upload to it. `credentials` only for the local S3; in AWS the role's are used.
  */
-export function createS3Client(
+export function s3ClientSettings(
   config: Pick<StorageConfig, 'region' | 'endpoint' | 'forcePathStyle'>,
   credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string },
-): S3Client {
-  return new S3Client({
+): S3ClientConfig {
+  return {
     region: config.region,
     ...(credentials === undefined ? {} : { credentials }),
     ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
     forcePathStyle: config.forcePathStyle,
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
-  });
+  };
+}
+
+/**
+ * The S3 client for this configuration (see {@link s3ClientSettings}). Bundles that do not call it leave the SDK
+ * client out of their cold start (esbuild drops the import: the SDK is free of side effects); the functions build
+ * theirs on first use instead (shared/storage/s3-client.ts).
+ */
+export function createS3Client(
+  config: Pick<StorageConfig, 'region' | 'endpoint' | 'forcePathStyle'>,
+  credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string },
+): S3Client {
+  return new S3Client(s3ClientSettings(config, credentials));
 }
 
 /**
