@@ -42,9 +42,10 @@ describe.each(backends)('database privileges of each function in the local stack
   });
 
   it('hands each function the secret of its role, and health none', () => {
-    const secrets = Object.fromEntries(['uploads', 'videos', 'mux-webhook', 'ingest', 'reconcile', 'admin', 'migrate', 'health'].map((name) => [name, stack.functionEnv(name).RDS_SECRET_ARN]));
+    const secrets = Object.fromEntries(['uploads', 'video-changes', 'videos', 'mux-webhook', 'ingest', 'reconcile', 'admin', 'migrate', 'health'].map((name) => [name, stack.functionEnv(name).RDS_SECRET_ARN]));
     expect(secrets).toEqual({
       uploads: localRoleSecretArns.app,
+      'video-changes': localRoleSecretArns.app,
       'mux-webhook': localRoleSecretArns.app,
       ingest: localRoleSecretArns.app,
       reconcile: localRoleSecretArns.app,
@@ -69,6 +70,17 @@ describe.each(backends)('database privileges of each function in the local stack
     expect(await refusal(videos.execute('DELETE FROM videos'))).toBe('42501');
     expect(await refusal(videos.execute(`INSERT INTO mux_webhook_events (event_id, type) VALUES ('forged', 'video.asset.ready')`))).toBe('42501');
     expect((await master.execute('SELECT id, title, status, owner_id FROM videos ORDER BY id')).rows).toEqual(before.rows);
+  });
+
+  it('lets the video-changes function’s credentials update a video but never delete one', async () => {
+    const alice = await stack.tokens.mint(`alice-${randomUUID()}`);
+    const created = await createUpload(stack, alice, uploadRequest(videoBytes(1024), { title: 'Editable' }));
+    const changes = await driverOf('video-changes');
+    expect((await changes.execute(`UPDATE videos SET title = 'Edited' WHERE id = CAST(:id AS uuid)`, { id: created.video.id })).rowCount).toBe(1);
+    expect(await refusal(changes.execute('DELETE FROM videos WHERE id = CAST(:id AS uuid)', { id: created.video.id }))).toBe('42501');
+    expect(await refusal(changes.execute('ALTER TABLE videos ADD COLUMN planted text'))).toBe('42501');
+    const master = await driverOf('admin');
+    expect((await master.execute('SELECT title FROM videos WHERE id = CAST(:id AS uuid)', { id: created.video.id })).rows).toEqual([{ title: 'Edited' }]);
   });
 
   it('refuses DDL and the migration ledger with the uploads function’s credentials', async () => {

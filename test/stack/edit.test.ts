@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
+import { createUpload, expectClientError, getVideo, isReady, putSingle, uploadRequest, videoBytes, waitForVideo } from './support.js';
 
 describe.each(['latest', 'legacy'] as const)('PATCH /api/videos/{id} through the local stack (%s schema)', (schema) => {
   let stack: TestStack;
@@ -24,12 +25,7 @@ describe.each(['latest', 'legacy'] as const)('PATCH /api/videos/{id} through the
   });
 
   async function createVideo(token: string, title: string): Promise<string> {
-    const created = await stack.request<{ video: { id: string } }>('POST', '/api/videos/upload', {
-      token,
-      json: { title, description: 'first', filename: 'clip.mp4', contentType: 'video/mp4', size: 1024 },
-    });
-    expect(created.status, created.text).toBe(201);
-    return created.body.video.id;
+    return (await createUpload(stack, token, uploadRequest(videoBytes(1024), { title, description: 'first' }))).video.id;
   }
 
   it('logs the function in as the application role, like the other writers and unlike the videos function', () => {
@@ -47,20 +43,28 @@ describe.each(['latest', 'legacy'] as const)('PATCH /api/videos/{id} through the
     expect((await stack.request('GET', `/api/videos/${id}`, { token: alice })).body).toEqual(edited.body);
     expect((await stack.request<{ videos: unknown[] }>('GET', '/api/videos', { token: alice })).body.videos).toEqual([edited.body.video]);
 
-    const foreign = await stack.request<{ error: { code: string } }>('PATCH', `/api/videos/${id}`, { token: bob, json: { title: 'mine' } });
-    expect(foreign.status).toBe(404);
-    expect(foreign.body.error.code).toBe('not_found');
+    expectClientError(await stack.request('PATCH', `/api/videos/${id}`, { token: bob, json: { title: 'mine' } }), 404, 'not_found');
     const byAdmin = await stack.request<{ video: { title: string; description: string } }>('PATCH', `/api/videos/${id}`, { token: root, json: { description: 'checked' } });
     expect(byAdmin.status).toBe(200);
     expect(byAdmin.body.video).toMatchObject({ title: 'Launch video', description: 'checked' });
 
     for (const json of [{}, { title: 'x', size: 1 }, { title: '' }, { description: 'a\u0000b' }]) {
-      const refused = await stack.request<{ error: { code: string } }>('PATCH', `/api/videos/${id}`, { token: alice, json });
-      expect(refused.status, JSON.stringify(json)).toBe(400);
-      expect(refused.body.error.code).toBe('validation_failed');
+      expectClientError(await stack.request('PATCH', `/api/videos/${id}`, { token: alice, json }), 400, 'validation_failed');
     }
     expect((await stack.request('PATCH', `/api/videos/${id}`, { json: { title: 'anonymous' } })).status).toBe(401);
     expect((await stack.request<{ video: { title: string } }>('GET', `/api/videos/${id}`, { token: alice })).body.video.title).toBe('Launch video');
+  });
+
+  it('renames a video the pipeline made ready without touching its status or Mux data', async () => {
+    const bytes = videoBytes(4096);
+    const created = await createUpload(stack, alice, uploadRequest(bytes, { title: 'to be renamed' }));
+    if (created.upload.mode !== 'single') throw new Error('expected a single PUT');
+    expect((await putSingle(created.upload, bytes)).status).toBe(200);
+    const ready = await waitForVideo(stack, alice, created.video.id, schema === 'legacy' ? (video) => video.status === 'ready' : isReady);
+    const edited = await stack.request<{ video: typeof ready }>('PATCH', `/api/videos/${created.video.id}`, { token: alice, json: { title: 'Renamed when ready' } });
+    expect(edited.status, edited.text).toBe(200);
+    expect(edited.body.video).toEqual({ ...ready, title: 'Renamed when ready' });
+    expect((await getVideo(stack, alice, created.video.id)).body.video).toEqual(edited.body.video);
   });
 
   it('allows PATCH in a browser’s preflight', async () => {
