@@ -11,21 +11,26 @@
  * The full check — database reachability and latency, schema version, pending migrations, Mux columns, Mux
  * configuration — is `GET /api/database/health/details`, for the admin group (functions/admin/handler.ts).
  */
+import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
-import { createLogger, logLevelFrom, type Logger } from '../../shared/log.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { functionConfigFromEnv, functionLogger, type FunctionConfig, type FunctionOptions } from '../../shared/runtime/config.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
 
 export interface LivenessBody {
   readonly status: 'ok';
 }
 
-export interface HealthHandlerOptions {
-  readonly logger?: Logger;
+export type HealthHandlerOptions = FunctionOptions;
+
+/** The health function reads LOG_LEVEL only. */
+export type HealthConfig = FunctionConfig;
+
+export function healthConfigFromEnv(env: Env): HealthConfig {
+  return functionConfigFromEnv(env);
 }
 
-export async function createHandler(env: Env = process.env, options: HealthHandlerOptions = {}): Promise<HttpLambdaHandler> {
-  // Not functionLogger (shared/runtime/database.ts): that module would bring the data layer into this bundle.
-  const logger = (options.logger ?? createLogger({ level: logLevelFrom(env) })).child({ function: 'health' });
+export async function createHandler(env: Env, options: HealthHandlerOptions = {}): Promise<HttpLambdaHandler> {
+  const logger = functionLogger(healthConfigFromEnv(env), 'health', options);
   const body: LivenessBody = { status: 'ok' };
   return httpHandler({
     name: 'health',

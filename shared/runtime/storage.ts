@@ -1,8 +1,12 @@
-/** Upload storage as a function uses it, built from the environment (the role's credentials in AWS, the local S3 locally). */
-import type { S3Client } from '@aws-sdk/client-s3';
-import { createS3Client, storageConfigFromEnv, StorageConfigError, type StorageConfig } from '../storage/config.js';
+/**
+ * Upload storage as a function uses it: the settings its edge parsed at cold start (shared/storage/config.ts), and
+ * the S3 client built from them. This is the module that loads the S3 SDK, so functions that need S3 only on some
+ * requests import it dynamically.
+ */
+import { S3Client } from '@aws-sdk/client-s3';
+import type { Env } from '../config/reader.js';
+import { storageSettingsFromEnv, type LocalS3Credentials, type StorageConfig, type StorageSettings } from '../storage/config.js';
 import { UploadStorage } from '../storage/uploads.js';
-import type { Env } from './lazy.js';
 
 export interface StorageServices {
   readonly config: StorageConfig;
@@ -11,22 +15,30 @@ export interface StorageServices {
 }
 
 /**
- * Explicit keys only for a local S3 (S3_ENDPOINT set): it accepts only the keys it was started with. In AWS the
- * same variables hold the role's temporary keys *and* a session token, which the SDK's default chain picks up
- * together; passing the two keys alone would sign with an incomplete credential.
+ * The S3 client for this configuration. Request checksums are computed only when an operation requires them:
+ * with the SDK default (`WHEN_SUPPORTED`) a presigned PutObject/UploadPart URL carries the CRC32 of an empty body,
+ * and S3 rejects any real upload to it. `credentials` only for the local S3; in AWS the role's are used.
  */
-function localCredentials(env: Env, config: StorageConfig): { accessKeyId: string; secretAccessKey: string } | undefined {
-  if (config.endpoint === undefined) return undefined;
-  const accessKeyId = env.AWS_ACCESS_KEY_ID;
-  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
-  if (!accessKeyId || !secretAccessKey) {
-    throw new StorageConfigError('S3_ENDPOINT is set (a local S3): AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set to its keys');
-  }
-  return { accessKeyId, secretAccessKey };
+export function createS3Client(
+  config: Pick<StorageConfig, 'region' | 'endpoint' | 'forcePathStyle'>,
+  credentials?: LocalS3Credentials,
+): S3Client {
+  return new S3Client({
+    region: config.region,
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
+    forcePathStyle: config.forcePathStyle,
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
 }
 
+export function storageServices(settings: StorageSettings): StorageServices {
+  const client = createS3Client(settings.config, settings.credentials);
+  return { config: settings.config, client, storage: UploadStorage.fromConfig(client, settings.config) };
+}
+
+/** {@link storageServices} straight from an environment (tests and tools; functions parse once at their edge). */
 export function storageFromEnv(env: Env): StorageServices {
-  const config = storageConfigFromEnv(env);
-  const client = createS3Client(config, localCredentials(env, config));
-  return { config, client, storage: UploadStorage.fromConfig(client, config) };
+  return storageServices(storageSettingsFromEnv(env));
 }
