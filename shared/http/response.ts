@@ -4,6 +4,7 @@ import {
   DatabaseUnavailableError,
   ReelayError,
   ValidationError,
+  type ReelayErrorCode,
   type UnavailableReason,
   type ValidationIssue,
 } from '../errors.js';
@@ -40,11 +41,19 @@ export function toHttpResult(response: RouteResponse): HttpResult {
   };
 }
 
+/** How one error code is answered. `exposeMessage` is false where the message may carry another system's internals. */
+export interface ErrorCodeResponse {
+  readonly status: number;
+  readonly exposeMessage: boolean;
+}
+
 /**
- * The one table from error codes to responses. `exposeMessage` is false where the message may carry another system's
- * internals. A ReelayError subclass without a row is an internal error (500, generic message): the safe default.
+ * The one table from error codes to responses. It must name every {@link ReelayErrorCode} (`satisfies` below), so a
+ * new code cannot silently become a 500: the compiler asks where it goes. `internal` marks the codes that are
+ * reelay's or its deployment's fault and say nothing useful to a caller: they answer a 500 `internal_error` that
+ * names only the request id, and the real error is logged.
  */
-export const errorCodeResponses: Readonly<Record<string, { readonly status: number; readonly exposeMessage: boolean }>> = {
+export const errorCodeResponses = {
   validation_failed: { status: 400, exposeMessage: true },
   malformed_json: { status: 400, exposeMessage: true },
   unauthorized: { status: 401, exposeMessage: true },
@@ -57,7 +66,11 @@ export const errorCodeResponses: Readonly<Record<string, { readonly status: numb
   migration_failed: { status: 500, exposeMessage: true },
   mux_api_error: { status: 502, exposeMessage: false },
   database_unavailable: { status: 503, exposeMessage: true },
-};
+  database_error: 'internal',
+  data_api_request_failed: 'internal',
+  config_invalid: 'internal',
+  mux_config_invalid: 'internal',
+} as const satisfies Readonly<Record<ReelayErrorCode, ErrorCodeResponse | 'internal'>>;
 
 // Seconds a client should wait: a paused Serverless v2 cluster takes about 15 s to resume, the rest clear sooner.
 const retryAfterSeconds: Record<UnavailableReason, number> = { resuming: 15, unavailable: 10, timeout: 5, throttled: 2 };
@@ -75,8 +88,8 @@ export function errorToHttpResult(thrown: unknown, logger: Logger, requestId: st
   // Still the caller's mistake, but one the request schemas should have caught: logged so the gap gets closed.
   if (asCallerError !== undefined) logger.warn('http.request.unstorable_text', { error: thrown });
   const error = asCallerError ?? thrown;
-  const mapped = error instanceof ReelayError ? errorCodeResponses[error.code] : undefined;
-  if (!(error instanceof ReelayError) || mapped === undefined) {
+  const mapped: ErrorCodeResponse | 'internal' = error instanceof ReelayError ? errorCodeResponses[error.code] : 'internal';
+  if (!(error instanceof ReelayError) || mapped === 'internal') {
     logger.error('http.request.failed', { error, stack: error instanceof Error ? error.stack : undefined });
     return errorResult(500, { code: 'internal_error', message: `An unexpected error occurred (request ${requestId}).` });
   }
