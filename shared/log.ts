@@ -75,4 +75,5 @@ export function memoryLogger(level: LogLevel = 'debug'): Logger & { readonly lin
 }
 
 /** Discards everything. */
-export const silentLogger: Logger = createLogger({ level: 'error', sink: () => {} });
+// Pure: a bundle that never uses it (the health function's) drops it instead of building it at INIT.
+export const silentLogger: Logger = /* @__PURE__ */ createLogger({ level: 'error', sink: () => {} });

@@ -13,7 +13,8 @@
  */
 import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
-import { functionConfigFromEnv, functionLogger, type FunctionConfig, type FunctionOptions } from '../../shared/runtime/config.js';
+import { createLogger, logLevelFrom } from '../../shared/log.js';
+import type { FunctionOptions } from '../../shared/runtime/config.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 
 export interface LivenessBody {
@@ -22,15 +23,10 @@ export interface LivenessBody {
 
 export type HealthHandlerOptions = FunctionOptions;
 
-/** The health function reads LOG_LEVEL only. */
-export type HealthConfig = FunctionConfig;
-
-export function healthConfigFromEnv(env: Env): HealthConfig {
-  return functionConfigFromEnv(env);
-}
-
 export async function createHandler(env: Env, options: HealthHandlerOptions = {}): Promise<HttpLambdaHandler> {
-  const logger = functionLogger(healthConfigFromEnv(env), 'health', options);
+  // LOG_LEVEL is the one variable this function reads (its whole FunctionConfig); functionLogger is written out
+  // here, as shared/runtime/config.ts's parse would cost the smallest bundle bytes it does not need.
+  const logger = (options.logger ?? createLogger({ level: logLevelFrom(env) })).child({ function: 'health' });
   const body: LivenessBody = { status: 'ok' };
   return httpHandler({
     name: 'health',

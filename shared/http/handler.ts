@@ -165,7 +165,7 @@ export function httpHandler(options: HttpHandlerOptions): HttpHandler {
   }
   const { adminGroup } = options;
   if (adminGroup === undefined && Object.values(options.routes).some((route) => route.auth !== 'none')) {
-    throw new Error(`httpHandler(${options.name}): routes that take a token need adminGroup (the function's configured ADMIN_GROUP)`);
+    throw new Error(`httpHandler(${options.name}): routes that take a token need adminGroup (ADMIN_GROUP)`);
   }
   const baseLogger = (options.logger ?? createLogger()).child({ function: options.name });
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;

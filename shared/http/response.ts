@@ -49,9 +49,9 @@ export interface ErrorCodeResponse {
 
 /**
  * The one table from error codes to responses. It must name every {@link ReelayErrorCode} (`satisfies` below), so a
- * new code cannot silently become a 500: the compiler asks where it goes. `internal` marks the codes that are
- * reelay's or its deployment's fault and say nothing useful to a caller: they answer a 500 `internal_error` that
- * names only the request id, and the real error is logged.
+ * new code cannot silently become a 500: the compiler asks where it goes. `null` marks the codes that are reelay's
+ * or its deployment's fault and say nothing useful to a caller (internal errors): they answer a 500
+ * `internal_error` that names only the request id, and the real error is logged.
  */
 export const errorCodeResponses = {
   validation_failed: { status: 400, exposeMessage: true },
@@ -66,11 +66,11 @@ export const errorCodeResponses = {
   migration_failed: { status: 500, exposeMessage: true },
   mux_api_error: { status: 502, exposeMessage: false },
   database_unavailable: { status: 503, exposeMessage: true },
-  database_error: 'internal',
-  data_api_request_failed: 'internal',
-  config_invalid: 'internal',
-  mux_config_invalid: 'internal',
-} as const satisfies Readonly<Record<ReelayErrorCode, ErrorCodeResponse | 'internal'>>;
+  database_error: null,
+  data_api_request_failed: null,
+  config_invalid: null,
+  mux_config_invalid: null,
+} as const satisfies Readonly<Record<ReelayErrorCode, ErrorCodeResponse | null>>;
 
 // Seconds a client should wait: a paused Serverless v2 cluster takes about 15 s to resume, the rest clear sooner.
 const retryAfterSeconds: Record<UnavailableReason, number> = { resuming: 15, unavailable: 10, timeout: 5, throttled: 2 };
@@ -88,8 +88,8 @@ export function errorToHttpResult(thrown: unknown, logger: Logger, requestId: st
   // Still the caller's mistake, but one the request schemas should have caught: logged so the gap gets closed.
   if (asCallerError !== undefined) logger.warn('http.request.unstorable_text', { error: thrown });
   const error = asCallerError ?? thrown;
-  const mapped: ErrorCodeResponse | 'internal' = error instanceof ReelayError ? errorCodeResponses[error.code] : 'internal';
-  if (!(error instanceof ReelayError) || mapped === 'internal') {
+  const mapped: ErrorCodeResponse | null = error instanceof ReelayError ? errorCodeResponses[error.code] : null;
+  if (!(error instanceof ReelayError) || mapped === null) {
     logger.error('http.request.failed', { error, stack: error instanceof Error ? error.stack : undefined });
     return errorResult(500, { code: 'internal_error', message: `An unexpected error occurred (request ${requestId}).` });
   }

@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigurationError } from '../../shared/errors.js';
 import { adminConfigFromEnv } from '../../functions/admin/handler.js';
-import { healthConfigFromEnv } from '../../functions/health/handler.js';
+import { functionConfigFromEnv } from '../../shared/runtime/config.js';
 import { ingestConfigFromEnv } from '../../functions/ingest/handler.js';
 import { migrateConfigFromEnv } from '../../functions/migrate/handler.js';
 import { muxWebhookConfigFromEnv } from '../../functions/mux-webhook/handler.js';
@@ -28,10 +28,10 @@ function variableOf(parse: () => unknown): string | undefined {
 }
 
 describe("each function's configuration", () => {
-  it('health reads LOG_LEVEL only, leniently', () => {
-    expect(healthConfigFromEnv({})).toEqual({ logLevel: 'info' });
-    expect(healthConfigFromEnv({ LOG_LEVEL: 'DEBUG', UPLOAD_BUCKET: '', MUX_PLAYBACK_POLICY: 'nonsense' })).toEqual({ logLevel: 'debug' });
-    expect(healthConfigFromEnv({ LOG_LEVEL: 'verbose' })).toEqual({ logLevel: 'info' });
+  it('health reads LOG_LEVEL only (functionConfigFromEnv), leniently', () => {
+    expect(functionConfigFromEnv({})).toEqual({ logLevel: 'info' });
+    expect(functionConfigFromEnv({ LOG_LEVEL: 'DEBUG', UPLOAD_BUCKET: '', MUX_PLAYBACK_POLICY: 'nonsense' })).toEqual({ logLevel: 'debug' });
+    expect(functionConfigFromEnv({ LOG_LEVEL: 'verbose' })).toEqual({ logLevel: 'info' });
   });
 
   it('videos: the database, the admin group, and the bucket only when one is set', () => {
