@@ -22,6 +22,7 @@ export type ReelayErrorCode =
   | 'data_api_request_failed'
   | 'migration_failed'
   | 'mux_api_error'
+  | 'playback_signing_unavailable'
   | 'config_invalid'
   | 'mux_config_invalid';
 

@@ -48,7 +48,7 @@ export async function createHandler(env: Env, options: MuxWebhookHandlerOptions 
   const mux = muxRuntime(config.mux);
   // Only caption tracks need S3: its SDK is loaded on the first one, not at cold start.
   const storage = storageOnDemand(config.storage);
-  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
+  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
   const webhooks = new WebhookService({ videos, mux, captions, logger, ...(options.now ? { now: options.now } : {}) });
   return httpHandler({
     name: 'mux-webhook',

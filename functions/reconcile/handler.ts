@@ -72,7 +72,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, binding: mux.binding, logger, ...settings });
   });
   const ingest: Pick<IngestService, 'ingestVideo'> = { ingestVideo: async (video, request) => (await ingestService()).ingestVideo(video, request) };
-  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
+  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
   const ownership = new AssetOwnership({ binding: mux.binding, gateway: mux.gateway, storage });
   const { maxIngestAttempts } = config;
   const reconcile = new ReconcileService({

@@ -10,6 +10,8 @@ import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type Databas
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { storageServices } from '../../shared/runtime/storage.js';
 import { S3Limits, storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { muxSettingsFromEnv } from '../../shared/mux/config.js';
+import type { MuxPlaybackPolicy } from '../../shared/mux/assets.js';
 import { UploadService } from '../../shared/videos/upload-service.js';
 
 const partNumber = z.number().int().min(1).max(S3Limits.maxParts);
@@ -91,10 +93,17 @@ export interface UploadsHandlerOptions extends DatabaseFunctionOptions {
 export interface UploadsConfig extends HttpFunctionConfig {
   readonly database: DatabaseConfig;
   readonly storage: StorageSettings;
+  /** MUX_PLAYBACK_POLICY, which the upload answers name (the other Mux variables are checked with it). */
+  readonly playbackPolicy: MuxPlaybackPolicy;
 }
 
 export function uploadsConfigFromEnv(env: Env): UploadsConfig {
-  return { ...httpFunctionConfigFromEnv(env), database: databaseConfigFromEnv(env), storage: storageSettingsFromEnv(env) };
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    storage: storageSettingsFromEnv(env),
+    playbackPolicy: muxSettingsFromEnv(env).playbackPolicy,
+  };
 }
 
 export async function createHandler(env: Env, options: UploadsHandlerOptions = {}): Promise<HttpHandler> {
@@ -108,6 +117,7 @@ export async function createHandler(env: Env, options: UploadsHandlerOptions = {
     config: config.storage.config,
     logger,
     ...(options.initialPartBatch === undefined ? {} : { initialPartBatch: options.initialPartBatch }),
+    playbackPolicy: config.playbackPolicy,
   });
   return httpHandler({ name: 'uploads', logger, adminGroup: config.adminGroup, routes: uploadRoutes(service) });
 }

@@ -11,6 +11,8 @@ import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type Databas
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
 import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { muxConfig, muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import {
   defaultPageSize,
   listVisibleVideos,
@@ -42,15 +44,24 @@ function bucketLinker(settings: StorageSettings | undefined): StoredObjectLinker
   };
 }
 
+/**
+ * The playback policy and, for `signed`, the URL signing key (from the Mux secret in AWS, MUX_SIGNING_* locally),
+ * read on first use: a public deployment never reads it.
+ */
+export function playbackSigning(settings: MuxSettings): PlaybackSigning {
+  const config = muxConfig(settings);
+  return { policy: config.playbackPolicy, ttlSeconds: config.playbackTokenTtlSeconds, loadKey: () => config.loadSigningKey() };
+}
+
 /** Route key (as in functions/routes.json) → route. */
-export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefined): Record<string, Route> {
+export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefined, signing?: PlaybackSigning): Record<string, Route> {
   return {
     'GET /api/videos': route({
       auth: 'user',
       query: listQuery,
       handle: async ({ query, principal }) => {
         const page = await listVisibleVideos(videos, principal, query);
-        const presented = await Promise.all(page.videos.map((video) => presentWithLinks(video, link)));
+        const presented = await Promise.all(page.videos.map((video) => presentWithLinks(video, link, signing)));
         return { status: 200, body: { videos: presented, nextCursor: page.nextCursor } };
       },
     }),
@@ -59,7 +70,7 @@ export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefine
       params: idParams,
       handle: async ({ params, principal }) => ({
         status: 200,
-        body: { video: await presentWithLinks(await loadVisibleVideo(videos, params.id, principal), link) },
+        body: { video: await presentWithLinks(await loadVisibleVideo(videos, params.id, principal), link, signing) },
       }),
     }),
   };
@@ -72,17 +83,24 @@ export interface VideosConfig extends HttpFunctionConfig {
   readonly database: DatabaseConfig;
   /** For links to stored captions; undefined when UPLOAD_BUCKET is unset. */
   readonly storage: StorageSettings | undefined;
+  /** The playback policy, token lifetime and where the signing key comes from. */
+  readonly mux: MuxSettings;
 }
 
 export function videosConfigFromEnv(env: Env): VideosConfig {
-  return { ...httpFunctionConfigFromEnv(env), database: databaseConfigFromEnv(env), storage: optionalStorageSettingsFromEnv(env) };
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    storage: optionalStorageSettingsFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+  };
 }
 
 export async function createHandler(env: Env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
   const config = videosConfigFromEnv(env);
   const logger = functionLogger(config, 'videos', options);
   const { videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
-  return httpHandler({ name: 'videos', logger, adminGroup: config.adminGroup, routes: videoRoutes(videos, bucketLinker(config.storage)) });
+  return httpHandler({ name: 'videos', logger, adminGroup: config.adminGroup, routes: videoRoutes(videos, bucketLinker(config.storage), playbackSigning(config.mux)) });
 }
 
 export const handler = lazyHandler(() => createHandler(process.env));

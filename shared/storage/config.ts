@@ -1,5 +1,5 @@
 /**
- * Upload storage settings, read once from the function's environment at cold start (by its edge, functions/<name>/handler.ts).
+ * Upload storage settings, read once at cold start by each function's edge (functions/<name>/handler.ts).
  * No S3 client here: the functions that sign links only on some requests parse this at cold start and load the
  * client on first use (shared/runtime/storage.ts).
  *
