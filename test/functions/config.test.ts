@@ -42,12 +42,15 @@ describe("each function's configuration", () => {
     expect(variableOf(() => videosConfigFromEnv({ ...bucket, UPLOAD_URL_TTL_SECONDS: '1h' }))).toBe('UPLOAD_URL_TTL_SECONDS');
     expect(variableOf(() => videosConfigFromEnv({ CAPABILITY_TTL_MS: '0' }))).toBe('CAPABILITY_TTL_MS');
     expect(variableOf(() => videosConfigFromEnv({ ADMIN_GROUP: 'two words' }))).toBe('ADMIN_GROUP');
+    expect(videosConfigFromEnv({ MUX_PLAYBACK_POLICY: 'signed', PLAYBACK_TOKEN_TTL_SECONDS: '900' }).mux).toMatchObject({ playbackPolicy: 'signed', playbackTokenTtlSeconds: 900 });
+    expect(variableOf(() => videosConfigFromEnv({ PLAYBACK_TOKEN_TTL_SECONDS: '15m' }))).toBe('PLAYBACK_TOKEN_TTL_SECONDS');
   });
 
   it('uploads: the bucket is required, with the local S3 keys when S3_ENDPOINT is set', () => {
     const config = uploadsConfigFromEnv({ DATABASE_URL: 'postgres://db/x', ...bucket, MAX_UPLOAD_BYTES: '1000' });
     expect(config).toMatchObject({ adminGroup: 'admin', database: { driver: { kind: 'pg' }, capabilityTtlMs: 60_000 }, storage: { config: { maxUploadBytes: 1000 } } });
     expect(config.storage.credentials).toBeUndefined();
+    expect(uploadsConfigFromEnv({ ...bucket, MUX_PLAYBACK_POLICY: 'signed' }).playbackPolicy).toBe('signed');
     expect(variableOf(() => uploadsConfigFromEnv({}))).toBe('UPLOAD_BUCKET');
     const local = { ...bucket, S3_ENDPOINT: 'http://127.0.0.1:4569' };
     expect(variableOf(() => uploadsConfigFromEnv(local))).toBe('AWS_ACCESS_KEY_ID');
