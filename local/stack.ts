@@ -21,10 +21,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { PGlite } from '@electric-sql/pglite';
 import type { S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { LambdaContext } from '../shared/http/types.js';
-import { createLogger, type Logger } from '../shared/log.js';
+import { createLogger, logLevelFrom, type Logger } from '../shared/log.js';
 import type { UpResult } from '../shared/migrations/engine.js';
 import { databaseRoles } from '../shared/db/roles.js';
-import type { Env } from '../shared/runtime/lazy.js';
+import type { Env } from '../shared/config/reader.js';
 import { parseAdminGroup } from '../shared/http/principal.js';
 import { lambdaContext, localAccountId, localRegion } from './api-gateway/event.js';
 import { loadRouteTable, withRouteScopes, type FunctionDefinition, type RouteTable } from './api-gateway/routes.js';
@@ -288,7 +288,7 @@ function scheduledEvent(): Record<string, unknown> {
 
 export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
   const environment = options.environment ?? process.env;
-  const logger = options.logger ?? createLogger().child({ component: 'local-stack' });
+  const logger = options.logger ?? createLogger({ level: logLevelFrom(process.env) }).child({ component: 'local-stack' });
   const apiPort = options.port ?? 3000;
   const schema = options.schema ?? 'latest';
   const routeTable = options.routeTable ?? loadRouteTable();

@@ -20,5 +20,3 @@ export function lazyHandler<E, C, R>(build: () => Promise<(event: E, context: C)
   const get = once(build);
   return async (event, context) => (await get())(event, context);
 }
-
-export type Env = Readonly<Record<string, string | undefined>>;
