@@ -113,7 +113,7 @@ export async function createHandler(env: Env = process.env, options: AdminHandle
   // The health check answers fast: a short retry budget, and "resuming" (503) instead of waiting out a resume.
   const waitMs = wholeNumberFromEnv(env, 'HEALTH_DB_WAIT_MS', 0) ?? defaultHealthDbWaitMs;
   const healthDriver =
-    options.driver ?? (await createDriver(driverConfig, { logger, dataApiRetry: { maxElapsedMs: waitMs, delaysMs: [250, 500, 1_000] } }));
+    options.driver ?? (await createDriver(driverConfig, { logger, dataApiRetry: { limitMs: waitMs, baseDelayMs: 250, maxDelayMs: 1_000 } }));
   const thresholds = diagnosticsThresholdsFromEnv(env);
   const configuration = diagnosticsConfiguration(env, thresholds);
   const mux = muxConfigured(env, logger);
