@@ -13,7 +13,8 @@ import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
 import { objectsCreated, parseS3SqsEvent } from '../../shared/storage/events.js';
-import { IngestService, ingestSettingsFromEnv, type IngestOutcome } from '../../shared/videos/ingest-service.js';
+import { IngestService, type IngestOutcome } from '../../shared/videos/ingest-service.js';
+import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
 
 export interface IngestHandlerOptions {
   readonly logger?: Logger;
