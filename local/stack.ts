@@ -30,7 +30,7 @@ import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
 import { createSqsBridge } from './s3/sqs-bridge.js';
 import { Cleanups } from './stack/cleanups.js';
 import { healthPath, legacyVersion, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
-import { functionsEnvironment } from './stack/env.js';
+import { databaseSettings, functionsEnvironment } from './stack/env.js';
 import { everyInterval, FunctionRegistry, scheduledEvent } from './stack/functions.js';
 import { emulatorSecrets, firstExistingDir, onPreferredPort, openDatabase, realMuxBindingKey, startMux, startS3 } from './stack/services.js';
 
@@ -190,7 +190,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const reconcileIntervalMs = options.reconcileIntervalMs ?? 60_000;
     if (reconcileIntervalMs > 0) cleanups.add(everyInterval(reconcileIntervalMs, () => invokeReconcile(), logger));
 
-    const migrateEnv = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'].map((name) => `${name}=${env[name]}`).join(' ');
+    const migrateEnv = databaseSettings.map((name) => `${name}=${env[name]}`).join(' ');
     timingsMs.total = Math.round(performance.now() - startedAt);
     logger.info('local_stack.started', { timingsMs, api: api.url, database: database.kind, schema, schemaVersion: migrated.currentVersion, mux: muxEmulator ? 'emulator' : 'real' });
 

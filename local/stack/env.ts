@@ -36,6 +36,9 @@ const tunables = [
   'LOG_LEVEL',
 ] as const;
 
+/** The settings that reach the database; a function without database access gets none of them. */
+export const databaseSettings = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'];
+
 function definedEntries(env: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
@@ -103,6 +106,3 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
   };
   return { env, envFor };
 }
-
-/** The settings that reach the database; a function without database access gets none of them. */
-export const databaseSettings = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'];

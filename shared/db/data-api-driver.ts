@@ -8,8 +8,8 @@
  *
  * Retries (see {@link classifyDataApiFailure}): a call that never reached the database (Serverless v2 resuming from
  * 0 ACU, throttling) is repeated with full-jitter backoff until the invocation's deadline (shared/retry.ts; ~60 s
- * outside Lambda); a call whose outcome is unknown (a timeout, a 5xx) is
- * repeated only when the statement is idempotent; inside a transaction only never-ran failures are repeated.
+ * outside Lambda); a call whose outcome is unknown (a timeout, a 5xx) is repeated only when the statement is
+ * idempotent; inside a transaction only never-ran failures are repeated.
  */
 
 import {
