@@ -5,7 +5,8 @@
  *
  * Every function is built with its own `createHandler(env)` from functions/routes.json — the code AWS runs — and the
  * only local thing about it is the environment this module hands it: Data API ARNs plus DATA_API_ENDPOINT, the local
- * bucket's endpoint and keys, the emulator's base URL and secrets.
+ * bucket's endpoint and keys, the emulator's base URL and secrets, and a URL signing key made at start whose public
+ * half the emulator checks signed playback tokens with (MUX_PLAYBACK_POLICY=signed needs nothing else).
  *
  * As in AWS, each function gets only the database secret of the role its `uses` names (the application role, the
  * read-only role or the master), and the local Data API runs each call as the role of its secret, so PostgreSQL
@@ -91,6 +92,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     const muxSecrets = realMux ? null : emulatorSecrets();
     const bindingKey = realMux ? await realMuxBindingKey(environment) : randomBytes(32).toString('base64url');
+    // Made beside the rest of start-up (an RSA key takes a few tens of ms), before the emulator that must know it.
+    const signingKey = realMux ? Promise.resolve(null) : import('./mux-emulator/playback.js').then(({ generateSigningKey }) => generateSigningKey());
 
     // Independent start-up work runs side by side, the database first: it is the longest step. The servers' modules
     // (s3rver alone takes about half a second) are imported by the start functions rather than with this file, so
@@ -112,7 +115,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       import('./auth/local-auth.js').then(({ createLocalAuth }) => createLocalAuth({ adminGroup, ...(options.authDir && { dir: options.authDir }) })),
       muxSecrets === null
         ? Promise.resolve(null)
-        : startMux(options, muxSecrets, logger.child({ component: 'mux-emulator' })).then((started) => {
+        : signingKey.then((key) => startMux(options, muxSecrets, key, logger.child({ component: 'mux-emulator' }))).then((started) => {
             cleanups.add(() => started.close());
             return started;
           }),
@@ -125,6 +128,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     );
     cleanups.add(() => dataApi.close());
 
+    const muxSigningKey = await signingKey;
     const { env, envFor } = functionsEnvironment({
       environment,
       schema,
@@ -132,7 +136,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       dataApiEndpoint: dataApi.endpoint,
       s3: { endpoint: s3.s3.endpoint, credentials: s3.credentials },
       adminGroup,
-      muxEmulator: muxEmulator && muxSecrets ? { baseUrl: muxEmulator.baseUrl, ...muxSecrets } : null,
+      muxEmulator: muxEmulator && muxSecrets ? { baseUrl: muxEmulator.baseUrl, ...muxSecrets, signingKey: muxSigningKey } : null,
       bindingKey,
       lambdaEnv: options.lambdaEnv ?? {},
     });
@@ -206,6 +210,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ ...mintOptions, sub }) },
       database: { kind: database.kind, dataDir: database.dataDir, migrated },
       muxEmulator,
+      muxSigningKey,
       dataApi,
       s3: s3.s3,
       sqs,

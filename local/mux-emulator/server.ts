@@ -7,7 +7,8 @@
  *   `validation.ts` — what a create may ask for, answered as Mux answers it.
  * - `lifecycle.ts` — an asset after its create: the input download, then the events Mux sends, in order.
  * - `webhooks.ts` — signed deliveries, retried on a non-2xx or timeout, every attempt recorded.
- * - `playback.ts` — the stream/image paths (HLS, MP4, thumbnail, text tracks); `media.ts` — what they serve.
+ * - `playback-routes.ts` — the stream/image paths (HLS, MP4, thumbnail, text tracks); `media.ts` — what they serve;
+ *   `playback.ts` — the signed-playback gate (a valid `?token=` for a signed playback id).
  * - `store.ts` — the state: assets, recorded deliveries and requests, queued faults, work in flight.
  * - `types.ts` — the public shape and the wire shapes; `http.ts` — response helpers and ids.
  */
@@ -17,7 +18,8 @@ import { silentLogger } from '../../shared/log.js';
 import { handleAssetsApi } from './assets-routes.js';
 import { errorMessage, MuxHttpError, sendJson } from './http.js';
 import { AssetLifecycle } from './lifecycle.js';
-import { handlePlayback } from './playback.js';
+import { createPlaybackGate } from './playback.js';
+import { handlePlayback } from './playback-routes.js';
 import { EmulatorStore } from './store.js';
 import type { ApiRequestRecord, MuxEmulator, MuxEmulatorOptions } from './types.js';
 import { WebhookSender } from './webhooks.js';
@@ -28,6 +30,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const store = new EmulatorStore(logger);
+  const playbackGate = createPlaybackGate(options.signingKeys ?? [], now);
   const webhooks = new WebhookSender(
     store,
     { secret: options.webhookSecret, retryDelaysMs: options.webhookRetryDelaysMs ?? [50, 200, 500], timeoutMs: options.webhookTimeoutMs ?? 5_000, now, logger },
@@ -53,7 +56,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     const isApi = url.pathname.startsWith('/video/');
     const record: ApiRequestRecord = { method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, status: null };
     if (isApi) store.requests.push(record);
-    const work = isApi ? handleAssetsApi(routes, req, res, url, record) : handlePlayback(store, res, url.pathname);
+    const work = isApi ? handleAssetsApi(routes, req, res, url, record) : handlePlayback(store, playbackGate, res, url);
     work.catch((error: unknown) => {
       if (error instanceof MuxHttpError) {
         record.status = error.status;

@@ -3,6 +3,7 @@
  * wire shapes it answers with (snake_case, as the API sends them).
  */
 import type { Logger } from '../../shared/log.js';
+import type { EmulatorSigningKey } from './playback.js';
 
 export interface MuxEmulatorOptions {
   /** 0 (default) picks a free port. */
@@ -22,7 +23,9 @@ export interface MuxEmulatorOptions {
   readonly inputFetchTimeoutMs?: number;
   /** Input bytes kept in memory to serve back as the MP4 (larger inputs are re-fetched from their URL). Default 64 MiB. */
   readonly retainInputBytes?: number;
-  /** The clock that signs webhooks, ms. */
+  /** URL signing keys whose tokens open signed playback ids (playback.ts). Default none: signed ids answer 403. */
+  readonly signingKeys?: readonly EmulatorSigningKey[];
+  /** The clock that signs webhooks and checks playback tokens, ms. */
   readonly now?: () => number;
   readonly logger?: Logger;
 }

@@ -14,6 +14,7 @@ import { localAccountId, localRegion } from '../api-gateway/event.js';
 import type { RouteTable } from '../api-gateway/routes.js';
 import type { MintTokenOptions } from '../auth/local-auth.js';
 import type { BackendConfig, LocalDataApi } from '../data-api/server.js';
+import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
 import type { MuxEmulator } from '../mux-emulator/server.js';
 import type { LocalS3 } from '../s3/server.js';
 import type { SqsBridge } from '../s3/sqs-bridge.js';
@@ -137,6 +138,8 @@ export interface LocalStack {
   readonly database: { readonly kind: 'pglite' | 'postgres'; readonly dataDir: string | null; readonly migrated: UpResult };
   /** The emulator, for inspecting assets and deliveries; null when real Mux is used. */
   readonly muxEmulator: MuxEmulator | null;
+  /** The URL signing key made for the emulator (its public key verifies the functions' tokens); null with real Mux. */
+  readonly muxSigningKey: GeneratedSigningKey | null;
   readonly dataApi: LocalDataApi;
   readonly s3: LocalS3;
   readonly sqs: SqsBridge;

@@ -6,6 +6,7 @@
 import type { Env } from '../../shared/runtime/lazy.js';
 import { localRegion } from '../api-gateway/event.js';
 import type { RouteTable } from '../api-gateway/routes.js';
+import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
 import {
   databaseSecretFor,
   localBucket,
@@ -33,6 +34,7 @@ const tunables = [
   'MUX_TIMEOUT_MS',
   'MUX_PLAYBACK_POLICY',
   'MUX_VIDEO_QUALITY',
+  'PLAYBACK_TOKEN_TTL_SECONDS',
   'LOG_LEVEL',
 ] as const;
 
@@ -52,7 +54,14 @@ export interface FunctionsEnvironmentInput {
   readonly s3: { readonly endpoint: string; readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } };
   readonly adminGroup: string;
   /** The emulator's origin and secrets; null for real Mux (its settings then come from `environment`). */
-  readonly muxEmulator: { readonly baseUrl: string; readonly tokenId: string; readonly tokenSecret: string; readonly webhookSecret: string } | null;
+  readonly muxEmulator: {
+    readonly baseUrl: string;
+    readonly tokenId: string;
+    readonly tokenSecret: string;
+    readonly webhookSecret: string;
+    /** The URL signing key made for it (its private half signs the functions' playback tokens). */
+    readonly signingKey: GeneratedSigningKey | null;
+  } | null;
   readonly bindingKey: string;
   /** Set last (a test's overrides). */
   readonly lambdaEnv: Env;
@@ -88,6 +97,10 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
           MUX_WEBHOOK_SECRET: input.muxEmulator.webhookSecret,
           MUX_BASE_URL: input.muxEmulator.baseUrl,
           MUX_BINDING_KEY: bindingKey,
+          ...(input.muxEmulator.signingKey && {
+            MUX_SIGNING_KEY_ID: input.muxEmulator.signingKey.keyId,
+            MUX_SIGNING_PRIVATE_KEY: input.muxEmulator.signingKey.privateKeyBase64,
+          }),
         }
       : definedEntries({
           MUX_TOKEN_ID: environment.MUX_TOKEN_ID,
@@ -95,6 +108,8 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
           MUX_WEBHOOK_SECRET: environment.MUX_WEBHOOK_SECRET,
           MUX_BASE_URL: environment.MUX_BASE_URL,
           MUX_BINDING_KEY: bindingKey,
+          MUX_SIGNING_KEY_ID: environment.MUX_SIGNING_KEY_ID,
+          MUX_SIGNING_PRIVATE_KEY: environment.MUX_SIGNING_PRIVATE_KEY,
         })),
     ...passedThrough,
     ...definedEntries(input.lambdaEnv),

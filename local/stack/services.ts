@@ -13,6 +13,7 @@ import type { Logger } from '../../shared/log.js';
 import type { Env } from '../../shared/runtime/lazy.js';
 import { localRegion } from '../api-gateway/event.js';
 import type { BackendConfig } from '../data-api/server.js';
+import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
 import type { MuxEmulator } from '../mux-emulator/server.js';
 import { createPgliteCluster, hasPgliteCluster } from '../pglite-cluster.js';
 import type { LocalS3 } from '../s3/server.js';
@@ -113,13 +114,17 @@ export function emulatorSecrets(): EmulatorSecrets {
   return { tokenId: `local-${randomBytes(6).toString('hex')}`, tokenSecret: randomBytes(24).toString('hex'), webhookSecret: randomBytes(24).toString('hex') };
 }
 
-/** The Mux emulator on its preferred port; webhooks go nowhere until the API is up (`setWebhookUrl`). */
-export async function startMux(options: LocalStackOptions, secrets: EmulatorSecrets, logger: Logger): Promise<MuxEmulator> {
+/**
+ * The Mux emulator on its preferred port, opening signed playback ids to tokens of `signingKey`; webhooks go nowhere
+ * until the API is up (`setWebhookUrl`).
+ */
+export async function startMux(options: LocalStackOptions, secrets: EmulatorSecrets, signingKey: GeneratedSigningKey | null, logger: Logger): Promise<MuxEmulator> {
   const { startMuxEmulator } = await import('../mux-emulator/server.js');
   return onPreferredPort(options.servicePorts?.mux ?? 0, (port) =>
     startMuxEmulator({
       port,
       ...secrets,
+      signingKeys: signingKey === null ? [] : [{ keyId: signingKey.keyId, publicKey: signingKey.publicKeyPem }],
       webhookUrl: null,
       ...(options.muxProcessingDelayMs !== undefined && { processingDelayMs: options.muxProcessingDelayMs }),
       logger,
