@@ -143,7 +143,7 @@ export async function createHandler(env: Env, options: AdminHandlerOptions = {})
   // The health check answers fast: a short retry budget, and "resuming" (503) instead of waiting out a resume.
   const healthDriver =
     options.driver ??
-    (await createDriver(config.database.driver, { logger, dataApiRetry: { maxElapsedMs: config.healthDbWaitMs, delaysMs: [250, 500, 1_000] } }));
+    (await createDriver(config.database.driver, { logger, dataApiRetry: { limitMs: config.healthDbWaitMs, baseDelayMs: 250, maxDelayMs: 1_000 } }));
   const thresholds = config.diagnostics;
   // Only the configuration is read here (no SDK, no secret): whether Mux is configured says nothing about its values.
   const mux = config.mux instanceof ConfigurationError ? config.mux : muxConfig(config.mux);

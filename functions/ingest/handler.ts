@@ -15,7 +15,8 @@ import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageServices } from '../../shared/runtime/storage.js';
 import { storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { objectsCreated, parseS3SqsEvent } from '../../shared/storage/events.js';
-import { IngestService, ingestSettingsFromEnv, type IngestOutcome, type IngestServiceOptions } from '../../shared/videos/ingest-service.js';
+import { IngestService, type IngestOutcome } from '../../shared/videos/ingest-service.js';
+import { ingestSettingsFromEnv, type IngestSettings } from '../../shared/videos/ingest-settings.js';
 
 export type IngestHandlerOptions = DatabaseFunctionOptions;
 
@@ -24,7 +25,7 @@ export interface IngestConfig extends FunctionConfig {
   readonly database: DatabaseConfig;
   readonly mux: MuxSettings;
   readonly storage: StorageSettings;
-  readonly ingest: Pick<IngestServiceOptions, 'inputUrlTtlSeconds' | 'staleClaimSeconds'>;
+  readonly ingest: IngestSettings;
 }
 
 export function ingestConfigFromEnv(env: Env): IngestConfig {

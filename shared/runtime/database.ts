@@ -44,12 +44,11 @@ export function databaseServices(driver: Driver, logger: Logger, config: Pick<Da
 }
 
 /**
- * The Data API retry budget of a function behind API Gateway. HTTP APIs stop waiting after 30 s and the functions
- * time out at 29 s; the driver's default budget (~60 s, a whole Serverless v2 resume) would run into that timeout,
- * which answers a 500 `internal_error`. Giving up after 20 s answers a 503 with Retry-After instead, while the
- * cluster finishes resuming.
+ * The Data API retries of a function behind API Gateway. HTTP APIs stop waiting after 30 s and the functions time
+ * out at 29 s; retrying into that timeout answers a 500 `internal_error`. Retries end 5 s before the invocation's
+ * timeout (20 s outside Lambda) and answer a 503 with Retry-After instead, while the cluster finishes resuming.
  */
-export const httpDataApiRetry: DataApiRetryOptions = { maxElapsedMs: 20_000 };
+export const httpDataApiRetry: DataApiRetryOptions = { maxElapsedMs: 20_000, safetyMarginMs: 5_000 };
 
 /** The function's data layer: over the injected driver, or over the driver its configuration names. */
 export async function functionDatabase(

@@ -211,7 +211,7 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
       const key = `uploads/${id}/source.mp4`;
       const bytes = upload.bytes ?? sampleVideo;
       const requested = { captions: false, normalizeAudio: false, mp4: false, ...upload.options };
-      const video = await videos.create({
+      const { video } = await videos.createWithFallback({
         id,
         ownerId: 'alice',
         title: 'clip',
