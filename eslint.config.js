@@ -35,6 +35,15 @@ export default tseslint.config(
     },
   },
   {
+    // Configuration is read once, at each function's edge (functions/*/handler.ts, shared/runtime/) and by CLI entry
+    // points; everything else in shared/ gets typed configuration passed down.
+    files: ['shared/**/*.ts'],
+    ignores: ['shared/runtime/**', 'shared/migrations/cli.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read configuration at the edge (shared/runtime/, functions/*/handler.ts) and pass it down typed.' }],
+    },
+  },
+  {
     files: ['functions/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/infra/**', '**/local/**', '**/test/**'] }],

@@ -170,8 +170,8 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
     context.log(`warm requests through the real functions, ${rounds} interleaved rounds, latest and legacy schema`);
     const onLatest = await requestsFor(latest.env);
     const onLegacy = await requestsFor(legacy.env);
-    seedDriver = await createDriver(driverConfigFromEnv(legacy.dataApi.env as NodeJS.ProcessEnv));
-    const seedOnLatest = await createDriver(driverConfigFromEnv(latest.dataApi.env as NodeJS.ProcessEnv));
+    seedDriver = await createDriver(driverConfigFromEnv(legacy.dataApi.env));
+    const seedOnLatest = await createDriver(driverConfigFromEnv(latest.dataApi.env));
     // Cold requests first (capability detection, connections): not what P1 counts.
     const pending = { latest: [await onLatest.createUpload()], legacy: [await onLegacy.createUpload()] };
     await onLatest.webhook(pending.latest.pop() as string);

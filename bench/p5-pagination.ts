@@ -52,7 +52,7 @@ async function run(context: BenchmarkContext): Promise<BenchmarkOutcome> {
   });
   const database = await template.copy();
   const dataApi = await startBenchDataApi(database);
-  const driver = await createDriver(driverConfigFromEnv(dataApi.env as NodeJS.ProcessEnv));
+  const driver = await createDriver(driverConfigFromEnv(dataApi.env));
   try {
     const videos: HttpFunction = await createFunction('videos', dataApi.env);
     const cursor = await cursorAtDepth(database.driver, depth);

@@ -1,10 +1,33 @@
 /**
- * Every error reelay raises on purpose. Each has a stable `code`; the HTTP layer maps codes to responses in one
- * place (shared/http), so the domain stays free of HTTP concerns.
+ * Every error reelay raises on purpose. Each has a stable `code` from {@link ReelayErrorCode}; the HTTP layer maps
+ * codes to responses in one table (shared/http/response.ts) that must name every code, so the compiler catches a new
+ * code without a mapping. The domain stays free of HTTP concerns.
  */
 
+/**
+ * Every code a {@link ReelayError} can carry. Clients see the codes of 4xx, 502 and 503 answers, so those never
+ * change; the others reach only logs and the migrate CLI's report. Names are `<subject>_<what went wrong>`.
+ */
+export type ReelayErrorCode =
+  | 'validation_failed'
+  | 'malformed_json'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'not_found'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'conflict'
+  | 'database_error'
+  | 'database_unavailable'
+  | 'data_api_request_failed'
+  | 'migration_failed'
+  | 'mux_api_error'
+  | 'playback_signing_unavailable'
+  | 'config_invalid'
+  | 'mux_config_invalid';
+
 export abstract class ReelayError extends Error {
-  abstract readonly code: string;
+  abstract readonly code: ReelayErrorCode;
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = new.target.name;
@@ -108,6 +131,22 @@ export class MuxApiError extends ReelayError {
   readonly code = 'mux_api_error';
   constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/**
+ * The deployment's configuration is unusable: an environment variable that is malformed or missing (`variable` names
+ * it, `accepted` says what it takes), or a configured secret that cannot be read. A server fault, never the
+ * caller's (HTTP 500). Thrown at cold start for variables, so a bad deploy fails loudly instead of skewing requests.
+ */
+export class ConfigurationError extends ReelayError {
+  readonly code: 'config_invalid' | 'mux_config_invalid' = 'config_invalid';
+  readonly variable?: string;
+  readonly accepted?: string;
+  constructor(message: string, options: { readonly variable?: string; readonly accepted?: string; readonly cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    if (options.variable !== undefined) this.variable = options.variable;
+    if (options.accepted !== undefined) this.accepted = options.accepted;
   }
 }
 

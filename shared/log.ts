@@ -40,18 +40,18 @@ function replacer(_key: string, value: unknown): unknown {
   return value;
 }
 
-/** LOG_LEVEL from an environment object (a function's env, not necessarily process.env); `info` by default. */
+/**
+ * LOG_LEVEL from a function's environment (read once, at its edge); `info` when unset or not a level. Lenient on
+ * purpose: a typo in a log level should cost verbosity, not the function.
+ */
 export function logLevelFrom(env: Readonly<Record<string, string | undefined>>): LogLevel {
   const raw = (env.LOG_LEVEL ?? 'info').toLowerCase();
   return raw in levelOrder ? (raw as LogLevel) : 'info';
 }
 
-function envLevel(): LogLevel {
-  return logLevelFrom(process.env);
-}
-
+/** A JSON-lines logger; `info` and up unless `level` says otherwise (callers pass their configuration's level). */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const threshold = levelOrder[options.level ?? envLevel()];
+  const threshold = levelOrder[options.level ?? 'info'];
   const sink = options.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
   const keys = options.keys ?? {};
   const write = (level: LogLevel, event: string, fields?: LogFields) => {
@@ -75,4 +75,5 @@ export function memoryLogger(level: LogLevel = 'debug'): Logger & { readonly lin
 }
 
 /** Discards everything. */
-export const silentLogger: Logger = createLogger({ level: 'error', sink: () => {} });
+// Pure: a bundle that never uses it (the health function's) drops it instead of building it at INIT.
+export const silentLogger: Logger = /* @__PURE__ */ createLogger({ level: 'error', sink: () => {} });

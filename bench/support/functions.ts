@@ -10,7 +10,7 @@ import type { HttpEvent, JwtClaims, LambdaContext } from '../../shared/http/type
 import { startLocalDataApi, type LocalDataApi } from '../../local/data-api/server.js';
 import { buildHttpEvent, lambdaContext } from '../../local/api-gateway/event.js';
 import { localS3Credentials, startLocalS3, type LocalS3 } from '../../local/s3/server.js';
-import type { Env } from '../../shared/runtime/lazy.js';
+import type { Env } from '../../shared/config/reader.js';
 import { silentLogger } from '../../shared/log.js';
 import type { BenchDatabase } from './databases.js';
 

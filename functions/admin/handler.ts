@@ -28,21 +28,22 @@ import {
   type HealthStatus,
   type MuxColumnReport,
 } from '../../shared/db/database-utils.js';
-import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
-import type { Driver } from '../../shared/db/driver.js';
-import { adminGroupFromEnv, httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
-import type { Logger } from '../../shared/log.js';
-import { functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
+import { ConfigurationError, readDuration, type Env } from '../../shared/config/reader.js';
+import { createDriver } from '../../shared/db/create-driver.js';
+import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
+import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import type { MigratorOptions } from '../../shared/migrations/engine.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
-import { wholeNumberFromEnv } from '../../shared/runtime/env.js';
-import { muxConfigFromEnv } from '../../shared/mux/config.js';
-import { collectVideoDiagnostics, diagnosticsConfiguration, diagnosticsThresholdsFromEnv } from '../../shared/videos/diagnostics.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { muxConfig, muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import {
+  collectVideoDiagnostics,
+  diagnosticsConfiguration,
+  diagnosticsThresholdsFromEnv,
+  type DiagnosticsThresholds,
+} from '../../shared/videos/diagnostics.js';
 
-export interface AdminHandlerOptions {
-  readonly logger?: Logger;
-  /** A driver to use instead of the one the environment describes. */
-  readonly driver?: Driver;
+export interface AdminHandlerOptions extends DatabaseFunctionOptions {
   /** Engine timings (lease, index polling, lock timeouts); tests shorten them. */
   readonly migrator?: Omit<MigratorOptions, 'driver' | 'migrations' | 'logger'>;
 }
@@ -61,6 +62,45 @@ export interface HealthDetailsBody {
 
 export const defaultHealthDbWaitMs = 3_000;
 
+/** Everything the admin function reads from its environment, parsed once at cold start. */
+export interface AdminConfig extends HttpFunctionConfig {
+  readonly database: DatabaseConfig;
+  /** HEALTH_DB_WAIT_MS: how long the detailed health check waits for a resuming cluster. */
+  readonly healthDbWaitMs: number;
+  readonly diagnostics: DiagnosticsThresholds;
+  /**
+   * The Mux settings, or why they are malformed: this function only reports on Mux, so a bad MUX_* value is shown
+   * (diagnostics) and logged, never a 500.
+   */
+  readonly mux: MuxSettings | ConfigurationError;
+  /** REELAY_STAGE, AWS_REGION, UPLOAD_BUCKET and UPLOAD_PREFIX as set: shown by the diagnostics page only. */
+  readonly stage: string | null;
+  readonly region: string | null;
+  readonly storage: { readonly bucket: string | null; readonly prefix: string | null };
+}
+
+function muxSettingsOrError(env: Env): MuxSettings | ConfigurationError {
+  try {
+    return muxSettingsFromEnv(env);
+  } catch (error) {
+    if (error instanceof ConfigurationError) return error;
+    throw error;
+  }
+}
+
+export function adminConfigFromEnv(env: Env): AdminConfig {
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    healthDbWaitMs: readDuration(env, 'HEALTH_DB_WAIT_MS', 'milliseconds', { min: 0 }) ?? defaultHealthDbWaitMs,
+    diagnostics: diagnosticsThresholdsFromEnv(env),
+    mux: muxSettingsOrError(env),
+    stage: env.REELAY_STAGE ?? null,
+    region: env.AWS_REGION ?? null,
+    storage: { bucket: env.UPLOAD_BUCKET ?? null, prefix: env.UPLOAD_PREFIX ?? null },
+  };
+}
+
 export function healthDetailsBody(health: DatabaseHealth, muxIsConfigured: boolean): HealthDetailsBody {
   return {
     status: health.status,
@@ -73,16 +113,6 @@ export function healthDetailsBody(health: DatabaseHealth, muxIsConfigured: boole
     },
     mux: { configured: muxIsConfigured },
   };
-}
-
-/** Whether Mux is configured; a malformed MUX_* setting counts as not configured (and is logged), never a 500. */
-function muxConfigured(env: Env, logger: Logger): boolean {
-  try {
-    return muxConfigFromEnv(env).configured;
-  } catch (error) {
-    logger.error('admin.mux_config_invalid', { error });
-    return false;
-  }
 }
 
 const migrateQuery = z.object({
@@ -106,21 +136,24 @@ export function migrationStatusBody(status: DatabaseStatus) {
   };
 }
 
-export async function createHandler(env: Env = process.env, options: AdminHandlerOptions = {}): Promise<HttpLambdaHandler> {
-  const logger = functionLogger(env, 'admin', options);
-  const driverConfig = driverConfigFromEnv(env as NodeJS.ProcessEnv);
-  const driver = options.driver ?? (await createDriver(driverConfig, { logger, dataApiRetry: httpDataApiRetry }));
+export async function createHandler(env: Env, options: AdminHandlerOptions = {}): Promise<HttpLambdaHandler> {
+  const config = adminConfigFromEnv(env);
+  const logger = functionLogger(config, 'admin', options);
+  const driver = options.driver ?? (await createDriver(config.database.driver, { logger, dataApiRetry: httpDataApiRetry }));
   // The health check answers fast: a short retry budget, and "resuming" (503) instead of waiting out a resume.
-  const waitMs = wholeNumberFromEnv(env, 'HEALTH_DB_WAIT_MS', 0) ?? defaultHealthDbWaitMs;
   const healthDriver =
-    options.driver ?? (await createDriver(driverConfig, { logger, dataApiRetry: { maxElapsedMs: waitMs, delaysMs: [250, 500, 1_000] } }));
-  const thresholds = diagnosticsThresholdsFromEnv(env);
-  const configuration = diagnosticsConfiguration(env, thresholds);
-  const mux = muxConfigured(env, logger);
+    options.driver ??
+    (await createDriver(config.database.driver, { logger, dataApiRetry: { limitMs: config.healthDbWaitMs, baseDelayMs: 250, maxDelayMs: 1_000 } }));
+  const thresholds = config.diagnostics;
+  // Only the configuration is read here (no SDK, no secret): whether Mux is configured says nothing about its values.
+  const mux = config.mux instanceof ConfigurationError ? config.mux : muxConfig(config.mux);
+  if (mux instanceof ConfigurationError) logger.error('admin.mux_config_invalid', { error: mux });
+  const configuration = diagnosticsConfiguration({ ...config, capabilityTtlMs: config.database.capabilityTtlMs, database: config.database.driver, thresholds, mux });
+  const muxIsConfigured = !(mux instanceof ConfigurationError) && mux.configured;
   return httpHandler({
     name: 'admin',
     logger,
-    adminGroup: adminGroupFromEnv(env),
+    adminGroup: config.adminGroup,
     routes: {
       'GET /api/database/run-mux-migration': route({
         auth: 'admin',
@@ -145,7 +178,7 @@ export async function createHandler(env: Env = process.env, options: AdminHandle
         handle: async ({ logger: requestLogger }) => {
           const health = await checkDatabaseHealth(healthDriver);
           if (!health.connection.connected) requestLogger.warn('admin.health.database_unreachable', { state: health.connection.state, error: health.connection.error });
-          return { status: health.connection.connected ? 200 : 503, body: healthDetailsBody(health, mux) };
+          return { status: health.connection.connected ? 200 : 503, body: healthDetailsBody(health, muxIsConfigured) };
         },
       }),
       'GET /api/debug/video-diagnostics': route({

@@ -11,20 +11,21 @@
  * The full check — database reachability and latency, schema version, pending migrations, Mux columns, Mux
  * configuration — is `GET /api/database/health/details`, for the admin group (functions/admin/handler.ts).
  */
+import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
-import { createLogger, logLevelFrom, type Logger } from '../../shared/log.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { createLogger, logLevelFrom } from '../../shared/log.js';
+import type { FunctionOptions } from '../../shared/runtime/config.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
 
 export interface LivenessBody {
   readonly status: 'ok';
 }
 
-export interface HealthHandlerOptions {
-  readonly logger?: Logger;
-}
+export type HealthHandlerOptions = FunctionOptions;
 
-export async function createHandler(env: Env = process.env, options: HealthHandlerOptions = {}): Promise<HttpLambdaHandler> {
-  // Not functionLogger (shared/runtime/database.ts): that module would bring the data layer into this bundle.
+export async function createHandler(env: Env, options: HealthHandlerOptions = {}): Promise<HttpLambdaHandler> {
+  // LOG_LEVEL is the one variable this function reads (its whole FunctionConfig); functionLogger is written out
+  // here, as shared/runtime/config.ts's parse would cost the smallest bundle bytes it does not need.
   const logger = (options.logger ?? createLogger({ level: logLevelFrom(env) })).child({ function: 'health' });
   const body: LivenessBody = { status: 'ok' };
   return httpHandler({

@@ -6,30 +6,49 @@
  * queue's maxReceiveCount, moves it to the DLQ.
  */
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Driver } from '../../shared/db/driver.js';
-import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
-import { muxFromEnv } from '../../shared/runtime/mux.js';
-import { storageFromEnv } from '../../shared/runtime/storage.js';
+import type { Env } from '../../shared/config/reader.js';
+import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, functionDatabase, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { muxRuntime } from '../../shared/runtime/mux.js';
+import { storageServices } from '../../shared/runtime/storage.js';
+import { storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { objectsCreated, parseS3SqsEvent } from '../../shared/storage/events.js';
-import { IngestService, ingestSettingsFromEnv, type IngestOutcome } from '../../shared/videos/ingest-service.js';
+import { IngestService, type IngestOutcome } from '../../shared/videos/ingest-service.js';
+import { ingestSettingsFromEnv, type IngestSettings } from '../../shared/videos/ingest-settings.js';
 
-export interface IngestHandlerOptions {
-  readonly logger?: Logger;
-  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
-  readonly driver?: Driver;
+export type IngestHandlerOptions = DatabaseFunctionOptions;
+
+/** Everything the ingest function reads from its environment, parsed once at cold start. */
+export interface IngestConfig extends FunctionConfig {
+  readonly database: DatabaseConfig;
+  readonly mux: MuxSettings;
+  readonly storage: StorageSettings;
+  readonly ingest: IngestSettings;
+}
+
+export function ingestConfigFromEnv(env: Env): IngestConfig {
+  return {
+    ...functionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+    storage: storageSettingsFromEnv(env),
+    ingest: ingestSettingsFromEnv(env),
+  };
 }
 
 export type IngestHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 const retryOutcomes: ReadonlySet<IngestOutcome['result']> = new Set(['retry']);
 
-export async function createHandler(env: Env = process.env, options: IngestHandlerOptions = {}): Promise<IngestHandler> {
-  const logger = functionLogger(env, 'ingest', options);
-  const { videos } = await functionDatabase(env, logger, options);
-  const mux = muxFromEnv(env);
-  const ingest = new IngestService({ videos, storage: storageFromEnv(env).storage, gateway: mux.gateway, binding: mux.binding, logger, ...ingestSettingsFromEnv(env) });
+export async function createHandler(env: Env, options: IngestHandlerOptions = {}): Promise<IngestHandler> {
+  const config = ingestConfigFromEnv(env);
+  const logger = functionLogger(config, 'ingest', options);
+  const { videos } = await functionDatabase(config.database, logger, options);
+  const mux = muxRuntime(config.mux);
+  const storage = storageServices(config.storage).storage;
+  const ingest = new IngestService({ videos, storage, gateway: mux.gateway, binding: mux.binding, logger, ...config.ingest });
 
   return async (event) => {
     const receiveCounts = new Map(event.Records.map((record) => [record.messageId, Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1]));

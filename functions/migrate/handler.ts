@@ -17,17 +17,18 @@
  * turned into a result, so both `aws lambda invoke` and the trigger see the failure.
  */
 import * as z from 'zod';
-import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
-import type { Driver } from '../../shared/db/driver.js';
+import type { Env } from '../../shared/config/reader.js';
+import { createDriver, driverConfigFromEnv, type DriverConfig } from '../../shared/db/create-driver.js';
 import { MigrationError, ValidationError } from '../../shared/errors.js';
 import { setRolePasswords, type RolePasswordReport } from '../../shared/db/roles.js';
 // request.js alone: the rest of shared/http brings middy, which a non-HTTP function does not need.
 import { validateRequestPart } from '../../shared/http/request.js';
 import type { Logger } from '../../shared/log.js';
-import { functionLogger } from '../../shared/runtime/database.js';
+import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import type { DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
-import { readRoleSecret, roleSecretArnsFromEnv, type RoleSecretOptions } from '../../shared/runtime/role-secrets.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { readRoleSecret, roleSecretSettingsFromEnv, type RoleSecretOptions, type RoleSecretSettings } from '../../shared/runtime/role-secrets.js';
 
 const versionSchema = z.number({ error: 'must be a migration version' }).int().positive();
 
@@ -52,9 +53,7 @@ export function parseMigratePayload(event: unknown): MigratePayload & { readonly
   return { ...(validateRequestPart(migratePayloadSchema, event, 'request body')), source: 'invoke' };
 }
 
-export interface MigrateHandlerOptions {
-  readonly logger?: Logger;
-  readonly driver?: Driver;
+export interface MigrateHandlerOptions extends DatabaseFunctionOptions {
   /** Engine timings (lease, index polling, lock timeouts); tests shorten them. */
   readonly migrator?: Omit<MigratorOptions, 'driver' | 'migrations' | 'logger'>;
   /** Where the role secrets are read (the extension's origin); tests point it at a stand-in. */
@@ -72,14 +71,25 @@ export type MigrateHandler = (event: unknown, context?: MigrateContext) => Promi
 // Stop waiting for another runner's lease this long before Lambda's own deadline, so the error is ours, with a message.
 const deadlineMarginMs = 10_000;
 
-export async function createHandler(env: Env = process.env, options: MigrateHandlerOptions = {}): Promise<MigrateHandler> {
-  const baseLogger = functionLogger(env, 'migrate', options);
-  const config = driverConfigFromEnv(env as NodeJS.ProcessEnv);
-  const driver = options.driver ?? (await createDriver(config, { logger: baseLogger }));
-  const roleSecretArns = roleSecretArnsFromEnv(env);
+/** Everything the migrate function reads from its environment, parsed once at cold start. */
+export interface MigrateConfig extends FunctionConfig {
+  /** The driver only: migrations build no VideoDB, so no capability cache. */
+  readonly driver: DriverConfig;
+  readonly roleSecrets: RoleSecretSettings;
+}
+
+export function migrateConfigFromEnv(env: Env): MigrateConfig {
+  return { ...functionConfigFromEnv(env), driver: driverConfigFromEnv(env), roleSecrets: roleSecretSettingsFromEnv(env) };
+}
+
+export async function createHandler(env: Env, options: MigrateHandlerOptions = {}): Promise<MigrateHandler> {
+  const config = migrateConfigFromEnv(env);
+  const baseLogger = functionLogger(config, 'migrate', options);
+  const driver = options.driver ?? (await createDriver(config.driver, { logger: baseLogger }));
+  const roleSecretArns = config.roleSecrets.arns;
 
   const setPasswords = async (logger: Logger, requireAll: boolean): Promise<RolePasswordReport[]> => {
-    const credentials = await Promise.all(roleSecretArns.map((arn) => readRoleSecret(arn, env, options.roleSecrets)));
+    const credentials = await Promise.all(roleSecretArns.map((arn) => readRoleSecret(arn, config.roleSecrets, options.roleSecrets)));
     const reports = await setRolePasswords(driver, credentials);
     logger.info('migrate.roles.passwords', { roles: reports });
     const missing = reports.filter((report) => report.outcome === 'missing').map((report) => report.role);

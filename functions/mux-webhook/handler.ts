@@ -4,32 +4,50 @@
  * or correctly signed but unusable and recorded as rejected), 204 for an event already recorded, 401 for a missing,
  * forged, stale or altered signature, 5xx only when nothing could be stored (Mux then retries for 24 h).
  */
-import type { Driver } from '../../shared/db/driver.js';
+import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, route, type HttpHandler } from '../../shared/http/index.js';
-import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
-import { lazyHandler, once, type Env } from '../../shared/runtime/lazy.js';
-import { muxFromEnv } from '../../shared/runtime/mux.js';
+import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { muxRuntime } from '../../shared/runtime/mux.js';
+import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
+import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
 import { WebhookService } from '../../shared/videos/webhook-service.js';
 
-export interface MuxWebhookHandlerOptions {
-  readonly logger?: Logger;
-  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
-  readonly driver?: Driver;
+export interface MuxWebhookHandlerOptions extends DatabaseFunctionOptions {
   /** The clock signatures are checked against, ms. */
   readonly now?: () => number;
+}
+
+/** Everything the mux-webhook function reads from its environment, parsed once at cold start. */
+export interface MuxWebhookConfig extends FunctionConfig {
+  readonly database: DatabaseConfig;
+  readonly mux: MuxSettings;
+  /** Only caption tracks need the bucket; undefined when UPLOAD_BUCKET is unset. */
+  readonly storage: StorageSettings | undefined;
+}
+
+export function muxWebhookConfigFromEnv(env: Env): MuxWebhookConfig {
+  return {
+    ...functionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+    storage: optionalStorageSettingsFromEnv(env),
+  };
 }
 
 /** Mux event bodies are small; anything near this is not from Mux. */
 const maxWebhookBytes = 256 * 1024;
 
-export async function createHandler(env: Env = process.env, options: MuxWebhookHandlerOptions = {}): Promise<HttpHandler> {
-  const logger = functionLogger(env, 'mux-webhook', options);
-  const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
-  const mux = muxFromEnv(env);
+export async function createHandler(env: Env, options: MuxWebhookHandlerOptions = {}): Promise<HttpHandler> {
+  const config = muxWebhookConfigFromEnv(env);
+  const logger = functionLogger(config, 'mux-webhook', options);
+  const { videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const mux = muxRuntime(config.mux);
   // Only caption tracks need S3: its SDK is loaded on the first one, not at cold start.
-  const storage = once(async () => (await import('../../shared/runtime/storage.js')).storageFromEnv(env).storage);
+  const storage = storageOnDemand(config.storage);
   const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
   const webhooks = new WebhookService({ videos, mux, captions, logger, ...(options.now ? { now: options.now } : {}) });
   return httpHandler({

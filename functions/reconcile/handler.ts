@@ -4,23 +4,43 @@
  * `{ restored, reconciled, captions, retried, backfilled, failed }` (shared/videos/reconcile-service.ts).
  */
 import * as z from 'zod';
-import type { Driver } from '../../shared/db/driver.js';
+import { readInteger, type Env } from '../../shared/config/reader.js';
 import { ValidationError } from '../../shared/errors.js';
-import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger } from '../../shared/runtime/database.js';
-import { lazyHandler, once, type Env } from '../../shared/runtime/lazy.js';
-import { wholeNumberFromEnv } from '../../shared/runtime/env.js';
-import { muxFromEnv } from '../../shared/runtime/mux.js';
+import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, functionDatabase, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { lazyHandler, once } from '../../shared/runtime/lazy.js';
+import { muxRuntime } from '../../shared/runtime/mux.js';
+import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
+import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { AssetOwnership } from '../../shared/videos/asset-ownership.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
-import type { IngestService } from '../../shared/videos/ingest-service.js';
+import type { IngestService, IngestServiceOptions } from '../../shared/videos/ingest-service.js';
 import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
 import { reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
 
-export interface ReconcileHandlerOptions {
-  readonly logger?: Logger;
-  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
-  readonly driver?: Driver;
+export type ReconcileHandlerOptions = DatabaseFunctionOptions;
+
+/** Everything the reconcile function reads from its environment, parsed once at cold start. */
+export interface ReconcileConfig extends FunctionConfig {
+  readonly database: DatabaseConfig;
+  readonly mux: MuxSettings;
+  /** The bucket is needed only by sweeps that ingest or write captions; undefined when UPLOAD_BUCKET is unset. */
+  readonly storage: StorageSettings | undefined;
+  readonly ingest: Pick<IngestServiceOptions, 'inputUrlTtlSeconds' | 'staleClaimSeconds'>;
+  /** MAX_INGEST_ATTEMPTS: the service's default when unset. */
+  readonly maxIngestAttempts: number | undefined;
+}
+
+export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
+  return {
+    ...functionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+    storage: optionalStorageSettingsFromEnv(env),
+    ingest: ingestSettingsFromEnv(env),
+    maxIngestAttempts: readInteger(env, 'MAX_INGEST_ATTEMPTS', { min: 1 }),
+  };
 }
 
 const invocation = z.strictObject({
@@ -38,14 +58,15 @@ function parseRequest(event: unknown): { actions: readonly (typeof reconcileActi
   return { actions: [parsed.data.action], ...(parsed.data.limit === undefined ? {} : { limit: parsed.data.limit }) };
 }
 
-export async function createHandler(env: Env = process.env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
-  const logger = functionLogger(env, 'reconcile', options);
-  const { videos } = await functionDatabase(env, logger, options);
-  const mux = muxFromEnv(env);
-  const settings = ingestSettingsFromEnv(env);
+export async function createHandler(env: Env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
+  const config = reconcileConfigFromEnv(env);
+  const logger = functionLogger(config, 'reconcile', options);
+  const { videos } = await functionDatabase(config.database, logger, options);
+  const mux = muxRuntime(config.mux);
+  const settings = config.ingest;
   // Most runs find nothing to ingest and no captions to write: the ingest service and the S3 client it brings are
-  // loaded by the first sweep that needs them, not at cold start. A bad S3 setting fails that sweep instead.
-  const storage = once(async () => (await import('../../shared/runtime/storage.js')).storageFromEnv(env).storage);
+  // loaded by the first sweep that needs them, not at cold start (the settings were checked with the rest).
+  const storage = storageOnDemand(config.storage);
   const ingestService = once(async () => {
     const { IngestService } = await import('../../shared/videos/ingest-service.js');
     return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, binding: mux.binding, logger, ...settings });
@@ -53,7 +74,7 @@ export async function createHandler(env: Env = process.env, options: ReconcileHa
   const ingest: Pick<IngestService, 'ingestVideo'> = { ingestVideo: async (video, request) => (await ingestService()).ingestVideo(video, request) };
   const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
   const ownership = new AssetOwnership({ binding: mux.binding, gateway: mux.gateway, storage });
-  const maxIngestAttempts = wholeNumberFromEnv(env, 'MAX_INGEST_ATTEMPTS');
+  const { maxIngestAttempts } = config;
   const reconcile = new ReconcileService({
     videos,
     ingest,

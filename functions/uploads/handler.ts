@@ -3,14 +3,15 @@
  * complete, abort. Parse → UploadService → respond.
  */
 import * as z from 'zod';
-import type { Driver } from '../../shared/db/driver.js';
-import { adminGroupFromEnv, httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
-import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
-import { storageFromEnv } from '../../shared/runtime/storage.js';
-import { S3Limits } from '../../shared/storage/config.js';
-import { muxConfigFromEnv } from '../../shared/mux/config.js';
+import type { Env } from '../../shared/config/reader.js';
+import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { storageServices } from '../../shared/runtime/storage.js';
+import { S3Limits, storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { muxSettingsFromEnv } from '../../shared/mux/config.js';
+import type { MuxPlaybackPolicy } from '../../shared/mux/assets.js';
 import { UploadService } from '../../shared/videos/upload-service.js';
 import { videoDescription, videoTitle } from '../../shared/videos/video-text.js';
 
@@ -84,27 +85,42 @@ export function uploadRoutes(service: UploadService): Record<string, Route> {
   };
 }
 
-export interface UploadsHandlerOptions {
-  readonly logger?: Logger;
-  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
-  readonly driver?: Driver;
+export interface UploadsHandlerOptions extends DatabaseFunctionOptions {
   /** Part URLs in the create response (default 100). */
   readonly initialPartBatch?: number;
 }
 
-export async function createHandler(env: Env = process.env, options: UploadsHandlerOptions = {}): Promise<HttpHandler> {
-  const logger = functionLogger(env, 'uploads', options);
-  const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
-  const { config, storage } = storageFromEnv(env);
+/** Everything the uploads function reads from its environment, parsed once at cold start. */
+export interface UploadsConfig extends HttpFunctionConfig {
+  readonly database: DatabaseConfig;
+  readonly storage: StorageSettings;
+  /** MUX_PLAYBACK_POLICY, which the upload answers name (the other Mux variables are checked with it). */
+  readonly playbackPolicy: MuxPlaybackPolicy;
+}
+
+export function uploadsConfigFromEnv(env: Env): UploadsConfig {
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    storage: storageSettingsFromEnv(env),
+    playbackPolicy: muxSettingsFromEnv(env).playbackPolicy,
+  };
+}
+
+export async function createHandler(env: Env, options: UploadsHandlerOptions = {}): Promise<HttpHandler> {
+  const config = uploadsConfigFromEnv(env);
+  const logger = functionLogger(config, 'uploads', options);
+  const { videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const { storage } = storageServices(config.storage);
   const service = new UploadService({
     videos,
     storage,
-    config,
+    config: config.storage.config,
     logger,
     ...(options.initialPartBatch === undefined ? {} : { initialPartBatch: options.initialPartBatch }),
-    playbackPolicy: muxConfigFromEnv(env).playbackPolicy,
+    playbackPolicy: config.playbackPolicy,
   });
-  return httpHandler({ name: 'uploads', logger, adminGroup: adminGroupFromEnv(env), routes: uploadRoutes(service) });
+  return httpHandler({ name: 'uploads', logger, adminGroup: config.adminGroup, routes: uploadRoutes(service) });
 }
 
 export const handler = lazyHandler(() => createHandler(process.env));

@@ -4,13 +4,16 @@
  * tokens included). It logs in as the application role (it writes rows), where the videos function stays read-only.
  */
 import * as z from 'zod';
+import type { Env } from '../../shared/config/reader.js';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
-import { adminGroupFromEnv, httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
-import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
-import { bucketLinker, playbackSigningFromEnv } from '../../shared/runtime/video-links.js';
+import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { bucketLinker, playbackSigning } from '../../shared/runtime/video-links.js';
+import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { presentWithLinks, type StoredObjectLinker } from '../../shared/videos/access.js';
 import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import { VideoEdits } from '../../shared/videos/video-edits.js';
@@ -36,24 +39,39 @@ export function videoChangeRoutes(edits: VideoEdits, link: StoredObjectLinker | 
   };
 }
 
-export interface VideoChangesHandlerOptions {
-  readonly logger?: Logger;
-  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
-  readonly driver?: Driver;
+export type VideoChangesHandlerOptions = DatabaseFunctionOptions;
+
+/** Everything the video-changes function reads from its environment, parsed once at cold start. */
+export interface VideoChangesConfig extends HttpFunctionConfig {
+  readonly database: DatabaseConfig;
+  /** For links to stored captions in the answer; undefined when UPLOAD_BUCKET is unset. */
+  readonly storage: StorageSettings | undefined;
+  /** The playback policy, token lifetime and where the signing key comes from (tokens in the answer). */
+  readonly mux: MuxSettings;
+}
+
+export function videoChangesConfigFromEnv(env: Env): VideoChangesConfig {
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    storage: optionalStorageSettingsFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+  };
 }
 
 export function videoEdits(driver: Driver, videos: VideoDB): VideoEdits {
   return new VideoEdits({ executor: driver, videos });
 }
 
-export async function createHandler(env: Env = process.env, options: VideoChangesHandlerOptions = {}): Promise<HttpHandler> {
-  const logger = functionLogger(env, 'video-changes', options);
-  const { driver, videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
+export async function createHandler(env: Env, options: VideoChangesHandlerOptions = {}): Promise<HttpHandler> {
+  const config = videoChangesConfigFromEnv(env);
+  const logger = functionLogger(config, 'video-changes', options);
+  const { driver, videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
   return httpHandler({
     name: 'video-changes',
     logger,
-    adminGroup: adminGroupFromEnv(env),
-    routes: videoChangeRoutes(videoEdits(driver, videos), bucketLinker(env), playbackSigningFromEnv(env)),
+    adminGroup: config.adminGroup,
+    routes: videoChangeRoutes(videoEdits(driver, videos), bucketLinker(config.storage), playbackSigning(config.mux)),
   });
 }
 

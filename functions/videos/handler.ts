@@ -3,13 +3,15 @@
  * Another owner's video is a 404, like a missing one.
  */
 import * as z from 'zod';
-import type { Driver } from '../../shared/db/driver.js';
+import type { Env } from '../../shared/config/reader.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
-import { adminGroupFromEnv, httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
-import type { Logger } from '../../shared/log.js';
-import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
-import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
-import { bucketLinker, playbackSigningFromEnv } from '../../shared/runtime/video-links.js';
+import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { bucketLinker, playbackSigning } from '../../shared/runtime/video-links.js';
+import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import {
   defaultPageSize,
@@ -49,18 +51,33 @@ export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefine
 }
 
 /** Re-exported: what the videos function's answers are built with (shared/runtime/video-links.ts). */
-export { playbackSigningFromEnv, storedObjectLinkSeconds } from '../../shared/runtime/video-links.js';
+export { playbackSigning, storedObjectLinkSeconds } from '../../shared/runtime/video-links.js';
 
-export interface VideosHandlerOptions {
-  readonly logger?: Logger;
-  /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
-  readonly driver?: Driver;
+export type VideosHandlerOptions = DatabaseFunctionOptions;
+
+/** Everything the videos function reads from its environment, parsed once at cold start. */
+export interface VideosConfig extends HttpFunctionConfig {
+  readonly database: DatabaseConfig;
+  /** For links to stored captions; undefined when UPLOAD_BUCKET is unset. */
+  readonly storage: StorageSettings | undefined;
+  /** The playback policy, token lifetime and where the signing key comes from. */
+  readonly mux: MuxSettings;
 }
 
-export async function createHandler(env: Env = process.env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
-  const logger = functionLogger(env, 'videos', options);
-  const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
-  return httpHandler({ name: 'videos', logger, adminGroup: adminGroupFromEnv(env), routes: videoRoutes(videos, bucketLinker(env), playbackSigningFromEnv(env)) });
+export function videosConfigFromEnv(env: Env): VideosConfig {
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    storage: optionalStorageSettingsFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+  };
+}
+
+export async function createHandler(env: Env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
+  const config = videosConfigFromEnv(env);
+  const logger = functionLogger(config, 'videos', options);
+  const { videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  return httpHandler({ name: 'videos', logger, adminGroup: config.adminGroup, routes: videoRoutes(videos, bucketLinker(config.storage), playbackSigning(config.mux)) });
 }
 
 export const handler = lazyHandler(() => createHandler(process.env));

@@ -8,7 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createLogger, type Logger } from '../../shared/log.js';
+import { createLogger, logLevelFrom, type Logger } from '../../shared/log.js';
 import type { HttpEvent, LambdaContext } from '../../shared/http/types.js';
 import { createJwtAuthorizer, type JwtAuthorizerConfig } from '../auth/jwt-authorizer.js';
 import { apiGatewayRequestId, buildHttpEvent, lambdaContext } from './event.js';
@@ -113,7 +113,7 @@ function sourceIp(request: IncomingMessage): string {
 }
 
 export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGateway> {
-  const logger = options.logger ?? createLogger().child({ component: 'api-gateway' });
+  const logger = options.logger ?? createLogger({ level: logLevelFrom(process.env) }).child({ component: 'api-gateway' });
   const matchRoute = createRouter(options.routes);
   const authorize = createJwtAuthorizer(options.jwt);
   const timeoutMs = options.functionTimeoutMs ?? 30_000;

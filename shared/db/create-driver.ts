@@ -3,6 +3,7 @@
  * bundle that only ever talks to the Data API does not load pg or PGlite at cold start (esbuild splits them out).
  */
 import type * as PgliteDriverModule from './pglite-driver.js';
+import type { Env } from '../config/reader.js';
 import { silentLogger, type Logger } from '../log.js';
 import type { Driver } from './driver.js';
 import type { DataApiRetryOptions } from './data-api-driver.js';
@@ -31,7 +32,7 @@ export const defaultDatabaseName = 'reelay';
  * RDS_RESOURCE_ARN + RDS_SECRET_ARN (RDS_DATABASE, default "reelay"; DATA_API_ENDPOINT for a local endpoint;
  * AWS_REGION) → Data API; DATABASE_URL → pg; otherwise PGlite in PGLITE_DATA_DIR, or in memory.
  */
-export function driverConfigFromEnv(env: NodeJS.ProcessEnv = process.env): DriverConfig {
+export function driverConfigFromEnv(env: Env): DriverConfig {
   const resourceArn = env.RDS_RESOURCE_ARN;
   const secretArn = env.RDS_SECRET_ARN;
   if (resourceArn && secretArn) {

@@ -7,8 +7,9 @@
  * puts int8 in a JSON number, so it cannot be decoded losslessly.
  *
  * Retries (see {@link classifyDataApiFailure}): a call that never reached the database (Serverless v2 resuming from
- * 0 ACU, throttling) is repeated with backoff for up to ~60 s; a call whose outcome is unknown (a timeout, a 5xx) is
- * repeated only when the statement is idempotent; inside a transaction only never-ran failures are repeated.
+ * 0 ACU, throttling) is repeated with full-jitter backoff until the invocation's deadline (shared/retry.ts; ~60 s
+ * outside Lambda); a call whose outcome is unknown (a timeout, a 5xx) is repeated only when the statement is
+ * idempotent; inside a transaction only never-ran failures are repeated.
  */
 
 import {
@@ -18,35 +19,37 @@ import {
   ExecuteStatementCommand,
   RDSDataServiceException,
   RollbackTransactionCommand,
-  type ArrayValue,
-  type ColumnMetadata,
-  type Field,
   type RDSDataClient,
-  type SqlParameter,
 } from '@aws-sdk/client-rds-data';
 import { DatabaseError, DatabaseUnavailableError, ReelayError, SqlState } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { retry, systemClock, type RetryClock, type RetryPolicy } from '../retry.js';
 import { classifyDataApiFailure, DataApiRequestError, parseDataApiErrorMessage } from './data-api-errors.js';
-import {
-  isTypedValue,
-  type Driver,
-  type ExecuteOptions,
-  type Executor,
-  type ParamValue,
-  type Params,
-  type QueryResult,
-  type Row,
-  type TypedValue,
-} from './driver.js';
+import { decodeDataApiRecords, encodeDataApiParameters } from './data-api-types.js';
+import type { Driver, ExecuteOptions, Executor, Params, QueryResult, Row } from './driver.js';
 import { hasMultipleStatements } from './named-params.js';
 
 export interface DataApiRetryOptions {
-  /** Stop retrying once this much time (calls plus waits) has gone by. Default 60 000. */
+  /**
+   * Outside Lambda, stop retrying once this much time (calls plus waits) has gone by; inside Lambda the invocation's
+   * remaining time decides (shared/retry.ts). Default 60 000: a whole Serverless v2 resume.
+   */
   readonly maxElapsedMs?: number;
-  /** Wait before each retry, in order; the last one repeats. Default 0, 2, 5, 10, 10 … seconds. */
-  readonly delaysMs?: readonly number[];
+  /** A limit that holds inside Lambda too (a health check that must answer fast). */
+  readonly limitMs?: number;
+  /** Kept back from the invocation's remaining time, to answer after giving up. Default 2 000. */
+  readonly safetyMarginMs?: number;
+  /** Full-jitter backoff: the first wait is at most `baseDelayMs`, doubling up to `maxDelayMs`. Defaults 500 / 10 000. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
   /** How to wait (tests pass one that does not). */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Jitter source in [0, 1] (tests pass a fixed one). */
+  readonly random?: () => number;
+  /** The clock the budget is measured on. */
+  readonly now?: () => number;
+  /** The invocation's remaining time; default: the current Lambda invocation's (undefined outside Lambda). */
+  readonly remainingTimeMs?: () => number | undefined;
 }
 
 export interface DataApiDriverOptions {
@@ -60,149 +63,8 @@ export interface DataApiDriverOptions {
   readonly ownsClient?: boolean;
 }
 
-/** data-api-client's resume schedule, cut off near the 60 s a Serverless v2 resume can take. */
-export const defaultRetryDelaysMs: readonly number[] = [0, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000];
-const defaultMaxElapsedMs = 60_000;
-
-const realSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-// ---------------------------------------------------------------------------------------------------------------
-// Parameters
-
-/** `YYYY-MM-DD HH:MM:SS.FFF` in UTC: the only timestamp text the TIMESTAMP type hint accepts. */
-export function formatDataApiTimestamp(date: Date): string {
-  return date.toISOString().replace('T', ' ').slice(0, 23);
-}
-
-function encodeTyped(value: TypedValue): Pick<SqlParameter, 'value' | 'typeHint'> {
-  switch (value.hint) {
-    case 'uuid':
-      return { value: { stringValue: String(value.value) }, typeHint: 'UUID' };
-    case 'decimal':
-      return { value: { stringValue: String(value.value) }, typeHint: 'DECIMAL' };
-    case 'date':
-      return { value: { stringValue: String(value.value) }, typeHint: 'DATE' };
-    case 'timestamp': {
-      const date = value.value instanceof Date ? value.value : new Date(String(value.value));
-      return { value: { stringValue: formatDataApiTimestamp(date) }, typeHint: 'TIMESTAMP' };
-    }
-    case 'json':
-      return { value: { stringValue: JSON.stringify(value.value) }, typeHint: 'JSON' };
-  }
-}
-
-function encodeValue(value: ParamValue): Pick<SqlParameter, 'value' | 'typeHint'> {
-  if (value === null || value === undefined) return { value: { isNull: true } };
-  if (isTypedValue(value)) return encodeTyped(value);
-  if (typeof value === 'string') return { value: { stringValue: value } };
-  if (typeof value === 'boolean') return { value: { booleanValue: value } };
-  if (typeof value === 'number') {
-    return Number.isSafeInteger(value) ? { value: { longValue: value } } : { value: { doubleValue: value } };
-  }
-  if (typeof value === 'bigint') {
-    const safe = value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER);
-    // The SDK writes longValue as a JS number, so larger values travel as exact text typed DECIMAL.
-    return safe ? { value: { longValue: Number(value) } } : { value: { stringValue: value.toString() }, typeHint: 'DECIMAL' };
-  }
-  if (value instanceof Date) return { value: { stringValue: formatDataApiTimestamp(value) }, typeHint: 'TIMESTAMP' };
-  if (value instanceof Uint8Array) return { value: { blobValue: value } };
-  // The Data API has no array parameters (and plain objects have no SQL type): callers must say how to send them.
-  throw new TypeError(`Unsupported parameter value ${Object.prototype.toString.call(value)}: pass lists and objects as sqlValue.json(...)`);
-}
-
-export function encodeDataApiParameters(params: Params = {}): SqlParameter[] {
-  return Object.entries(params).map(([name, value]) => ({ name, ...encodeValue(value) }));
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Results
-
-type ScalarKind = 'integer' | 'bigint' | 'float' | 'numeric' | 'boolean' | 'timestamp' | 'json' | 'bytea' | 'text';
-
-const scalarKinds: Record<string, ScalarKind> = {
-  int2: 'integer', int4: 'integer', smallint: 'integer', integer: 'integer', oid: 'integer',
-  serial: 'integer', serial2: 'integer', serial4: 'integer', smallserial: 'integer',
-  int8: 'bigint', bigint: 'bigint', bigserial: 'bigint', serial8: 'bigint',
-  float4: 'float', float8: 'float', real: 'float', 'double precision': 'float',
-  numeric: 'numeric', decimal: 'numeric',
-  bool: 'boolean', boolean: 'boolean',
-  timestamp: 'timestamp', timestamptz: 'timestamp',
-  json: 'json', jsonb: 'json',
-  bytea: 'bytea',
-};
-
-/** The element type of a Postgres array type name (`_int8` → `int8`), or undefined for a scalar type. */
-function arrayElementType(typeName: string): string | undefined {
-  return typeName.startsWith('_') ? typeName.slice(1) : undefined;
-}
-
-const timestampPattern =
-  /^(\d{4,})-(\d\d)-(\d\d)[ T](\d\d):(\d\d):(\d\d)(?:\.(\d+))?\s*(Z|[+-]\d\d(?::?\d\d)?(?::?\d\d)?)?$/;
-
-/** Parses Data API timestamp text; text without an offset is UTC (timestamp without time zone reads as UTC). */
-export function parseDataApiTimestamp(text: string): Date {
-  const match = timestampPattern.exec(text.trim());
-  if (!match) return new Date(Number.NaN);
-  const [, year, month, day, hour, minute, second, fraction = '', offset] = match;
-  const millis = Number(fraction.padEnd(3, '0').slice(0, 3));
-  let epoch = Date.UTC(Number(year), Number(month) - 1, Number(day), Number(hour), Number(minute), Number(second), millis);
-  if (offset && offset !== 'Z') {
-    const sign = offset.startsWith('-') ? -1 : 1;
-    const [hours = '0', minutes = '0', seconds = '0'] = offset.slice(1).match(/\d\d/g) ?? [];
-    epoch -= sign * ((Number(hours) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
-  }
-  return new Date(epoch);
-}
-
-function decodeScalar(value: string | number | boolean, typeName: string): unknown {
-  switch (scalarKinds[typeName] ?? 'text') {
-    case 'integer':
-    case 'float':
-      return typeof value === 'number' ? value : Number(value);
-    case 'bigint':
-      return typeof value === 'boolean' ? BigInt(value ? 1 : 0) : BigInt(value);
-    case 'numeric':
-      return String(value);
-    case 'boolean':
-      return typeof value === 'boolean' ? value : value === 't' || value === 'true';
-    case 'timestamp':
-      return parseDataApiTimestamp(String(value));
-    case 'json':
-      return JSON.parse(String(value));
-    case 'bytea':
-      // Only array elements get here: a bytea field arrives as blobValue, an element as base64 text.
-      return new Uint8Array(Buffer.from(String(value), 'base64'));
-    case 'text':
-      return value;
-  }
-}
-
-function decodeArray(array: ArrayValue, elementType: string): unknown[] {
-  if (array.arrayValues) return array.arrayValues.map((inner) => (inner === null ? null : decodeArray(inner, elementType)));
-  const elements: ReadonlyArray<string | number | boolean | null> | undefined =
-    array.stringValues ?? array.longValues ?? array.doubleValues ?? array.booleanValues;
-  return (elements ?? []).map((element) => (element === null || element === undefined ? null : decodeScalar(element, elementType)));
-}
-
-function decodeField(field: Field, typeName: string): unknown {
-  if (field.isNull) return null;
-  if (field.arrayValue !== undefined) return decodeArray(field.arrayValue, arrayElementType(typeName) ?? typeName);
-  if (field.blobValue !== undefined) return new Uint8Array(field.blobValue);
-  const scalar = field.stringValue ?? field.longValue ?? field.doubleValue ?? field.booleanValue;
-  return scalar === undefined ? null : decodeScalar(scalar, typeName);
-}
-
-export function decodeDataApiRecords(records: readonly Field[][], columns: readonly ColumnMetadata[]): Row[] {
-  const names = columns.map((column, index) => column.label ?? column.name ?? `?column?${index}`);
-  const types = columns.map((column) => (column.typeName ?? '').toLowerCase());
-  return records.map((record) => {
-    const row: Row = {};
-    record.forEach((field, index) => {
-      row[names[index] ?? `?column?${index}`] = decodeField(field, types[index] ?? '');
-    });
-    return row;
-  });
-}
+/** Backoff for a resume: Serverless v2 takes up to ~60 s to come back from 0 ACU, throttling clears sooner. */
+export const defaultDataApiRetryPolicy: RetryPolicy = { baseDelayMs: 500, maxDelayMs: 10_000, budgetMs: 60_000 };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Errors
@@ -245,9 +107,9 @@ export class DataApiDriver implements Driver {
   private readonly secretArn: string;
   private readonly database: string;
   private readonly logger: Logger;
-  private readonly delaysMs: readonly number[];
-  private readonly maxElapsedMs: number;
-  private readonly sleep: (ms: number) => Promise<void>;
+  private readonly retryPolicy: RetryPolicy;
+  private readonly clock: RetryClock;
+  private readonly remainingTimeMs: (() => number | undefined) | undefined;
   private readonly ownsClient: boolean;
   private closed = false;
 
@@ -257,9 +119,20 @@ export class DataApiDriver implements Driver {
     this.secretArn = options.secretArn;
     this.database = options.database;
     this.logger = options.logger ?? silentLogger;
-    this.delaysMs = options.retry?.delaysMs?.length ? options.retry.delaysMs : defaultRetryDelaysMs;
-    this.maxElapsedMs = options.retry?.maxElapsedMs ?? defaultMaxElapsedMs;
-    this.sleep = options.retry?.sleep ?? realSleep;
+    const given = options.retry ?? {};
+    this.retryPolicy = {
+      baseDelayMs: given.baseDelayMs ?? defaultDataApiRetryPolicy.baseDelayMs,
+      maxDelayMs: given.maxDelayMs ?? defaultDataApiRetryPolicy.maxDelayMs,
+      budgetMs: given.maxElapsedMs ?? defaultDataApiRetryPolicy.budgetMs,
+      ...(given.limitMs !== undefined ? { limitMs: given.limitMs } : {}),
+      ...(given.safetyMarginMs !== undefined ? { safetyMarginMs: given.safetyMarginMs } : {}),
+    };
+    this.clock = {
+      now: given.now ?? systemClock.now,
+      random: given.random ?? systemClock.random,
+      sleep: given.sleep ?? systemClock.sleep,
+    };
+    this.remainingTimeMs = given.remainingTimeMs;
     this.ownsClient = options.ownsClient ?? false;
   }
 
@@ -363,38 +236,38 @@ export class DataApiDriver implements Driver {
     }
   }
 
-  private async call<T>(policy: CallPolicy, send: () => Promise<T>): Promise<T> {
-    let spentMs = 0;
-    for (let attempt = 1; ; attempt += 1) {
-      const attemptStarted = Date.now();
-      try {
-        return await send();
-      } catch (error) {
-        spentMs += Date.now() - attemptStarted;
+  private call<T>(policy: CallPolicy, send: () => Promise<T>): Promise<T> {
+    const errorName = (error: unknown) => (error instanceof Error ? error.name : String(error));
+    let reason: DatabaseUnavailableError['reason'] = 'unavailable';
+    return retry(() => send(), {
+      policy: this.retryPolicy,
+      clock: this.clock,
+      ...(this.remainingTimeMs ? { remainingTimeMs: this.remainingTimeMs } : {}),
+      retryable: (error) => {
         const failure = classifyDataApiFailure(error);
         if (failure.retry === 'final') throw toReelayError(error);
-        const errorName = error instanceof Error ? error.name : String(error);
+        reason = failure.reason;
         if (failure.retry === 'retry-if-idempotent' && !policy.repeatable) {
           throw new DatabaseUnavailableError(
-            `Data API ${policy.operation} failed with ${errorName}; not retried because it may already have run`,
+            `Data API ${policy.operation} failed with ${errorName(error)}; not retried because it may already have run`,
             failure.reason,
             { cause: error },
           );
         }
-        const delayMs = this.delaysMs[Math.min(attempt - 1, this.delaysMs.length - 1)] ?? 0;
-        if (spentMs + delayMs > this.maxElapsedMs) {
-          this.logger.error('dataapi.retries_exhausted', { operation: policy.operation, attempts: attempt, reason: failure.reason, error: errorName });
-          throw new DatabaseUnavailableError(
-            `Data API ${policy.operation} still failing with ${errorName} after ${attempt} attempts`,
-            failure.reason,
-            { cause: error },
-          );
-        }
-        this.logger.warn('dataapi.retry', { operation: policy.operation, attempt, delayMs, reason: failure.reason, error: errorName });
-        await this.sleep(delayMs);
-        spentMs += delayMs;
-      }
-    }
+        return true;
+      },
+      onRetry: (error, { attempt, delayMs }) => {
+        this.logger.warn('dataapi.retry', { operation: policy.operation, attempt, delayMs, reason, error: errorName(error) });
+      },
+      onExhausted: (error, { attempt }) => {
+        this.logger.error('dataapi.retries_exhausted', { operation: policy.operation, attempts: attempt, reason, error: errorName(error) });
+        return new DatabaseUnavailableError(
+          `Data API ${policy.operation} still failing with ${errorName(error)} after ${attempt} attempts`,
+          reason,
+          { cause: error },
+        );
+      },
+    });
   }
 
   private assertOpen(): void {

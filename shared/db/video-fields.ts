@@ -139,3 +139,8 @@ export function videoFromRow(row: Row): VideoRecord {
   for (const field of Object.keys(basicColumns) as (keyof typeof basicColumns)[]) basic[field] = read(row, basicColumns[field]);
   return { ...(basic as Omit<VideoRecord, 'mux'>), mux: mux as unknown as MuxFields };
 }
+
+/** True when the row came from a schema with the Mux columns (they have non-null defaults there). */
+export function hasMuxColumns(video: VideoRecord): boolean {
+  return video.mux.status !== null || video.mux.audioEnhanced !== null || video.mux.ingestAttempts !== null;
+}

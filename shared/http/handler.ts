@@ -3,7 +3,7 @@
  * level and zod schemas, so the `handle` function receives typed, validated input and every failure takes one path
  * to the response (shared/http/response.ts).
  *
- *   export const handler = httpHandler({ name: 'videos', adminGroup: adminGroupFromEnv(env), routes: {
+ *   export const handler = httpHandler({ name: 'videos', adminGroup: config.adminGroup, routes: {
  *     'GET /api/videos/{id}': route({ auth: 'user', params: idParams, handle: async ({ params, principal }) => ({ status: 200, body: ... }) }),
  *   } });
  */
@@ -113,7 +113,7 @@ export interface HttpHandlerOptions {
   /** The largest body accepted, in bytes (default 1 MiB; API Gateway itself stops at 10 MB). */
   readonly maxBodyBytes?: number;
   /**
-   * The group whose members are admins, compared by exact name (`adminGroupFromEnv(env)` reads `ADMIN_GROUP`).
+   * The group whose members are admins, compared by exact name (the function's `ADMIN_GROUP`, shared/runtime/config.ts).
    * Required when any route takes a token: a handler that forgot it would otherwise fall back to some default name.
    */
   readonly adminGroup?: string;
@@ -165,7 +165,7 @@ export function httpHandler(options: HttpHandlerOptions): HttpHandler {
   }
   const { adminGroup } = options;
   if (adminGroup === undefined && Object.values(options.routes).some((route) => route.auth !== 'none')) {
-    throw new Error(`httpHandler(${options.name}): routes that take a token need adminGroup (adminGroupFromEnv(env))`);
+    throw new Error(`httpHandler(${options.name}): routes that take a token need adminGroup (ADMIN_GROUP)`);
   }
   const baseLogger = (options.logger ?? createLogger()).child({ function: options.name });
   const maxBodyBytes = options.maxBodyBytes ?? defaultMaxBodyBytes;

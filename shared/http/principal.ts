@@ -1,4 +1,4 @@
-import type { Env } from '../runtime/lazy.js';
+import { ConfigurationError } from '../errors.js';
 import type { HttpEvent, JwtClaims } from './types.js';
 
 /** Who is calling, from the claims the JWT authorizer verified. `sub` is the owner of the caller's videos. */
@@ -24,13 +24,10 @@ const groupNamePattern = /^[\p{L}\p{M}\p{S}\p{N}\p{P}]{1,128}$/u;
 export function parseAdminGroup(value: string | undefined): string {
   if (value === undefined || value === '') return defaultAdminGroup;
   if (!groupNamePattern.test(value)) {
-    throw new TypeError(`ADMIN_GROUP must be a group name of 1–128 characters without spaces or control characters, got ${JSON.stringify(value)}`);
+    const accepted = 'a group name of 1–128 characters without spaces or control characters';
+    throw new ConfigurationError(`ADMIN_GROUP must be ${accepted}, got ${JSON.stringify(value)}`, { variable: 'ADMIN_GROUP', accepted });
   }
   return value;
-}
-
-export function adminGroupFromEnv(env: Env): string {
-  return parseAdminGroup(env.ADMIN_GROUP);
 }
 
 function jsonStringArray(text: string): string[] | undefined {

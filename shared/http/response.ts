@@ -4,6 +4,7 @@ import {
   DatabaseUnavailableError,
   ReelayError,
   ValidationError,
+  type ReelayErrorCode,
   type UnavailableReason,
   type ValidationIssue,
 } from '../errors.js';
@@ -40,11 +41,19 @@ export function toHttpResult(response: RouteResponse): HttpResult {
   };
 }
 
+/** How one error code is answered. `exposeMessage` is false where the message may carry another system's internals. */
+export interface ErrorCodeResponse {
+  readonly status: number;
+  readonly exposeMessage: boolean;
+}
+
 /**
- * The one table from error codes to responses. `exposeMessage` is false where the message may carry another system's
- * internals. A ReelayError subclass without a row is an internal error (500, generic message): the safe default.
+ * The one table from error codes to responses. It must name every {@link ReelayErrorCode} (`satisfies` below), so a
+ * new code cannot silently become a 500: the compiler asks where it goes. `null` marks the codes that are reelay's
+ * or its deployment's fault and say nothing useful to a caller (internal errors): they answer a 500
+ * `internal_error` that names only the request id, and the real error is logged.
  */
-export const errorCodeResponses: Readonly<Record<string, { readonly status: number; readonly exposeMessage: boolean }>> = {
+export const errorCodeResponses = {
   validation_failed: { status: 400, exposeMessage: true },
   malformed_json: { status: 400, exposeMessage: true },
   unauthorized: { status: 401, exposeMessage: true },
@@ -59,7 +68,11 @@ export const errorCodeResponses: Readonly<Record<string, { readonly status: numb
   // Signed playback without a usable signing key: the message names the settings to fix, never a key.
   playback_signing_unavailable: { status: 500, exposeMessage: true },
   database_unavailable: { status: 503, exposeMessage: true },
-};
+  database_error: null,
+  data_api_request_failed: null,
+  config_invalid: null,
+  mux_config_invalid: null,
+} as const satisfies Readonly<Record<ReelayErrorCode, ErrorCodeResponse | null>>;
 
 // Seconds a client should wait: a paused Serverless v2 cluster takes about 15 s to resume, the rest clear sooner.
 const retryAfterSeconds: Record<UnavailableReason, number> = { resuming: 15, unavailable: 10, timeout: 5, throttled: 2 };
@@ -77,8 +90,8 @@ export function errorToHttpResult(thrown: unknown, logger: Logger, requestId: st
   // Still the caller's mistake, but one the request schemas should have caught: logged so the gap gets closed.
   if (asCallerError !== undefined) logger.warn('http.request.unstorable_text', { error: thrown });
   const error = asCallerError ?? thrown;
-  const mapped = error instanceof ReelayError ? errorCodeResponses[error.code] : undefined;
-  if (!(error instanceof ReelayError) || mapped === undefined) {
+  const mapped: ErrorCodeResponse | null = error instanceof ReelayError ? errorCodeResponses[error.code] : null;
+  if (!(error instanceof ReelayError) || mapped === null) {
     logger.error('http.request.failed', { error, stack: error instanceof Error ? error.stack : undefined });
     return errorResult(500, { code: 'internal_error', message: `An unexpected error occurred (request ${requestId}).` });
   }

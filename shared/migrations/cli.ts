@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { createDriver, driverConfigFromEnv } from '../db/create-driver.js';
 import type { Driver } from '../db/driver.js';
 import { ReelayError } from '../errors.js';
-import { createLogger } from '../log.js';
+import { createLogger, logLevelFrom } from '../log.js';
 import { createMigrator } from './engine.js';
 
 const usage = 'usage: npm run migrate -- status | plan [--to N] | up [--to N]';
@@ -53,7 +53,7 @@ export async function runMigrateCli(args: readonly string[], io: CliIo = process
     io.stderr(`${(error as Error).message}\n`);
     return 2;
   }
-  const logger = createLogger({ sink: (line) => io.stderr(`${line}\n`), keys: { tool: 'migrate' } });
+  const logger = createLogger({ level: logLevelFrom(io.env), sink: (line) => io.stderr(`${line}\n`), keys: { tool: 'migrate' } });
   const config = driverConfigFromEnv(io.env);
   const report = (body: Record<string, unknown>) =>
     io.stdout(`${JSON.stringify({ driver: config.kind, command: command.name, ...body }, null, 2)}\n`);

@@ -17,11 +17,33 @@
  * killed between the two leaves work that the next runner repeats harmlessly.
  */
 import { hostname } from 'node:os';
-import { randomUUID } from 'node:crypto';
-import type { Driver, Executor } from '../db/driver.js';
-import { DatabaseUnavailableError, isDatabaseError, MigrationError, SqlState } from '../errors.js';
+import type { Driver } from '../db/driver.js';
+import { DatabaseUnavailableError, isDatabaseError, MigrationError, SqlState, type DatabaseError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
+import { retry, systemClock } from '../retry.js';
 import { migrations as defaultMigrations } from './index.js';
+import { Lease } from './lease.js';
+import type {
+  AppliedMigration,
+  InvalidIndex,
+  MigrationDrift,
+  MigrationPlan,
+  MigrationStatus,
+  Migrator,
+  MigratorOptions,
+  PendingMigration,
+  PlannedStep,
+  UpResult,
+} from './migrator.js';
+import {
+  indexStateSql,
+  ledgerStatements,
+  readInvalidIndexes,
+  readLedger,
+  recordMigrationSql,
+  type IndexState,
+  type LedgerRow,
+} from './ledger.js';
 import {
   migrationChecksum,
   stepStatements,
@@ -32,171 +54,21 @@ import {
   type TransactionStep,
 } from './migration.js';
 
-export interface LockTimeoutOptions {
-  /** `SET LOCAL lock_timeout` for every DDL transaction, in ms. Default 2000. */
-  readonly ms?: number;
-  /** Attempts per DDL step when the lock is not granted in time (55P03) or a deadlock is detected. Default 30. */
-  readonly attempts?: number;
-  /** Backoff between attempts: doubles from `baseDelayMs` up to `maxDelayMs`, with jitter. Defaults 100 / 5000. */
-  readonly baseDelayMs?: number;
-  readonly maxDelayMs?: number;
-}
-
-export interface LeaseOptions {
-  /** How long a lease lives without renewal; it is renewed every ttl/3 while the runner works. Default 60 s. */
-  readonly ttlMs?: number;
-  /** A label for logs and for `schema_migrations_lock.owner` (a unique suffix is added per run). Default host:pid. */
-  readonly owner?: string;
-  /** How long to wait for another runner's lease before giving up. Default 15 min. */
-  readonly waitMs?: number;
-}
-
-export interface IndexPollOptions {
-  /** First delay between validity checks of a concurrent index build; grows to 5 s. Default 100 ms. */
-  readonly intervalMs?: number;
-  /** Give up waiting for one build after this long. Default 2 h. */
-  readonly timeoutMs?: number;
-}
-
-export interface MigratorOptions {
-  readonly driver: Driver;
-  readonly migrations?: readonly Migration[];
-  readonly logger?: Logger;
-  readonly lockTimeout?: LockTimeoutOptions;
-  readonly lease?: LeaseOptions;
-  readonly indexPoll?: IndexPollOptions;
-}
-
-export interface AppliedMigration {
-  readonly version: number;
-  readonly name: string;
-  readonly checksum: string;
-  readonly appliedAt: Date;
-  readonly durationMs: number;
-}
-
-export interface PendingMigration {
-  readonly version: number;
-  readonly name: string;
-  readonly checksum: string;
-}
-
-/** An applied migration whose file no longer matches what was applied. */
-export interface MigrationDrift {
-  readonly version: number;
-  readonly name: string;
-  readonly appliedChecksum: string;
-  readonly fileChecksum: string;
-}
-
-export interface InvalidIndex {
-  readonly name: string;
-  readonly table: string;
-  /** A concurrent build of it is running right now (invalid because unfinished, not because it failed). */
-  readonly building: boolean;
-}
-
-export interface MigrationStatus {
-  /** Highest applied version; 0 on an empty database. */
-  readonly currentVersion: number;
-  readonly latestVersion: number;
-  readonly applied: readonly AppliedMigration[];
-  readonly pending: readonly PendingMigration[];
-  readonly drift: readonly MigrationDrift[];
-  /** Versions in the ledger that this code does not know (the database is newer than the code). */
-  readonly unknownApplied: readonly number[];
-  /** Every INVALID index in the schema (pg_index.indisvalid = false). */
-  readonly invalidIndexes: readonly InvalidIndex[];
-}
-
-export type PlannedStep =
-  | { readonly kind: 'transaction'; readonly statements: readonly string[] }
-  | { readonly kind: 'concurrent-index'; readonly index: string; readonly sql: string };
-
-export interface MigrationPlan {
-  readonly currentVersion: number;
-  readonly targetVersion: number;
-  /** Non-empty means `up()` will refuse to run. */
-  readonly drift: readonly MigrationDrift[];
-  /** INVALID indexes of applied migrations that `up()` will drop and rebuild. */
-  readonly repairs: readonly string[];
-  readonly migrations: ReadonlyArray<PendingMigration & { readonly steps: readonly PlannedStep[] }>;
-}
-
-export interface UpResult {
-  readonly applied: ReadonlyArray<{ readonly version: number; readonly name: string; readonly durationMs: number }>;
-  /** Indexes of already-applied migrations that were found INVALID and rebuilt. */
-  readonly repaired: readonly string[];
-  readonly currentVersion: number;
-}
-
-export interface Migrator {
-  status(): Promise<MigrationStatus>;
-  plan(options?: { to?: number }): Promise<MigrationPlan>;
-  up(options?: { to?: number }): Promise<UpResult>;
-}
-
-const ledgerStatements = [
-  `CREATE TABLE IF NOT EXISTS schema_migrations (
-     version     integer PRIMARY KEY,
-     name        text NOT NULL,
-     checksum    text NOT NULL,
-     applied_at  timestamptz NOT NULL DEFAULT now(),
-     duration_ms integer NOT NULL
-   )`,
-  `CREATE TABLE IF NOT EXISTS schema_migrations_lock (
-     id         integer PRIMARY KEY DEFAULT 1 CHECK (id = 1),
-     owner      text NOT NULL,
-     expires_at timestamptz NOT NULL
-   )`,
-];
-
-// Only an expired lease can be taken over; the database's clock decides, so runners' clocks need not agree.
-const acquireLeaseSql = `
-  INSERT INTO schema_migrations_lock AS held (id, owner, expires_at)
-  VALUES (1, :owner, clock_timestamp() + make_interval(secs => :ttlSeconds))
-  ON CONFLICT (id) DO UPDATE SET owner = EXCLUDED.owner, expires_at = EXCLUDED.expires_at
-  WHERE held.expires_at <= clock_timestamp()
-  RETURNING owner`;
-
-const renewLeaseSql = `
-  UPDATE schema_migrations_lock SET expires_at = clock_timestamp() + make_interval(secs => :ttlSeconds)
-  WHERE id = 1 AND owner = :owner AND expires_at > clock_timestamp()
-  RETURNING owner`;
-
-const recordMigrationSql = `
-  INSERT INTO schema_migrations (version, name, checksum, duration_ms)
-  SELECT :version, :name, :checksum, :durationMs
-  WHERE EXISTS (SELECT 1 FROM schema_migrations_lock WHERE id = 1 AND owner = :owner AND expires_at > clock_timestamp())
-  ON CONFLICT (version) DO NOTHING`;
-
-const buildingCondition = `EXISTS (
-  SELECT 1 FROM pg_stat_progress_create_index progress
-  WHERE progress.index_relid = c.oid AND progress.datid = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
-
-const indexCatalog = `
-  FROM pg_index i
-  JOIN pg_class c ON c.oid = i.indexrelid
-  JOIN pg_class t ON t.oid = i.indrelid
-  JOIN pg_namespace n ON n.oid = c.relnamespace
-  WHERE n.nspname = current_schema()`;
-
-const invalidIndexesSql = `
-  SELECT c.relname AS name, t.relname AS table_name, ${buildingCondition} AS building
-  ${indexCatalog} AND NOT i.indisvalid
-  ORDER BY c.relname`;
-
-const indexStateSql = `SELECT i.indisvalid AS valid, ${buildingCondition} AS building ${indexCatalog} AND c.relname = :name`;
-
-type IndexState = 'valid' | 'building' | 'invalid' | 'missing';
-
-interface LedgerRow {
-  version: number;
-  name: string;
-  checksum: string;
-  applied_at: Date;
-  duration_ms: number;
-}
+export type {
+  AppliedMigration,
+  IndexPollOptions,
+  InvalidIndex,
+  LeaseOptions,
+  LockTimeoutOptions,
+  MigrationDrift,
+  MigrationPlan,
+  MigrationStatus,
+  Migrator,
+  MigratorOptions,
+  PendingMigration,
+  PlannedStep,
+  UpResult,
+} from './migrator.js';
 
 interface DatabaseState {
   readonly ledger: readonly LedgerRow[];
@@ -207,14 +79,6 @@ interface Analysis {
   readonly status: MigrationStatus;
   readonly toApply: readonly Migration[];
   readonly repairs: readonly { readonly migration: Migration; readonly step: ConcurrentIndexStep }[];
-}
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Exponential backoff with jitter (half fixed, half random), so racing runners spread out. */
-function backoff(attempt: number, baseMs: number, maxMs: number): number {
-  const ceiling = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
-  return Math.round(ceiling / 2 + (Math.random() * ceiling) / 2);
 }
 
 function describe(migration: Migration): string {
@@ -228,104 +92,6 @@ function isCallTimeout(error: unknown): boolean {
 function positiveInteger(value: number, what: string): number {
   if (!Number.isSafeInteger(value) || value <= 0) throw new MigrationError(`${what} must be a positive integer, got ${value}`);
   return value;
-}
-
-async function readLedger(executor: Executor): Promise<LedgerRow[]> {
-  try {
-    const { rows } = await executor.execute<LedgerRow>(
-      'SELECT version, name, checksum, applied_at, duration_ms FROM schema_migrations ORDER BY version',
-    );
-    return rows;
-  } catch (error) {
-    // No ledger yet: a database nothing was ever applied to.
-    if (isDatabaseError(error, SqlState.undefinedTable)) return [];
-    throw error;
-  }
-}
-
-async function readInvalidIndexes(executor: Executor): Promise<InvalidIndex[]> {
-  const { rows } = await executor.execute<{ name: string; table_name: string; building: boolean }>(invalidIndexesSql);
-  return rows.map((row) => ({ name: row.name, table: row.table_name, building: row.building }));
-}
-
-/** One run of `up()` holding the lease: renews it on a timer and fences every write with it. */
-class Lease {
-  #timer: NodeJS.Timeout | undefined;
-  #lost = false;
-  #released = false;
-
-  private constructor(
-    private readonly driver: Driver,
-    private readonly logger: Logger,
-    readonly owner: string,
-    private readonly ttlMs: number,
-  ) {}
-
-  static async acquire(driver: Driver, logger: Logger, label: string, ttlMs: number, waitMs: number): Promise<Lease> {
-    const owner = `${label}/${randomUUID()}`;
-    const deadline = Date.now() + waitMs;
-    for (let attempt = 1; ; attempt += 1) {
-      const { rows } = await driver.execute(acquireLeaseSql, { owner, ttlSeconds: ttlMs / 1000 });
-      if (rows.length === 1) {
-        logger.info('migrate.lock.acquired', { owner, attempts: attempt });
-        const lease = new Lease(driver, logger, owner, ttlMs);
-        lease.#startRenewing();
-        return lease;
-      }
-      const remaining = deadline - Date.now();
-      if (attempt === 1 || remaining <= 0) {
-        const { rows: holders } = await driver.execute<{ owner: string; expires_at: Date }>(
-          'SELECT owner, expires_at FROM schema_migrations_lock WHERE id = 1',
-        );
-        const holder = holders[0];
-        if (remaining <= 0) {
-          throw new MigrationError(
-            `timed out after ${waitMs} ms waiting for the migration lease held by ${holder?.owner ?? 'another runner'}` +
-              ` (expires ${holder?.expires_at.toISOString() ?? 'soon'})`,
-          );
-        }
-        logger.info('migrate.lock.wait', { owner, holder: holder?.owner, expiresAt: holder?.expires_at });
-      }
-      await sleep(Math.min(remaining, backoff(attempt, 50, 2000)));
-    }
-  }
-
-  #startRenewing(): void {
-    this.#timer = setInterval(() => void this.#renew(), Math.max(1, Math.floor(this.ttlMs / 3)));
-    this.#timer.unref();
-  }
-
-  async #renew(): Promise<void> {
-    if (this.#lost || this.#released) return;
-    try {
-      const { rows } = await this.driver.execute(renewLeaseSql, { owner: this.owner, ttlSeconds: this.ttlMs / 1000 });
-      // A renewal that was in flight while release() deleted the row has not lost anything.
-      if (rows.length === 0 && !this.#released) {
-        this.#lost = true;
-        this.logger.error('migrate.lock.lost', { owner: this.owner });
-      }
-    } catch (error) {
-      // A failed renewal is not a lost lease: the next tick tries again, and the fence catches a real loss.
-      this.logger.warn('migrate.lock.renew_failed', { owner: this.owner, error });
-    }
-  }
-
-  /** Throws when a renewal found the lease gone (it expired and another runner took it). */
-  assertHeld(): void {
-    if (this.#lost) throw new MigrationError(`migration lease ${this.owner} was lost (expired and taken over); stopping`);
-  }
-
-  async release(): Promise<void> {
-    this.#released = true;
-    clearInterval(this.#timer);
-    try {
-      await this.driver.execute('DELETE FROM schema_migrations_lock WHERE id = 1 AND owner = :owner', { owner: this.owner });
-      this.logger.info('migrate.lock.released', { owner: this.owner });
-    } catch (error) {
-      // Left to expire on its own; the caller's own error (if any) matters more.
-      this.logger.warn('migrate.lock.release_failed', { owner: this.owner, error });
-    }
-  }
 }
 
 class Engine implements Migrator {
@@ -522,29 +288,30 @@ class Engine implements Migrator {
     this.#logger.info('migrate.step.ok', { ...fields, durationMs: Date.now() - started });
   }
 
+  /** One DDL transaction, retried (full-jitter backoff) while its lock is not granted in time or it deadlocks. */
   async #runTransactionStep(step: TransactionStep, fields: Record<string, unknown>, lease: Lease): Promise<void> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
+    await retry(
+      async (attempt) => {
+        if (attempt > 1) lease.assertHeld();
         await this.#driver.transaction(async (tx) => {
           // Bounded wait: while this ALTER waits for its lock, every later query on the table waits behind it.
           await tx.execute(`SET LOCAL lock_timeout = '${this.#lockTimeoutMs}ms'`);
           for (const sql of step.statements) await tx.execute(sql);
         });
-        return;
-      } catch (error) {
-        if (!isDatabaseError(error, SqlState.lockNotAvailable, SqlState.deadlockDetected)) throw error;
-        if (attempt >= this.#lockAttempts) {
-          throw new MigrationError(
+      },
+      {
+        policy: { baseDelayMs: this.#lockBaseDelayMs, maxDelayMs: this.#lockMaxDelayMs, maxAttempts: this.#lockAttempts, budgetMs: Number.POSITIVE_INFINITY },
+        retryable: (error) => isDatabaseError(error, SqlState.lockNotAvailable, SqlState.deadlockDetected),
+        onRetry: (error, { attempt, delayMs }) => {
+          this.#logger.warn('migrate.step.lock_retry', { ...fields, attempt, sqlState: (error as DatabaseError).sqlState, delayMs });
+        },
+        onExhausted: (error, { attempt }) =>
+          new MigrationError(
             `step ${String(fields.step)} of migration ${String(fields.version)} could not get its lock in ${attempt} attempts of ${this.#lockTimeoutMs} ms`,
             { cause: error },
-          );
-        }
-        const delayMs = backoff(attempt, this.#lockBaseDelayMs, this.#lockMaxDelayMs);
-        this.#logger.warn('migrate.step.lock_retry', { ...fields, attempt, sqlState: error.sqlState, delayMs });
-        await sleep(delayMs);
-        lease.assertHeld();
-      }
-    }
+          ),
+      },
+    );
   }
 
   async #indexState(name: string): Promise<IndexState> {
@@ -569,7 +336,7 @@ class Engine implements Migrator {
       if (Date.now() > deadline) throw new MigrationError(`index ${step.index} is still not valid after ${this.#pollTimeoutMs} ms`);
       if (state === 'building') {
         this.#logger.debug('migrate.index.poll', { ...fields, index: step.index, poll });
-        await sleep(Math.min(5000, this.#pollIntervalMs * 1.5 ** (poll - 1)));
+        await systemClock.sleep(Math.min(5000, this.#pollIntervalMs * 1.5 ** (poll - 1)));
         poll += 1;
         continue;
       }

@@ -19,13 +19,17 @@
  * This module never imports the Mux SDK: the health function reads `configured` without paying for it.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
-import { ReelayError } from '../errors.js';
+import { ConfigurationError, readDuration, readEnum, readHttpUrl, readString, type Env } from '../config/reader.js';
 import type { MuxPlaybackPolicy } from './assets.js';
 import { defaultMuxUrlHosts, type MuxUrlHosts } from './urls.js';
 
-/** Mux is missing or misconfigured: a bad MUX_* value, or a secret that cannot be read or parsed. A server fault. */
-export class MuxConfigurationError extends ReelayError {
-  readonly code = 'mux_configuration_error';
+/**
+ * Mux is missing or misconfigured where it is used: no credentials, a secret that cannot be read or parsed, no
+ * binding, webhook or signing key, a signing key that is not one. A server fault. (A malformed MUX_* variable is a
+ * plain {@link ConfigurationError}, thrown when the function's environment is parsed.)
+ */
+export class MuxConfigurationError extends ConfigurationError {
+  override readonly code = 'mux_config_invalid';
 }
 
 export type MuxVideoQuality = 'basic' | 'plus' | 'premium';
@@ -106,39 +110,19 @@ export interface MuxConfigOptions {
   readonly secretsTimeoutMs?: number;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 const playbackPolicies: readonly MuxPlaybackPolicy[] = ['public', 'signed'];
 const videoQualities: readonly MuxVideoQuality[] = ['basic', 'plus', 'premium'];
-
-function nonEmpty(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
-  return trimmed ? trimmed : undefined;
-}
-
-function oneOf<T extends string>(name: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new MuxConfigurationError(`${name} must be one of ${allowed.join(', ')}`);
-}
-
-function httpUrl(name: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new MuxConfigurationError(`${name} is not a URL`);
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new MuxConfigurationError(`${name} must be http(s)`);
-  return value.replace(/\/+$/, '');
-}
 
 /** A shorter binding key is refused: the generated ones are 64 characters (infra/constructs/mux-secret.ts). */
 export const minimumBindingKeyLength = 32;
 
-function bindingKey(value: string, source: string): string {
-  if (value.length < minimumBindingKeyLength) throw new MuxConfigurationError(`${source} must be at least ${minimumBindingKeyLength} characters`);
+function bindingKey(value: string, source: string, variable?: string): string {
+  if (value.length < minimumBindingKeyLength) {
+    throw new MuxConfigurationError(`${source} must be at least ${minimumBindingKeyLength} characters`, {
+      ...(variable === undefined ? {} : { variable }),
+      accepted: `at least ${minimumBindingKeyLength} characters`,
+    });
+  }
   return value;
 }
 
@@ -167,46 +151,80 @@ function signingKeyFrom(keyId: string | undefined, privateKey: string | undefine
   return parseSigningKey(keyId, privateKey, source);
 }
 
-function playbackTokenTtl(value: string | undefined): number {
-  if (value === undefined) return defaultPlaybackTokenTtlSeconds;
-  const seconds = Number(value);
-  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new MuxConfigurationError(`PLAYBACK_TOKEN_TTL_SECONDS must be a whole number of at least 1, got "${value}"`);
-  return seconds;
+/** The Mux variables of a function's environment, checked; no secret is read yet. */
+export interface MuxSettings extends MuxUrlHosts {
+  readonly baseUrl: string | null;
+  readonly playbackPolicy: MuxPlaybackPolicy;
+  readonly videoQuality: MuxVideoQuality | null;
+  /** MUX_SECRET_ARN: the credentials (and signing key) come from Secrets Manager (wins over the variables). */
+  readonly secretArn: string | null;
+  /** MUX_TOKEN_ID + MUX_TOKEN_SECRET (+ MUX_WEBHOOK_SECRET), when both are set. */
+  readonly credentials: MuxCredentials | null;
+  readonly bindingKeySecretArn: string | null;
+  /** MUX_BINDING_KEY, checked for length. */
+  readonly bindingKey: string | null;
+  /** MUX_SIGNING_KEY_ID and MUX_SIGNING_PRIVATE_KEY as given: parsed on first use (see {@link muxConfig}). */
+  readonly signingKeyId: string | null;
+  readonly signingPrivateKey: string | null;
+  /** PLAYBACK_TOKEN_TTL_SECONDS (default an hour). */
+  readonly playbackTokenTtlSeconds: number;
+  /** AWS_SESSION_TOKEN, which the Parameters and Secrets extension asks for. */
+  readonly sessionToken: string | null;
+  /** PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, default 2773. */
+  readonly secretsExtensionPort: string;
+  /** MUX_TIMEOUT_MS: per SDK request; null for the runtime's default. */
+  readonly requestTimeoutMs: number | null;
 }
 
 /**
- * Reads Mux settings from the environment. Invalid values throw at once (a cold start fails loudly rather than the
- * first upload); credentials are only read when `loadCredentials()` is called.
+ * Reads the Mux variables. Invalid values throw at once (a cold start fails loudly rather than the first upload).
  *
  * Stream/image hosts: MUX_STREAM_BASE_URL / MUX_IMAGE_BASE_URL, else MUX_BASE_URL when set (the SDK and the emulator
  * serve everything from one origin), else stream.mux.com / image.mux.com.
  *
- * The binding key: MUX_BINDING_KEY_SECRET_ARN (through the extension), else MUX_BINDING_KEY, else none. The signing
- * key: the Mux secret's `signingKeyId` / `signingPrivateKey` when MUX_SECRET_ARN is set, else MUX_SIGNING_KEY_ID /
- * MUX_SIGNING_PRIVATE_KEY, else none; it is parsed on first use, so a bad one fails the reads that sign, not the
- * functions that never do.
+ * The binding key: MUX_BINDING_KEY_SECRET_ARN (through the extension), else MUX_BINDING_KEY, else none.
  */
-export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptions = {}): MuxConfig {
-  const baseUrl = httpUrl('MUX_BASE_URL', nonEmpty(env.MUX_BASE_URL)) ?? null;
-  const playbackPolicy = oneOf('MUX_PLAYBACK_POLICY', nonEmpty(env.MUX_PLAYBACK_POLICY), playbackPolicies) ?? 'public';
-  const videoQuality = oneOf('MUX_VIDEO_QUALITY', nonEmpty(env.MUX_VIDEO_QUALITY), videoQualities) ?? null;
-  const streamBaseUrl =
-    httpUrl('MUX_STREAM_BASE_URL', nonEmpty(env.MUX_STREAM_BASE_URL)) ?? baseUrl ?? defaultMuxUrlHosts.streamBaseUrl;
-  const imageBaseUrl =
-    httpUrl('MUX_IMAGE_BASE_URL', nonEmpty(env.MUX_IMAGE_BASE_URL)) ?? baseUrl ?? defaultMuxUrlHosts.imageBaseUrl;
-  const bindingKeySecretArn = nonEmpty(env.MUX_BINDING_KEY_SECRET_ARN);
-  const envBindingKey = nonEmpty(env.MUX_BINDING_KEY);
-  const fixedBindingKey = envBindingKey === undefined ? null : bindingKey(envBindingKey, 'MUX_BINDING_KEY');
-  const loadBindingKey = bindingKeySecretArn
-    ? secretReader(bindingKeySecretArn, env, options, (secretString) => bindingKey(secretString.trim(), 'The asset binding key secret'))
+export function muxSettingsFromEnv(env: Env): MuxSettings {
+  const baseUrl = readHttpUrl(env, 'MUX_BASE_URL') ?? null;
+  const tokenId = readString(env, 'MUX_TOKEN_ID');
+  const tokenSecret = readString(env, 'MUX_TOKEN_SECRET');
+  const envBindingKey = readString(env, 'MUX_BINDING_KEY');
+  return {
+    baseUrl,
+    playbackPolicy: readEnum(env, 'MUX_PLAYBACK_POLICY', playbackPolicies) ?? 'public',
+    videoQuality: readEnum(env, 'MUX_VIDEO_QUALITY', videoQualities) ?? null,
+    streamBaseUrl: readHttpUrl(env, 'MUX_STREAM_BASE_URL') ?? baseUrl ?? defaultMuxUrlHosts.streamBaseUrl,
+    imageBaseUrl: readHttpUrl(env, 'MUX_IMAGE_BASE_URL') ?? baseUrl ?? defaultMuxUrlHosts.imageBaseUrl,
+    secretArn: readString(env, 'MUX_SECRET_ARN') ?? null,
+    credentials: tokenId && tokenSecret ? { tokenId, tokenSecret, webhookSecret: readString(env, 'MUX_WEBHOOK_SECRET') ?? null } : null,
+    bindingKeySecretArn: readString(env, 'MUX_BINDING_KEY_SECRET_ARN') ?? null,
+    bindingKey: envBindingKey === undefined ? null : bindingKey(envBindingKey, 'MUX_BINDING_KEY', 'MUX_BINDING_KEY'),
+    signingKeyId: readString(env, 'MUX_SIGNING_KEY_ID') ?? null,
+    signingPrivateKey: readString(env, 'MUX_SIGNING_PRIVATE_KEY') ?? null,
+    playbackTokenTtlSeconds: readDuration(env, 'PLAYBACK_TOKEN_TTL_SECONDS', 'seconds', { min: 1 }) ?? defaultPlaybackTokenTtlSeconds,
+    sessionToken: readString(env, 'AWS_SESSION_TOKEN') ?? null,
+    secretsExtensionPort: readString(env, 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT') ?? '2773',
+    requestTimeoutMs: readDuration(env, 'MUX_TIMEOUT_MS', 'milliseconds', { min: 1 }) ?? null,
+  };
+}
+
+/**
+ * The Mux configuration of checked settings; credentials are only read when `loadCredentials()` is called. The
+ * signing key: the Mux secret's `signingKeyId` / `signingPrivateKey` when MUX_SECRET_ARN is set, else
+ * MUX_SIGNING_KEY_ID / MUX_SIGNING_PRIVATE_KEY, else none; it is parsed on first use, so a bad one fails the reads
+ * that sign, not the functions that never do.
+ */
+export function muxConfig(settings: MuxSettings, options: MuxConfigOptions = {}): MuxConfig {
+  const { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl, playbackTokenTtlSeconds } = settings;
+  const fixedBindingKey = settings.bindingKey;
+  const loadBindingKey = settings.bindingKeySecretArn
+    ? secretReader(settings.bindingKeySecretArn, settings, options, (secretString) => bindingKey(secretString.trim(), 'The asset binding key secret'))
     : async () => fixedBindingKey;
-  const bindingKeySource: MuxCredentialSource = bindingKeySecretArn ? 'secrets-manager' : fixedBindingKey === null ? 'none' : 'env';
-  const playbackTokenTtlSeconds = playbackTokenTtl(nonEmpty(env.PLAYBACK_TOKEN_TTL_SECONDS));
+  const bindingKeySource: MuxCredentialSource = settings.bindingKeySecretArn ? 'secrets-manager' : fixedBindingKey === null ? 'none' : 'env';
   const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl, loadBindingKey, bindingKeySource, playbackTokenTtlSeconds };
 
-  const secretArn = nonEmpty(env.MUX_SECRET_ARN);
-  if (secretArn) {
-    const read = secretReader(secretArn, env, options, muxSecretFromString);
+  if (settings.secretArn) {
+    const read = secretReader(settings.secretArn, settings, options, muxSecretFromString);
     return {
       ...common,
       configured: true,
@@ -221,8 +239,8 @@ export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptio
     };
   }
 
-  const envSigningKeyId = nonEmpty(env.MUX_SIGNING_KEY_ID);
-  const envSigningPrivateKey = nonEmpty(env.MUX_SIGNING_PRIVATE_KEY);
+  const envSigningKeyId = settings.signingKeyId ?? undefined;
+  const envSigningPrivateKey = settings.signingPrivateKey ?? undefined;
   let envSigningKey: MuxSigningKey | null | undefined;
   const envSigning = {
     signingKeySource: (envSigningKeyId ?? envSigningPrivateKey) === undefined ? ('none' as const) : ('env' as const),
@@ -230,12 +248,8 @@ export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptio
       (envSigningKey ??= signingKeyFrom(envSigningKeyId, envSigningPrivateKey, 'The environment', 'MUX_SIGNING_KEY_ID and MUX_SIGNING_PRIVATE_KEY')),
   };
 
-  const tokenId = nonEmpty(env.MUX_TOKEN_ID);
-  const tokenSecret = nonEmpty(env.MUX_TOKEN_SECRET);
-  if (tokenId && tokenSecret) {
-    const credentials: MuxCredentials = { tokenId, tokenSecret, webhookSecret: nonEmpty(env.MUX_WEBHOOK_SECRET) ?? null };
-    return { ...common, ...envSigning, configured: true, credentialSource: 'env', loadCredentials: async () => credentials };
-  }
+  const credentials = settings.credentials;
+  if (credentials) return { ...common, ...envSigning, configured: true, credentialSource: 'env', loadCredentials: async () => credentials };
 
   return {
     ...common,
@@ -246,6 +260,11 @@ export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptio
       throw new MuxConfigurationError('Mux is not configured: set MUX_TOKEN_ID and MUX_TOKEN_SECRET, or MUX_SECRET_ARN');
     },
   };
+}
+
+/** {@link muxConfig} straight from an environment (tests and tools; functions parse once at their edge). */
+export function muxConfigFromEnv(env: Env, options: MuxConfigOptions = {}): MuxConfig {
+  return muxConfig(muxSettingsFromEnv(env), options);
 }
 
 /*
@@ -317,9 +336,8 @@ interface CachedSecret {
 const secretCache = new Map<string, CachedSecret>();
 
 /** Reads a secret through the extension at most once per TTL, and turns its SecretString into a `T` with `parse`. */
-function secretReader<T>(secretId: string, env: Env, options: MuxConfigOptions, parse: (secretString: string) => T): () => Promise<T> {
-  const origin =
-    options.secretsExtensionUrl ?? `http://localhost:${nonEmpty(env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT) ?? '2773'}`;
+function secretReader<T>(secretId: string, settings: MuxSettings, options: MuxConfigOptions, parse: (secretString: string) => T): () => Promise<T> {
+  const origin = options.secretsExtensionUrl ?? `http://localhost:${settings.secretsExtensionPort}`;
   const ttlMs = options.secretTtlMs ?? 300_000;
   const now = options.now ?? Date.now;
   const cacheKey = `${origin}|${secretId}`;
@@ -327,7 +345,7 @@ function secretReader<T>(secretId: string, env: Env, options: MuxConfigOptions, 
     const cached = secretCache.get(cacheKey);
     if (cached && cached.expiresAt > now()) return cached.value as Promise<T>;
     // Concurrent first calls share one request; a failure is not cached, so the next call tries again.
-    const value = fetchSecretString(origin, secretId, env, options).then(parse);
+    const value = fetchSecretString(origin, secretId, settings.sessionToken, options).then(parse);
     secretCache.set(cacheKey, { expiresAt: now() + ttlMs, value });
     value.catch(() => {
       if (secretCache.get(cacheKey)?.value === value) secretCache.delete(cacheKey);
@@ -336,8 +354,7 @@ function secretReader<T>(secretId: string, env: Env, options: MuxConfigOptions, 
   };
 }
 
-async function fetchSecretString(origin: string, secretId: string, env: Env, options: MuxConfigOptions): Promise<string> {
-  const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+async function fetchSecretString(origin: string, secretId: string, sessionToken: string | null, options: MuxConfigOptions): Promise<string> {
   if (!sessionToken) throw new MuxConfigurationError('A secret ARN is set but AWS_SESSION_TOKEN is not (not in Lambda?)');
   const url = `${origin}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
   const doFetch = options.fetch ?? fetch;

@@ -1,12 +1,12 @@
-/** The data layer as a function uses it, built from the environment (Data API in AWS, the local endpoint locally). */
+/** The data layer as a function uses it, built from its parsed configuration (Data API in AWS, the local endpoint locally). */
+import { readDuration, type Env } from '../config/reader.js';
 import type { Driver } from '../db/driver.js';
 import type { DataApiRetryOptions } from '../db/data-api-driver.js';
-import { createDriver, driverConfigFromEnv } from '../db/create-driver.js';
+import { createDriver, driverConfigFromEnv, type DriverConfig } from '../db/create-driver.js';
 import { CapabilityCache } from '../db/capabilities.js';
 import { VideoDB } from '../db/video-db.js';
-import { createLogger, logLevelFrom, type Logger } from '../log.js';
-import type { Env } from './lazy.js';
-import { wholeNumberFromEnv } from './env.js';
+import type { Logger } from '../log.js';
+import type { FunctionOptions } from './config.js';
 
 export interface DatabaseServices {
   readonly driver: Driver;
@@ -14,38 +14,49 @@ export interface DatabaseServices {
   readonly videos: VideoDB;
 }
 
-/** Wraps a driver with the per-container capability cache and VideoDB. */
-export function databaseServices(driver: Driver, logger: Logger, env: Env = {}): DatabaseServices {
-  const capabilities = new CapabilityCache(driver, { ttlMs: wholeNumberFromEnv(env, 'CAPABILITY_TTL_MS') ?? 60_000 });
-  return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger }) };
+/** The database part of a function's configuration. */
+export interface DatabaseConfig {
+  /** Which driver, from RDS_RESOURCE_ARN / RDS_SECRET_ARN / RDS_DATABASE / DATA_API_ENDPOINT, DATABASE_URL or PGLITE_DATA_DIR. */
+  readonly driver: DriverConfig;
+  /** CAPABILITY_TTL_MS: how long a container trusts what it detected of the schema (default 60 s). */
+  readonly capabilityTtlMs: number;
 }
 
-/**
- * The Data API retry budget of a function behind API Gateway. HTTP APIs stop waiting after 30 s and the functions
- * time out at 29 s; the driver's default budget (~60 s, a whole Serverless v2 resume) would run into that timeout,
- * which answers a 500 `internal_error`. Giving up after 20 s answers a 503 with Retry-After instead, while the
- * cluster finishes resuming.
- */
-export const httpDataApiRetry: DataApiRetryOptions = { maxElapsedMs: 20_000 };
+export const defaultCapabilityTtlMs = 60_000;
 
-export async function databaseServicesFromEnv(env: Env, logger: Logger, dataApiRetry?: DataApiRetryOptions): Promise<DatabaseServices> {
-  const driver = await createDriver(driverConfigFromEnv(env as NodeJS.ProcessEnv), { logger, ...(dataApiRetry && { dataApiRetry }) });
-  return databaseServices(driver, logger, env);
+export function databaseConfigFromEnv(env: Env): DatabaseConfig {
+  return {
+    driver: driverConfigFromEnv(env),
+    capabilityTtlMs: readDuration(env, 'CAPABILITY_TTL_MS', 'milliseconds', { min: 1 }) ?? defaultCapabilityTtlMs,
+  };
 }
 
-/** The seams every function's `createHandler(env, options)` accepts, so tests and the local stack can inject. */
-export interface FunctionOptions {
-  readonly logger?: Logger;
+/** A function that talks to the database also accepts a driver to use instead of the one its configuration names. */
+export interface DatabaseFunctionOptions extends FunctionOptions {
   /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
   readonly driver?: Driver;
 }
 
-/** The function's logger: the injected one, or JSON lines at the env's LOG_LEVEL; tagged with the function name. */
-export function functionLogger(env: Env, name: string, options: FunctionOptions = {}): Logger {
-  return (options.logger ?? createLogger({ level: logLevelFrom(env) })).child({ function: name });
+/** Wraps a driver with the per-container capability cache and VideoDB. */
+export function databaseServices(driver: Driver, logger: Logger, config: Pick<DatabaseConfig, 'capabilityTtlMs'> = { capabilityTtlMs: defaultCapabilityTtlMs }): DatabaseServices {
+  const capabilities = new CapabilityCache(driver, { ttlMs: config.capabilityTtlMs });
+  return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger }) };
 }
 
-/** The function's data layer: over the injected driver, or over the driver the environment describes. */
-export async function functionDatabase(env: Env, logger: Logger, options: FunctionOptions = {}, dataApiRetry?: DataApiRetryOptions): Promise<DatabaseServices> {
-  return options.driver === undefined ? databaseServicesFromEnv(env, logger, dataApiRetry) : databaseServices(options.driver, logger, env);
+/**
+ * The Data API retries of a function behind API Gateway. HTTP APIs stop waiting after 30 s and the functions time
+ * out at 29 s; retrying into that timeout answers a 500 `internal_error`. Retries end 5 s before the invocation's
+ * timeout (20 s outside Lambda) and answer a 503 with Retry-After instead, while the cluster finishes resuming.
+ */
+export const httpDataApiRetry: DataApiRetryOptions = { maxElapsedMs: 20_000, safetyMarginMs: 5_000 };
+
+/** The function's data layer: over the injected driver, or over the driver its configuration names. */
+export async function functionDatabase(
+  config: DatabaseConfig,
+  logger: Logger,
+  options: DatabaseFunctionOptions = {},
+  dataApiRetry?: DataApiRetryOptions,
+): Promise<DatabaseServices> {
+  const driver = options.driver ?? (await createDriver(config.driver, { logger, ...(dataApiRetry && { dataApiRetry }) }));
+  return databaseServices(driver, logger, config);
 }

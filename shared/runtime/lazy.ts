@@ -3,6 +3,7 @@
  * per container. `lazyHandler` builds on the first invocation and reuses the result; a failed build is not cached,
  * so a container whose first invocation hit a transient fault recovers on the next one.
  */
+import { withInvocation } from '../retry.js';
 
 export function once<T>(factory: () => Promise<T>): () => Promise<T> {
   let pending: Promise<T> | undefined;
@@ -15,10 +16,11 @@ export function once<T>(factory: () => Promise<T>): () => Promise<T> {
   };
 }
 
-/** A Lambda handler that builds the real handler on first use. */
+/**
+ * A Lambda handler that builds the real handler on first use. Each invocation runs with its context known to the
+ * retry policy (shared/retry.ts), so retries end before the function's timeout.
+ */
 export function lazyHandler<E, C, R>(build: () => Promise<(event: E, context: C) => Promise<R>>): (event: E, context: C) => Promise<R> {
   const get = once(build);
-  return async (event, context) => (await get())(event, context);
+  return (event, context) => withInvocation(context, async () => (await get())(event, context));
 }
-
-export type Env = Readonly<Record<string, string | undefined>>;

@@ -1,14 +1,14 @@
 /**
- * Mux as a function uses it, built from the environment. The config is read at once (a bad MUX_* value fails the
+ * Mux as a function uses it, built from the settings its edge parsed at cold start (a bad MUX_* value fails the
  * cold start loudly); the SDK and its credentials only on first use, because in AWS the credentials come from the
  * Parameters and Secrets extension, which answers during an invocation and not during INIT.
  */
 import { assetBinder, type AssetBinder } from '../mux/binding.js';
-import { muxConfigFromEnv, type MuxConfig, type MuxConfigOptions } from '../mux/config.js';
+import type { Env } from '../config/reader.js';
+import { muxConfig, muxSettingsFromEnv, type MuxConfig, type MuxConfigOptions, type MuxSettings } from '../mux/config.js';
 import type { MuxGateway } from '../mux/client.js';
 import { muxUrls, type MuxUrls } from '../mux/urls.js';
-import { once, type Env } from './lazy.js';
-import { wholeNumberFromEnv } from './env.js';
+import { once } from './lazy.js';
 
 export interface MuxRuntimeOptions extends MuxConfigOptions {
   /**
@@ -17,7 +17,7 @@ export interface MuxRuntimeOptions extends MuxConfigOptions {
    * make a second asset.
    */
   readonly maxRetries?: number;
-  /** Per request, ms. Default MUX_TIMEOUT_MS or 20 s. */
+  /** Per request, ms. Default the settings' (MUX_TIMEOUT_MS) or 20 s. */
   readonly timeoutMs?: number;
 }
 
@@ -30,9 +30,9 @@ export interface MuxRuntime {
   binding(): Promise<AssetBinder>;
 }
 
-export function muxFromEnv(env: Env, options: MuxRuntimeOptions = {}): MuxRuntime {
-  const config = muxConfigFromEnv(env, options);
-  const timeout = options.timeoutMs ?? wholeNumberFromEnv(env, 'MUX_TIMEOUT_MS') ?? 20_000;
+export function muxRuntime(settings: MuxSettings, options: MuxRuntimeOptions = {}): MuxRuntime {
+  const config = muxConfig(settings, options);
+  const timeout = options.timeoutMs ?? settings.requestTimeoutMs ?? 20_000;
   return {
     config,
     urls: muxUrls(config),
@@ -43,4 +43,9 @@ export function muxFromEnv(env: Env, options: MuxRuntimeOptions = {}): MuxRuntim
     }),
     binding: once(async () => assetBinder(await config.loadBindingKey())),
   };
+}
+
+/** {@link muxRuntime} straight from an environment (tests and tools; functions parse once at their edge). */
+export function muxFromEnv(env: Env, options: MuxRuntimeOptions = {}): MuxRuntime {
+  return muxRuntime(muxSettingsFromEnv(env), options);
 }

@@ -6,7 +6,7 @@
  */
 import { MigrationError } from '../errors.js';
 import type { RoleCredentials } from '../db/roles.js';
-import type { Env } from './lazy.js';
+import { readList, readString, type Env } from '../config/reader.js';
 
 export interface RoleSecretOptions {
   /** The extension's origin. Default `http://localhost:${PARAMETERS_SECRETS_EXTENSION_HTTP_PORT ?? 2773}`. */
@@ -16,21 +16,31 @@ export interface RoleSecretOptions {
   readonly timeoutMs?: number;
 }
 
-/** The ARNs DATABASE_ROLE_SECRET_ARNS lists; empty when unset (locally, where no role logs in with a password). */
-export function roleSecretArnsFromEnv(env: Env): string[] {
-  return (env.DATABASE_ROLE_SECRET_ARNS ?? '')
-    .split(',')
-    .map((arn) => arn.trim())
-    .filter((arn) => arn !== '');
+/** What the migrate function's environment says about the role secrets. */
+export interface RoleSecretSettings {
+  /** The ARNs DATABASE_ROLE_SECRET_ARNS lists; empty when unset (locally, where no role logs in with a password). */
+  readonly arns: readonly string[];
+  /** AWS_SESSION_TOKEN, which the extension asks for. */
+  readonly sessionToken: string | null;
+  /** PARAMETERS_SECRETS_EXTENSION_HTTP_PORT, default 2773. */
+  readonly extensionPort: string;
+}
+
+export function roleSecretSettingsFromEnv(env: Env): RoleSecretSettings {
+  return {
+    arns: readList(env, 'DATABASE_ROLE_SECRET_ARNS') ?? [],
+    sessionToken: readString(env, 'AWS_SESSION_TOKEN') ?? null,
+    extensionPort: readString(env, 'PARAMETERS_SECRETS_EXTENSION_HTTP_PORT') ?? '2773',
+  };
 }
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 /** Reads one role secret. Errors name the secret and the problem, never a value. */
-export async function readRoleSecret(secretId: string, env: Env, options: RoleSecretOptions = {}): Promise<RoleCredentials> {
-  const sessionToken = env.AWS_SESSION_TOKEN;
+export async function readRoleSecret(secretId: string, settings: RoleSecretSettings, options: RoleSecretOptions = {}): Promise<RoleCredentials> {
+  const { sessionToken } = settings;
   if (!sessionToken) throw new MigrationError('DATABASE_ROLE_SECRET_ARNS is set but AWS_SESSION_TOKEN is not (not in Lambda?)');
-  const origin = options.secretsExtensionUrl ?? `http://localhost:${env.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT || '2773'}`;
+  const origin = options.secretsExtensionUrl ?? `http://localhost:${settings.extensionPort}`;
   let response: Response;
   try {
     response = await (options.fetch ?? fetch)(`${origin}/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`, {

@@ -1,12 +1,13 @@
 /**
- * What a function that shows videos needs beside the rows, built from its environment: presigned links to files
+ * What a function that shows videos needs beside the rows, from its parsed configuration: presigned links to files
  * reelay stored itself (SRT captions) and the playback policy with its URL signing key. Shared by every route that
  * answers with a presented video (the videos and video-changes functions), so their answers are the same.
  */
-import { muxConfigFromEnv } from '../mux/config.js';
+import { muxConfig, type MuxSettings } from '../mux/config.js';
+import type { StorageSettings } from '../storage/config.js';
 import type { StoredObjectLinker } from '../videos/access.js';
 import type { PlaybackSigning } from '../videos/playback.js';
-import { once, type Env } from './lazy.js';
+import { storageOnDemand } from './storage-on-demand.js';
 
 /** How long a link to a stored file (SRT captions) in a response stays valid. */
 export const storedObjectLinkSeconds = 3600;
@@ -15,9 +16,9 @@ export const storedObjectLinkSeconds = 3600;
  * Presigned GET URLs for objects in the upload bucket. The S3 modules are imported on first use, so listing videos
  * without stored captions never loads them (cold start). Without UPLOAD_BUCKET there is nothing to sign with.
  */
-export function bucketLinker(env: Env): StoredObjectLinker | undefined {
-  if (!env.UPLOAD_BUCKET) return undefined;
-  const storage = once(async () => (await import('./storage.js')).storageFromEnv(env).storage);
+export function bucketLinker(settings: StorageSettings | undefined): StoredObjectLinker | undefined {
+  if (settings === undefined) return undefined;
+  const storage = storageOnDemand(settings);
   return async (reference) => {
     const uploads = await storage();
     if (reference.bucket !== uploads.bucket) return null;
@@ -29,7 +30,7 @@ export function bucketLinker(env: Env): StoredObjectLinker | undefined {
  * The playback policy and, for `signed`, the URL signing key (from the Mux secret in AWS, MUX_SIGNING_* locally),
  * read on first use: a public deployment never reads it.
  */
-export function playbackSigningFromEnv(env: Env): PlaybackSigning {
-  const config = muxConfigFromEnv(env);
+export function playbackSigning(settings: MuxSettings): PlaybackSigning {
+  const config = muxConfig(settings);
   return { policy: config.playbackPolicy, ttlSeconds: config.playbackTokenTtlSeconds, loadKey: () => config.loadSigningKey() };
 }

@@ -1,12 +1,16 @@
 /**
- * Upload storage settings, read once from the environment at cold start.
+ * Upload storage settings, read once at cold start by each function's edge (functions/<name>/handler.ts).
+ * No S3 client here: the functions that sign links only on some requests parse this at cold start and load the
+ * client on first use (shared/runtime/storage.ts).
  *
- * Sizes are bytes. S3's own limits (FACTS, S3 user guide "Amazon S3 multipart upload limits") live in
- * {@link S3Limits}; every configurable number is checked against them here, so a bad deployment fails at start-up
- * instead of handing users URLs S3 will refuse.
+ * Sizes are bytes. S3's own limits (S3 user guide, "Amazon S3 multipart upload limits":
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html) live in {@link S3Limits}; every configurable
+ * number is checked against them here, so a bad deployment fails at start-up instead of handing users URLs S3 will
+ * refuse.
  */
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
-import { PayloadTooLargeError, ReelayError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import type { S3ClientConfig } from '@aws-sdk/client-s3';
+import { PayloadTooLargeError, UnsupportedMediaTypeError, ValidationError } from '../errors.js';
+import { ConfigurationError, readDuration, readFlag, readHttpUrl, readInteger, readList, readString, requireString, type Env } from '../config/reader.js';
 
 export const MiB = 1024 * 1024;
 export const GiB = 1024 * MiB;
@@ -69,37 +73,6 @@ export interface StorageConfig {
   readonly allowedContentTypes: readonly string[];
 }
 
-/** The environment holds an unusable storage setting. A deployment fault, never the caller's (HTTP 500). */
-export class StorageConfigError extends ReelayError {
-  readonly code = 'storage_config_invalid';
-}
-
-type Env = Readonly<Record<string, string | undefined>>;
-
-function nonEmpty(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value === undefined || value === '' ? undefined : value;
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
-  const raw = nonEmpty(env, name);
-  if (raw === undefined) return fallback;
-  if (!/^\d+$/.test(raw)) throw new StorageConfigError(`${name} must be a whole number, got "${raw}"`);
-  const value = Number(raw);
-  if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new StorageConfigError(`${name} must be between ${min} and ${max}, got ${raw}`);
-  }
-  return value;
-}
-
-function flag(env: Env, name: string): boolean {
-  const raw = nonEmpty(env, name)?.toLowerCase();
-  if (raw === undefined) return false;
-  if (['1', 'true', 'yes'].includes(raw)) return true;
-  if (['0', 'false', 'no'].includes(raw)) return false;
-  throw new StorageConfigError(`${name} must be true or false, got "${raw}"`);
-}
-
 /** `video/MP4; codecs="avc1"` → `video/mp4`. */
 export function normaliseContentType(contentType: string): string {
   return (contentType.split(';')[0] ?? '').trim().toLowerCase();
@@ -117,37 +90,46 @@ export function normaliseContentType(contentType: string): string {
  * - `UPLOAD_URL_TTL_SECONDS` (default 3600; 60 s to 7 days; see {@link StorageConfig.uploadUrlTtlSeconds});
  * - `ALLOWED_CONTENT_TYPES` (comma-separated `video/*` types; default {@link defaultAllowedContentTypes}).
  */
-export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
-  const bucket = nonEmpty(env, 'UPLOAD_BUCKET');
-  if (bucket === undefined) throw new StorageConfigError('UPLOAD_BUCKET is required');
+export function storageConfigFromEnv(env: Env): StorageConfig {
+  const bucket = requireString(env, 'UPLOAD_BUCKET');
 
   const rawPrefix = env.UPLOAD_PREFIX ?? 'uploads/';
   const prefix = rawPrefix === '' || rawPrefix.endsWith('/') ? rawPrefix : `${rawPrefix}/`;
-  if (prefix.startsWith('/')) throw new StorageConfigError(`UPLOAD_PREFIX must not start with "/", got "${rawPrefix}"`);
+  if (prefix.startsWith('/')) {
+    throw new ConfigurationError(`UPLOAD_PREFIX must not start with "/", got "${rawPrefix}"`, { variable: 'UPLOAD_PREFIX', accepted: 'a key prefix not starting with "/"' });
+  }
 
-  const endpoint = nonEmpty(env, 'S3_ENDPOINT');
-  const forcePathStyle = nonEmpty(env, 'S3_FORCE_PATH_STYLE') === undefined ? endpoint !== undefined : flag(env, 'S3_FORCE_PATH_STYLE');
+  const endpoint = readHttpUrl(env, 'S3_ENDPOINT');
+  const forcePathStyle = readFlag(env, 'S3_FORCE_PATH_STYLE') ?? endpoint !== undefined;
 
-  const allowedRaw = nonEmpty(env, 'ALLOWED_CONTENT_TYPES');
-  const allowedContentTypes = allowedRaw === undefined
-    ? defaultAllowedContentTypes
-    : allowedRaw.split(',').map(normaliseContentType).filter((type) => type !== '');
+  const allowedRaw = readList(env, 'ALLOWED_CONTENT_TYPES');
+  const allowedContentTypes = allowedRaw === undefined ? defaultAllowedContentTypes : allowedRaw.map(normaliseContentType).filter((type) => type !== '');
   const notVideo = allowedContentTypes.filter((type) => !/^video\/[a-z0-9.+-]+$/.test(type));
   if (allowedContentTypes.length === 0 || notVideo.length > 0) {
-    throw new StorageConfigError(`ALLOWED_CONTENT_TYPES must list video/* types, got "${allowedRaw ?? ''}"`);
+    throw new ConfigurationError(`ALLOWED_CONTENT_TYPES must list video/* types, got "${env.ALLOWED_CONTENT_TYPES ?? ''}"`, {
+      variable: 'ALLOWED_CONTENT_TYPES',
+      accepted: 'comma-separated video/* content types',
+    });
   }
 
   return {
     bucket,
     prefix,
-    region: nonEmpty(env, 'AWS_REGION') ?? 'us-east-1',
+    region: readString(env, 'AWS_REGION') ?? 'us-east-1',
     ...(endpoint === undefined ? {} : { endpoint }),
     forcePathStyle,
-    maxUploadBytes: integer(env, 'MAX_UPLOAD_BYTES', 50 * GiB, 1, S3Limits.maxObjectBytes),
-    multipartThresholdBytes: integer(env, 'MULTIPART_THRESHOLD_BYTES', 100 * MiB, S3Limits.minPartBytes, S3Limits.singlePutMaxBytes),
-    uploadUrlTtlSeconds: integer(env, 'UPLOAD_URL_TTL_SECONDS', 3600, 60, S3Limits.maxPresignSeconds),
+    maxUploadBytes: readInteger(env, 'MAX_UPLOAD_BYTES', { min: 1, max: S3Limits.maxObjectBytes }) ?? 50 * GiB,
+    multipartThresholdBytes:
+      readInteger(env, 'MULTIPART_THRESHOLD_BYTES', { min: S3Limits.minPartBytes, max: S3Limits.singlePutMaxBytes }) ?? 100 * MiB,
+    uploadUrlTtlSeconds: readDuration(env, 'UPLOAD_URL_TTL_SECONDS', 'seconds', { min: 60, max: S3Limits.maxPresignSeconds }) ?? 3600,
     allowedContentTypes,
   };
+}
+
+/** Keys for a local S3 (it accepts only the keys it was started with). */
+export interface LocalS3Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
 }
 
 /**
@@ -157,7 +139,7 @@ export function storageConfigFromEnv(env: Env = process.env): StorageConfig {
  */
 export function s3ClientSettings(
   config: Pick<StorageConfig, 'region' | 'endpoint' | 'forcePathStyle'>,
-  credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string },
+  credentials?: LocalS3Credentials,
 ): S3ClientConfig {
   return {
     region: config.region,
@@ -170,15 +152,76 @@ export function s3ClientSettings(
 }
 
 /**
- * The S3 client for this configuration (see {@link s3ClientSettings}). Bundles that do not call it leave the SDK
- * client out of their cold start (esbuild drops the import: the SDK is free of side effects); the functions build
- * theirs on first use instead (shared/storage/s3-client.ts).
+ * Explicit keys only for a local S3 (S3_ENDPOINT set). In AWS the same variables hold the role's temporary keys *and*
+ * a session token, which the SDK's default chain picks up together; passing the two keys alone would sign with an
+ * incomplete credential, so there this answers undefined.
  */
-export function createS3Client(
-  config: Pick<StorageConfig, 'region' | 'endpoint' | 'forcePathStyle'>,
-  credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string },
-): S3Client {
-  return new S3Client(s3ClientSettings(config, credentials));
+export function localS3CredentialsFromEnv(env: Env, config: Pick<StorageConfig, 'endpoint'>): LocalS3Credentials | undefined {
+  if (config.endpoint === undefined) return undefined;
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey) {
+    throw new ConfigurationError('S3_ENDPOINT is set (a local S3): AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY must be set to its keys', {
+      variable: accessKeyId ? 'AWS_SECRET_ACCESS_KEY' : 'AWS_ACCESS_KEY_ID',
+      accepted: "the local S3's keys",
+    });
+  }
+  return { accessKeyId, secretAccessKey };
+}
+
+/** The role's temporary credentials, as Lambda puts them in the environment. */
+export interface RoleCredentials extends LocalS3Credentials {
+  readonly sessionToken?: string;
+  readonly expiration?: Date;
+}
+
+/**
+ * The credentials URLs are signed with when no client is built: what the SDK's default chain would find first. In a
+ * Lambda that is the role's temporary keys in the environment (the chain's env provider: the two keys, the session
+ * token and, when set, AWS_CREDENTIAL_EXPIRATION; skipped when AWS_PROFILE names a profile). Undefined elsewhere:
+ * then the client's own chain is asked.
+ */
+export function roleCredentialsFromEnv(env: Env): RoleCredentials | undefined {
+  const accessKeyId = env.AWS_ACCESS_KEY_ID;
+  const secretAccessKey = env.AWS_SECRET_ACCESS_KEY;
+  if (!accessKeyId || !secretAccessKey || env.AWS_PROFILE) return undefined;
+  const expiration = env.AWS_CREDENTIAL_EXPIRATION ? new Date(env.AWS_CREDENTIAL_EXPIRATION) : undefined;
+  return {
+    accessKeyId,
+    secretAccessKey,
+    ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
+    ...(expiration === undefined || Number.isNaN(expiration.getTime()) ? {} : { expiration }),
+  };
+}
+
+/**
+ * What a function's edge parses for storage: the settings, the keys of a local S3 (none in AWS), and in AWS the
+ * role's credentials that presigned URLs are signed with.
+ */
+export interface StorageSettings {
+  readonly config: StorageConfig;
+  readonly credentials?: LocalS3Credentials;
+  readonly roleCredentials?: RoleCredentials;
+}
+
+/** UPLOAD_BUCKET and the other storage variables, with the local S3's keys when S3_ENDPOINT is set. */
+export function storageSettingsFromEnv(env: Env): StorageSettings {
+  const config = storageConfigFromEnv(env);
+  const credentials = localS3CredentialsFromEnv(env, config);
+  const roleCredentials = credentials === undefined ? roleCredentialsFromEnv(env) : undefined;
+  return {
+    config,
+    ...(credentials === undefined ? {} : { credentials }),
+    ...(roleCredentials === undefined ? {} : { roleCredentials }),
+  };
+}
+
+/**
+ * For functions that touch the bucket only on some requests (links to stored captions, caption tracks): the
+ * settings when UPLOAD_BUCKET is set (checked now, like every variable), undefined when it is not.
+ */
+export function optionalStorageSettingsFromEnv(env: Env): StorageSettings | undefined {
+  return readString(env, 'UPLOAD_BUCKET') === undefined ? undefined : storageSettingsFromEnv(env);
 }
 
 /**

@@ -3,11 +3,11 @@
  * a cold start that only presigns URLs never evaluates the SDK client.
  */
 import { S3Client } from '@aws-sdk/client-s3';
-import { s3ClientSettings, type StorageConfig } from './config.js';
+import { s3ClientSettings, type LocalS3Credentials, type StorageConfig } from './config.js';
 
-export function createLazyS3Client(
+export function createS3Client(
   config: Pick<StorageConfig, 'region' | 'endpoint' | 'forcePathStyle'>,
-  credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string },
+  credentials?: LocalS3Credentials,
 ): S3Client {
   return new S3Client(s3ClientSettings(config, credentials));
 }

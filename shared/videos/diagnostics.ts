@@ -10,13 +10,12 @@
  */
 import type { Executor } from '../db/driver.js';
 import { detectCapabilities, hasColumn, hasTable, type SchemaCapabilities } from '../db/capabilities.js';
-import { driverConfigFromEnv } from '../db/create-driver.js';
+import type { DriverConfig } from '../db/create-driver.js';
+import { readInteger, readPositiveNumber, type Env } from '../config/reader.js';
 import { muxColumnReport, type MuxColumnReport } from '../db/database-utils.js';
 import { videoStatuses, type VideoStatus } from '../db/video-fields.js';
 import { utcNow } from '../db/schema.js';
-import { describeMuxConfig, muxConfigFromEnv } from '../mux/config.js';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { describeMuxConfig, type MuxConfig } from '../mux/config.js';
 
 export interface DiagnosticsThresholds {
   /** An upload still `awaiting_upload` this long after the row was created is stuck. Env STUCK_UPLOAD_HOURS, default 24. */
@@ -29,22 +28,12 @@ export interface DiagnosticsThresholds {
 
 export const defaultDiagnosticsThresholds: DiagnosticsThresholds = { stuckUploadHours: 24, stuckIngestMinutes: 60, sampleLimit: 20 };
 
-function positiveNumber(env: Env, name: string, fallback: number, integer: boolean): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0 || (integer && !Number.isSafeInteger(value))) {
-    throw new TypeError(`${name} must be a positive ${integer ? 'integer' : 'number'}, got "${raw}"`);
-  }
-  return value;
-}
-
 /** Reads the thresholds; a malformed value throws at cold start rather than skewing every report. */
 export function diagnosticsThresholdsFromEnv(env: Env): DiagnosticsThresholds {
   return {
-    stuckUploadHours: positiveNumber(env, 'STUCK_UPLOAD_HOURS', defaultDiagnosticsThresholds.stuckUploadHours, false),
-    stuckIngestMinutes: positiveNumber(env, 'STUCK_INGEST_MINUTES', defaultDiagnosticsThresholds.stuckIngestMinutes, false),
-    sampleLimit: positiveNumber(env, 'DIAGNOSTICS_SAMPLE_LIMIT', defaultDiagnosticsThresholds.sampleLimit, true),
+    stuckUploadHours: readPositiveNumber(env, 'STUCK_UPLOAD_HOURS') ?? defaultDiagnosticsThresholds.stuckUploadHours,
+    stuckIngestMinutes: readPositiveNumber(env, 'STUCK_INGEST_MINUTES') ?? defaultDiagnosticsThresholds.stuckIngestMinutes,
+    sampleLimit: readInteger(env, 'DIAGNOSTICS_SAMPLE_LIMIT', { min: 1 }) ?? defaultDiagnosticsThresholds.sampleLimit,
   };
 }
 
@@ -280,31 +269,38 @@ export async function collectVideoDiagnostics(
   };
 }
 
+/** The parsed configuration the diagnostics page describes. */
+export interface DiagnosticsConfigurationInput {
+  readonly stage: string | null;
+  readonly region: string | null;
+  readonly database: DriverConfig;
+  readonly capabilityTtlMs: number;
+  /** UPLOAD_BUCKET and UPLOAD_PREFIX as set (the admin function uses no storage, so nothing else is parsed). */
+  readonly storage: { readonly bucket: string | null; readonly prefix: string | null };
+  readonly thresholds: DiagnosticsThresholds;
+  /** Mux's configuration, or why it could not be parsed. */
+  readonly mux: MuxConfig | Error;
+}
+
 /**
  * What the function runs with, for the diagnostics page: names, sizes and switches only. No credentials, no
  * connection strings (DATABASE_URL may hold a password), no secret ARNs.
  */
-export function diagnosticsConfiguration(env: Env, thresholds: DiagnosticsThresholds): Record<string, unknown> {
-  const database = driverConfigFromEnv(env as NodeJS.ProcessEnv);
-  let mux: Record<string, unknown>;
-  try {
-    mux = describeMuxConfig(muxConfigFromEnv(env));
-  } catch (error) {
-    // A malformed MUX_* value is exactly what an operator opens this page to find; the message names the variable.
-    mux = { configured: false, credentialSource: 'none', error: error instanceof Error ? error.message : String(error) };
-  }
+export function diagnosticsConfiguration(input: DiagnosticsConfigurationInput): Record<string, unknown> {
+  const { database } = input;
+  // A malformed MUX_* value is exactly what an operator opens this page to find; the message names the variable.
+  const mux = input.mux instanceof Error ? { configured: false, credentialSource: 'none', error: input.mux.message } : describeMuxConfig(input.mux);
   return {
-    stage: env.REELAY_STAGE ?? null,
-    region: env.AWS_REGION ?? null,
+    stage: input.stage,
+    region: input.region,
     database: {
       driver: database.kind,
       ...(database.kind === 'data-api' && { name: database.database, localEndpoint: database.endpoint !== undefined }),
       ...(database.kind === 'pglite' && { persistent: database.dataDir !== undefined }),
     },
-    // Read here rather than through shared/storage/config.ts, which loads the S3 client this function does not use.
-    storage: { bucket: env.UPLOAD_BUCKET ?? null, prefix: env.UPLOAD_PREFIX ?? null },
-    thresholds,
+    storage: input.storage,
+    thresholds: input.thresholds,
     mux,
-    capabilityTtlMs: env.CAPABILITY_TTL_MS ? Number(env.CAPABILITY_TTL_MS) : 60_000,
+    capabilityTtlMs: input.capabilityTtlMs,
   };
 }

@@ -26,7 +26,7 @@
 import type { S3ObjectCreated } from '../storage/events.js';
 import type { UploadStorage } from '../storage/uploads.js';
 import type { VideoDB } from '../db/video-db.js';
-import type { MuxFields, VideoRecord, VideoStatus } from '../db/video-fields.js';
+import { hasMuxColumns, type MuxFields, type VideoRecord, type VideoStatus } from '../db/video-fields.js';
 import { MuxApiError } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -34,14 +34,13 @@ import type { MuxAsset } from '../mux/assets.js';
 import type { AssetBinder } from '../mux/binding.js';
 import type { MuxGateway } from '../mux/client.js';
 import { AssetOwnership } from './asset-ownership.js';
-import { hasMuxColumns } from './presenter.js';
+import type { IngestSettings } from './ingest-settings.js';
 import { ingestOptions, ingestOptionsFromColumn, ingestOptionsFromMetadata, type IngestOptions } from './ingest-options.js';
 
-export { ingestSettingsFromEnv } from './ingest-settings.js';
 
 export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject' | 'sealKey'>;
 
-export interface IngestServiceOptions {
+export interface IngestServiceOptions extends IngestSettings {
   readonly videos: VideoDB;
   readonly storage: IngestStorage;
   /** Built on first use (the Mux credentials may only be readable during an invocation). */
@@ -49,14 +48,6 @@ export interface IngestServiceOptions {
   /** Tags the passthrough of every asset created (shared/mux/binding.ts); built on first use, like the gateway. */
   readonly binding: () => Promise<AssetBinder>;
   readonly logger?: Logger;
-  /**
-   * Lifetime asked of the input URL (default 6 h: Mux downloads soon, but a queue of large files can wait). A URL
-   * signed with a Lambda role's temporary credentials dies with that session, possibly sooner; the expiry actually
-   * obtained is logged, and a download that failed that way is retried by the reconcile job.
-   */
-  readonly inputUrlTtlSeconds?: number;
-  /** A `processing` claim without an asset older than this is taken over (default 900 s, Lambda's longest timeout). */
-  readonly staleClaimSeconds?: number;
   /** Pages of the asset list searched for an existing asset (100 assets each, newest first). Default 5. */
   readonly passthroughSearchPages?: number;
 }

@@ -2,7 +2,7 @@
  * The video as the HTTP API shows it. One function, used by every route that returns a video, so the JSON shape is
  * defined once. On a legacy schema (no Mux columns) the Mux, audio and captions blocks are null.
  */
-import type { MuxFields, VideoRecord, VideoStatus } from '../db/video-fields.js';
+import { hasMuxColumns, type MuxFields, type VideoRecord, type VideoStatus } from '../db/video-fields.js';
 import type { MuxPlaybackPolicy } from '../mux/assets.js';
 
 /** The Mux fields the API shows in its `mux` block (the others appear under `audio` and `captions`, or not at all). */
@@ -42,11 +42,6 @@ export interface VideoJson {
 }
 
 const iso = (value: Date | null): string | null => (value === null ? null : value.toISOString());
-
-/** True when the row came from a schema with the Mux columns (they have non-null defaults there). */
-export function hasMuxColumns(video: VideoRecord): boolean {
-  return video.mux.status !== null || video.mux.audioEnhanced !== null || video.mux.ingestAttempts !== null;
-}
 
 /**
  * The stored URLs as they are: without tokens. A read for a signed policy adds them (shared/videos/playback.ts);

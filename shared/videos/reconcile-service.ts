@@ -89,6 +89,23 @@ const emptySummary = (): ReconcileSummary => ({ restored: 0, reconciled: 0, capt
 
 const ingested = (outcome: IngestOutcome) => outcome.result === 'created' || outcome.result === 'adopted';
 
+/**
+ * How one item of a sweep ended: `done` counts toward the summary, `skipped` was nothing to do, `failed` counts as a
+ * failure and is logged with its reason (the next run tries again). An unexpected throw counts as `failed` too.
+ */
+export type ReconcileItemOutcome = { readonly result: 'done' } | { readonly result: 'skipped' } | { readonly result: 'failed'; readonly reason: string };
+
+const done: ReconcileItemOutcome = { result: 'done' };
+const skipped: ReconcileItemOutcome = { result: 'skipped' };
+const failed = (reason: string): ReconcileItemOutcome => ({ result: 'failed', reason });
+const doneIf = (condition: boolean): ReconcileItemOutcome => (condition ? done : skipped);
+
+/** An ingest that ended without an asset and must be tried again is a failure of this item; the others are final. */
+function ingestItemOutcome(outcome: IngestOutcome, step: string): ReconcileItemOutcome {
+  if (outcome.result === 'retry' || outcome.result === 'rejected') return failed(`${step} ended ${outcome.result}`);
+  return doneIf(ingested(outcome));
+}
+
 export class ReconcileService {
   readonly #videos: VideoDB;
   readonly #ingest: Pick<IngestService, 'ingestVideo'>;
@@ -138,7 +155,7 @@ export class ReconcileService {
       // Refused (the video moved on to another asset, or was cancelled): the payload is stale, and done with too.
       await this.#videos.restoreMuxFields(videoId, fields);
       await this.#videos.markDeferredReconciled(videoId);
-      return true;
+      return done;
     });
     summary.restored += restored.done;
     summary.failed += restored.failed;
@@ -157,10 +174,9 @@ export class ReconcileService {
       const completed = await this.#each('captions', uncaptioned, async (video) => {
         const asset = video.mux.assetId === null ? null : await gateway.getAsset(video.mux.assetId);
         const result = asset === null ? null : await this.#captions.collect(video.id, asset, gateway);
-        if (result === null || Object.keys(result.fields).length === 0) return false;
+        if (result === null || Object.keys(result.fields).length === 0) return skipped;
         await this.#videos.restoreMuxFields(video.id, { ...result.fields, assetId: video.mux.assetId });
-        if (result.missing.length > 0) throw new Error(`captions still missing: ${result.missing.join(', ')}`);
-        return true;
+        return result.missing.length > 0 ? failed(`captions still missing: ${result.missing.join(', ')}`) : done;
       });
       summary.captions += completed.done;
       summary.failed += completed.failed;
@@ -192,21 +208,21 @@ export class ReconcileService {
     return found;
   }
 
-  async #recover(video: VideoRecord, asset: MuxAsset | undefined, summary: ReconcileSummary): Promise<boolean> {
+  async #recover(video: VideoRecord, asset: MuxAsset | undefined, summary: ReconcileSummary): Promise<ReconcileItemOutcome> {
     if (asset === undefined) {
       const staleBefore = this.#now().getTime() - this.#staleClaimSeconds * 1000;
-      if (video.status !== 'processing' || video.updatedAt.getTime() >= staleBefore) return false;
+      if (video.status !== 'processing' || video.updatedAt.getTime() >= staleBefore) return skipped;
       // Claimed, never created (the ingest died first): send it again; the claim's staleness is re-checked in SQL.
       const outcome = await this.#ingest.ingestVideo(video, { from: [] });
       if (ingested(outcome)) summary.backfilled += 1;
-      return false;
+      return skipped;
     }
     // Until reconciled, a ready video's last update is the webhook that made it ready: the best ready time known.
     const observedAt = video.status === 'ready' ? video.updatedAt : this.#now();
     const fields = videoFieldsFromAsset(asset, this.#mux.urls, { observedAt, playbackPolicy: this.#mux.config.playbackPolicy });
     const result = await this.#videos.restoreMuxFields(video.id, presentFields({ ...fields }), videoStatusFor[asset.status]);
     this.#logger.info('reconcile.recovered', { videoId: video.id, assetId: asset.id, stored: result.video !== null });
-    return result.video !== null;
+    return doneIf(result.video !== null);
   }
 
   async #retryErrored(summary: ReconcileSummary, limit: number): Promise<void> {
@@ -219,22 +235,21 @@ export class ReconcileService {
       const attempts = video.mux.ingestAttempts ?? 0;
       if (asset?.status !== 'errored' || !isTransientAssetError(asset.errors, attempts)) {
         this.#logger.debug('reconcile.retry_skipped', { videoId: video.id, assetId, errorType: asset?.errors?.type ?? null, attempts });
-        return false;
+        return skipped;
       }
       const outcome = await this.#ingest.ingestVideo(video, { from: ['errored'], replaces: assetId, maxAttempts: this.#maxAttempts });
       this.#logger.info('reconcile.retried', { videoId: video.id, replaces: assetId, outcome: outcome.result, errorType: asset.errors?.type });
-      if (outcome.result === 'retry' || outcome.result === 'rejected') throw new Error(`re-ingest ended ${outcome.result}`);
-      return ingested(outcome);
+      return ingestItemOutcome(outcome, 're-ingest');
     });
     summary.retried += counts.done;
     summary.failed += counts.failed;
   }
 
-  /** Runs `work` over `items`, a few at a time; counts those that resolved true, and failures (logged, not thrown). */
+  /** Runs `work` over `items`, a few at a time; counts the items done, and failures (logged, not thrown). */
   async #each<T extends { id: string } | { videoId: string }>(
     step: string,
     items: readonly T[],
-    work: (item: T) => Promise<boolean>,
+    work: (item: T) => Promise<ReconcileItemOutcome>,
   ): Promise<{ done: number; failed: number }> {
     let next = 0;
     const counts = { done: 0, failed: 0 };
@@ -242,11 +257,20 @@ export class ReconcileService {
       while (next < items.length) {
         const item = items[next] as T;
         next += 1;
+        const videoId = 'id' in item ? item.id : item.videoId;
+        let outcome: ReconcileItemOutcome;
         try {
-          if (await work(item)) counts.done += 1;
+          outcome = await work(item);
         } catch (error) {
+          // A fault nobody expected (the database, Mux): a failure of this item, like a `failed` outcome.
+          this.#logger.warn('reconcile.item_failed', { step, videoId, error });
           counts.failed += 1;
-          this.#logger.warn('reconcile.item_failed', { step, videoId: 'id' in item ? item.id : item.videoId, error });
+          continue;
+        }
+        if (outcome.result === 'done') counts.done += 1;
+        if (outcome.result === 'failed') {
+          counts.failed += 1;
+          this.#logger.warn('reconcile.item_failed', { step, videoId, reason: outcome.reason });
         }
       }
     };
@@ -257,9 +281,7 @@ export class ReconcileService {
   async #backfill(summary: ReconcileSummary, limit: number): Promise<void> {
     const waiting = await this.#videos.listAwaitingIngest(this.#backfillAfterSeconds, limit);
     const counts = await this.#each('backfill', waiting, async (video) => {
-      const outcome = await this.#ingest.ingestVideo(video, { from: ['uploaded'] });
-      if (outcome.result === 'retry' || outcome.result === 'rejected') throw new Error(`backfill ended ${outcome.result}`);
-      return ingested(outcome);
+      return ingestItemOutcome(await this.#ingest.ingestVideo(video, { from: ['uploaded'] }), 'backfill');
     });
     summary.backfilled += counts.done;
     summary.failed += counts.failed;

@@ -11,13 +11,16 @@ import {
 } from '@aws-sdk/client-rds-data';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DataApiRequestError } from '../../shared/db/data-api-errors.js';
-import { decodeDataApiRecords, encodeDataApiParameters } from '../../shared/db/data-api-driver.js';
+import { decodeDataApiRecords, encodeDataApiParameters } from '../../shared/db/data-api-types.js';
 import { sqlValue } from '../../shared/db/driver.js';
 import { DatabaseError, DatabaseUnavailableError } from '../../shared/errors.js';
 import { memoryLogger } from '../../shared/log.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startDataApi, type StartedDataApi } from '../support/data-api.js';
 import { caught } from '../support/driver-contract.js';
+import { virtualClock } from '../support/virtual-clock.js';
+import { withInvocation } from '../../shared/retry.js';
+import { DataApiDriver } from '../../shared/db/data-api-driver.js';
 
 describe('DataApiDriver parameter encoding', () => {
   it('sends each JavaScript value as the Field and type hint the Data API expects', () => {
@@ -117,7 +120,9 @@ for (const backend of backends) {
   describe(`DataApiDriver via the local Data API on ${backend}`, () => {
     let database: TestDatabase;
     let api: StartedDataApi;
-    const slept: number[] = [];
+    // Waits are their full-jitter ceiling (random 1) and take no real time.
+    const clock = virtualClock();
+    const slept = clock.slept;
     const logger = memoryLogger();
 
     const countClips = async () => (await database.driver.execute<{ n: number }>('SELECT count(*)::int AS n FROM clips')).rows[0]?.n;
@@ -127,13 +132,7 @@ for (const backend of backends) {
       api = await startDataApi(database, {
         logger,
         requestTimeoutMs: 1_000,
-        retry: {
-          delaysMs: [0, 2_000, 5_000, 10_000],
-          maxElapsedMs: 60_000,
-          sleep: async (ms) => {
-            slept.push(ms);
-          },
-        },
+        retry: { baseDelayMs: 1_000, maxDelayMs: 10_000, maxElapsedMs: 60_000, now: clock.now, sleep: clock.sleep, random: clock.random },
       });
       await database.driver.execute('CREATE TABLE clips (id serial PRIMARY KEY, title text NOT NULL, views int8)');
     });
@@ -204,7 +203,7 @@ for (const backend of backends) {
         await api.driver.execute('INSERT INTO clips (title) VALUES (:title)', { title: 'after resume' });
         expect(await countClips()).toBe(1);
         expect(api.server.stats.calls.ExecuteStatement).toBe(4);
-        expect(slept).toEqual([0, 2_000, 5_000]);
+        expect(slept).toEqual([1_000, 2_000, 4_000]);
         const retries = logger.lines.filter((line) => line.event === 'dataapi.retry');
         expect(retries).toHaveLength(3);
         expect(retries[0]).toMatchObject({ level: 'warn', operation: 'ExecuteStatement', attempt: 1, reason: 'resuming', error: 'DatabaseResumingException' });
@@ -216,10 +215,29 @@ for (const backend of backends) {
         const error = await caught(() => api.driver.execute('SELECT 1 AS one'));
         expect(error).toBeInstanceOf(DatabaseUnavailableError);
         expect(error).toMatchObject({ reason: 'resuming' });
-        // 0 + 2 + 5 + 10 × 5 = 57 s waited; one more 10 s wait would pass 60 s.
-        expect(slept).toEqual([0, 2_000, 5_000, 10_000, 10_000, 10_000, 10_000, 10_000]);
-        expect(api.server.stats.calls.ExecuteStatement).toBe(9);
+        // 1 + 2 + 4 + 8 + 10 × 4 = 55 s waited; the next wait is cut to the 60 s deadline, where the last call fails.
+        expect(slept).toEqual([1_000, 2_000, 4_000, 8_000, 10_000, 10_000, 10_000, 10_000, 5_000]);
+        expect(api.server.stats.calls.ExecuteStatement).toBe(10);
         expect(logger.lines.some((line) => line.event === 'dataapi.retries_exhausted')).toBe(true);
+      });
+
+      it('ends its retries by the Lambda deadline (remaining time minus the margin), not the fixed budget', async () => {
+        const lambdaClock = virtualClock();
+        const driver = new DataApiDriver({
+          client: api.client,
+          resourceArn: api.resourceArn,
+          secretArn: api.secretArn,
+          database: api.database,
+          retry: { baseDelayMs: 1_000, maxDelayMs: 10_000, maxElapsedMs: 60_000, now: lambdaClock.now, sleep: lambdaClock.sleep, random: lambdaClock.random },
+        });
+        api.server.faults.failNext('resuming', 100);
+        api.server.stats.reset();
+        // 12 s left in the invocation, 2 s kept back: 10 s of retries where the fixed budget would allow 60 s.
+        const error = await caught(() => withInvocation({ getRemainingTimeInMillis: () => 12_000 }, () => driver.execute('SELECT 1 AS one')));
+        expect(error).toMatchObject({ reason: 'resuming' });
+        expect(lambdaClock.slept).toEqual([1_000, 2_000, 4_000, 3_000]);
+        expect(api.server.stats.calls.ExecuteStatement).toBe(5);
+        await driver.close();
       });
 
       it('retries throttling even for a write, since the statement never ran', async () => {

@@ -105,7 +105,7 @@ describe.each(backends)('database-utils on %s', (backend) => {
 
 describe.each(backends)('database-utils through the Data API on %s', (backend) => {
   // No retries: a fault is the answer at once.
-  const local = useDataApiDatabase(backend, { retry: { maxElapsedMs: 0, delaysMs: [1], sleep: () => Promise.resolve() } });
+  const local = useDataApiDatabase(backend, { retry: { maxElapsedMs: 0, sleep: () => Promise.resolve() } });
   let db: TestDatabase;
   let api: StartedDataApi;
   beforeEach(() => {

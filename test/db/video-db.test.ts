@@ -77,7 +77,7 @@ describe.each(backends)('VideoDB on %s', (backend) => {
     it('reads the row back with Mux fields as null', async () => {
       const videos = new VideoDB({ executor: db.driver });
       const input = newVideo();
-      await videos.create(input);
+      await videos.createWithFallback(input);
       const found = await videos.findById(input.id);
       expect(found?.title).toBe('Launch demo');
       expect(Object.values(found?.mux ?? {}).every((value) => value === null)).toBe(true);
@@ -121,20 +121,20 @@ describe.each(backends)('VideoDB on %s', (backend) => {
         batch: db.driver.batch.bind(db.driver),
       };
       const videos = new VideoDB({ executor: counting, capabilities: new CapabilityCache(counting, { now }) });
-      await Promise.all([videos.create(newVideo()), videos.create(newVideo()), videos.create(newVideo())]);
+      await Promise.all([videos.createWithFallback(newVideo()), videos.createWithFallback(newVideo()), videos.createWithFallback(newVideo())]);
       expect(catalogReads).toBe(1);
       clock += 59_000;
-      await videos.create(newVideo());
+      await videos.createWithFallback(newVideo());
       expect(catalogReads).toBe(1);
       clock += 2_000;
-      await videos.create(newVideo());
+      await videos.createWithFallback(newVideo());
       expect(catalogReads).toBe(2);
     });
 
     it('rebuilds the statement once when the schema changed under a cached answer', async () => {
       const capabilities = new CapabilityCache(db.driver, { now });
       const videos = new VideoDB({ executor: db.driver, capabilities });
-      await videos.create(newVideo()); // caches "all columns present"
+      await videos.createWithFallback(newVideo()); // caches "all columns present"
       await db.driver.execute('ALTER TABLE videos DROP COLUMN mux_options');
 
       const result = await videos.createWithFallback(newVideo({ mux: someMuxFields }));
@@ -150,7 +150,7 @@ describe.each(backends)('VideoDB on %s', (backend) => {
     it('moves a video only from the expected statuses (compare-and-set)', async () => {
       const videos = new VideoDB({ executor: db.driver });
       const input = newVideo();
-      await videos.create(input);
+      await videos.createWithFallback(input);
       const first = await videos.transition(input.id, { from: ['awaiting_upload'], to: 'uploaded' });
       const second = await videos.transition(input.id, { from: ['awaiting_upload'], to: 'uploaded' });
       expect(first.video?.status).toBe('uploaded');
@@ -160,7 +160,7 @@ describe.each(backends)('VideoDB on %s', (backend) => {
     it('never moves a video backwards when Mux reports out of order', async () => {
       const videos = new VideoDB({ executor: db.driver });
       const input = newVideo();
-      await videos.create(input);
+      await videos.createWithFallback(input);
       await videos.transition(input.id, { from: ['awaiting_upload'], to: 'processing', set: { mux: { assetId: 'a1', status: 'preparing' } } });
 
       let eventCount = 0;
@@ -190,7 +190,7 @@ describe.each(backends)('VideoDB on %s', (backend) => {
       const created: string[] = [];
       for (let index = 0; index < 7; index += 1) {
         const input = newVideo({ ownerId: index % 2 === 0 ? 'alice' : 'bob' });
-        await videos.create(input);
+        await videos.createWithFallback(input);
         created.push(input.id);
       }
       const aliceIds = created.filter((_, index) => index % 2 === 0);

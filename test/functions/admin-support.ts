@@ -7,7 +7,7 @@ import type { Executor } from '../../shared/db/driver.js';
 import type { HttpLambdaHandler, JwtClaims } from '../../shared/http/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { createMigrator } from '../../shared/migrations/engine.js';
-import type { Env } from '../../shared/runtime/lazy.js';
+import type { Env } from '../../shared/config/reader.js';
 import { openTestDatabase, type BackendName, type TestDatabase } from '../support/databases.js';
 import { startDataApi, type StartDataApiOptions, type StartedDataApi } from '../support/data-api.js';
 

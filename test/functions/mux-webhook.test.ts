@@ -180,7 +180,9 @@ describe.each(backends)('mux-webhook function on %s', (backend) => {
 
     it('ignores events about an asset the video no longer uses, and records them', async () => {
       const { video, body } = await ingested(pipeline);
-      await pipeline.videos.updateMuxFields(video.id, { assetId: 'the-new-asset', status: 'preparing' });
+      // A re-ingest moved the video on to another asset.
+      const replaces = (await pipeline.videos.findById(video.id))?.mux.assetId ?? null;
+      await pipeline.videos.attachMuxAsset(video.id, { replaces, attempt: null, mux: { assetId: 'the-new-asset', status: 'preparing' } });
 
       const stale = await pipeline.postWebhook(body('video.asset.ready'));
 

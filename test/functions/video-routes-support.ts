@@ -9,7 +9,7 @@ import { createMigrator } from '../../shared/migrations/engine.js';
 import { silentLogger } from '../../shared/log.js';
 import type { Driver } from '../../shared/db/driver.js';
 import type { HttpHandler } from '../../shared/http/index.js';
-import type { Env } from '../../shared/runtime/lazy.js';
+import type { Env } from '../../shared/config/reader.js';
 import { buildHttpEvent, lambdaContext } from '../../local/api-gateway/event.js';
 import { loadRouteTable } from '../../local/api-gateway/routes.js';
 import { openTestDatabase, type BackendName, type TestDatabase } from '../support/databases.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler, videoRoutes } from '../../functions/videos/handler.js';
-import { VideoDB } from '../../shared/db/video-db.js';
+import { VideoDB, type MuxFields } from '../../shared/db/video-db.js';
 import type { HttpHandler } from '../../shared/http/index.js';
 import { silentLogger } from '../../shared/log.js';
 import { UploadStorage } from '../../shared/storage/uploads.js';
@@ -19,7 +19,7 @@ describe.each(backends)('videos function on %s', (backend) => {
   /** Inserts a video owned by `owner`; ids come back in creation order. */
   async function seed(owner: Caller, title: string): Promise<string> {
     const id = randomUUID();
-    await videos.create({
+    await videos.createWithFallback({
       id,
       ownerId: owner.sub,
       title,
@@ -29,6 +29,11 @@ describe.each(backends)('videos function on %s', (backend) => {
       s3Key: `uploads/${id}/source.mp4`,
     });
     return id;
+  }
+
+  /** Sets Mux fields of a seeded video (still awaiting its upload) through the status compare-and-set. */
+  async function setMux(id: string, mux: Partial<MuxFields>): Promise<void> {
+    await videos.transition(id, { from: ['awaiting_upload'], to: 'awaiting_upload', set: { mux } });
   }
 
   async function listAll(caller: Caller, limit: number): Promise<{ titles: string[]; pages: number }> {
@@ -129,7 +134,7 @@ describe.each(backends)('videos function on %s', (backend) => {
     const key = storage.captionsKeyFor(id, 'en');
     const srt = '1\n00:00:00,000 --> 00:00:01,000\nHello\n';
     await storage.putObject(key, srt, 'application/x-subrip');
-    await videos.updateMuxFields(id, { captionsSrtUrl: `s3://${stack.s3.bucket}/${key}`, captionsWebvttUrl: 'https://stream.mux.com/p/text/t.vtt' });
+    await setMux(id, { captionsSrtUrl: `s3://${stack.s3.bucket}/${key}`, captionsWebvttUrl: 'https://stream.mux.com/p/text/t.vtt' });
 
     const { video } = (await call(handler, { routeKey: get, id, as: alice })).body;
     expect(video.captions.webvttUrl).toBe('https://stream.mux.com/p/text/t.vtt');
@@ -143,7 +148,7 @@ describe.each(backends)('videos function on %s', (backend) => {
     expect(listed.captions.srtUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+\//);
 
     // A reference into another bucket is not signed, and never shown raw.
-    await videos.updateMuxFields(id, { captionsSrtUrl: `s3://someone-elses-bucket/${key}` });
+    await setMux(id, { captionsSrtUrl: `s3://someone-elses-bucket/${key}` });
     expect((await call(handler, { routeKey: get, id, as: alice })).body.video.captions.srtUrl).toBeNull();
   });
 
@@ -151,9 +156,9 @@ describe.each(backends)('videos function on %s', (backend) => {
     const { UPLOAD_BUCKET: _bucket, ...withoutBucket } = stack.env;
     const bucketless = await createHandler(withoutBucket, { driver: stack.db.driver, logger: silentLogger });
     const id = await seed(alice, 'captioned');
-    await videos.updateMuxFields(id, { captionsSrtUrl: `s3://${stack.s3.bucket}/uploads/${id}/captions/en.srt` });
+    await setMux(id, { captionsSrtUrl: `s3://${stack.s3.bucket}/uploads/${id}/captions/en.srt` });
     expect((await call(bucketless, { routeKey: get, id, as: alice })).body.video.captions.srtUrl).toBeNull();
-    await videos.updateMuxFields(id, { captionsSrtUrl: 'https://captions.example.com/en.srt' });
+    await setMux(id, { captionsSrtUrl: 'https://captions.example.com/en.srt' });
     expect((await call(bucketless, { routeKey: get, id, as: alice })).body.video.captions.srtUrl).toBe('https://captions.example.com/en.srt');
   });
 });
@@ -172,8 +177,9 @@ describe('videos function with a signed playback policy', () => {
   async function readyVideo(): Promise<string> {
     const id = randomUUID();
     const videos = new VideoDB({ executor: stack.db.driver });
-    await videos.create({ id, ownerId: alice.sub, title: 'paid', originalFilename: 'p.mp4', contentType: 'video/mp4', sizeBytes: 10, s3Key: `uploads/${id}/source.mp4` });
-    await videos.updateMuxFields(id, { playbackId, streamingUrl: `https://stream.mux.com/${playbackId}.m3u8`, thumbnailUrl: `https://image.mux.com/${playbackId}/thumbnail.jpg` });
+    await videos.createWithFallback({ id, ownerId: alice.sub, title: 'paid', originalFilename: 'p.mp4', contentType: 'video/mp4', sizeBytes: 10, s3Key: `uploads/${id}/source.mp4` });
+    // Its Mux fields, through the status compare-and-set (the seeded video still awaits its upload).
+    await videos.transition(id, { from: ['awaiting_upload'], to: 'awaiting_upload', set: { mux: { playbackId, streamingUrl: `https://stream.mux.com/${playbackId}.m3u8`, thumbnailUrl: `https://image.mux.com/${playbackId}/thumbnail.jpg` } } });
     return id;
   }
 
@@ -212,7 +218,7 @@ describe.each(backends)('videos function on the legacy schema (0001) on %s', (ba
   it('lists and gets videos with the Mux blocks null', async () => {
     const handler = await createHandler(stack.env, { driver: stack.db.driver, logger: silentLogger });
     const id = randomUUID();
-    await new VideoDB({ executor: stack.db.driver }).create({
+    await new VideoDB({ executor: stack.db.driver }).createWithFallback({
       id, ownerId: alice.sub, title: 'old', originalFilename: 'old.mp4', contentType: 'video/mp4', sizeBytes: 10, s3Key: `uploads/${id}/source.mp4`,
     });
     const { videos } = (await call(handler, { routeKey: list, as: alice })).body;

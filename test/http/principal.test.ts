@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { adminGroupFromEnv, parseAdminGroup, parseGroups, principalFromClaims } from '../../shared/http/principal.js';
+import { parseAdminGroup, parseGroups, principalFromClaims } from '../../shared/http/principal.js';
+import { httpFunctionConfigFromEnv } from '../../shared/runtime/config.js';
+
+const adminGroupFromEnv = (env: Record<string, string>) => httpFunctionConfigFromEnv(env).adminGroup;
 
 const isAdmin = (groups: string | string[], adminGroup = 'admin') => principalFromClaims({ sub: 'mallory', 'cognito:groups': groups }, adminGroup)?.admin;
 

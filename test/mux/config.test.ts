@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigurationError } from '../../shared/errors.js';
 import { describeMuxConfig, MuxConfigurationError, muxConfigFromEnv } from '../../shared/mux/config.js';
 import { listen, type LocalServer } from './support/servers.js';
 
@@ -65,11 +66,13 @@ describe('muxConfigFromEnv', () => {
     }
   });
 
-  it('fails fast on invalid option values', () => {
-    expect(() => muxConfigFromEnv({ MUX_PLAYBACK_POLICY: 'private' })).toThrow(MuxConfigurationError);
-    expect(() => muxConfigFromEnv({ MUX_VIDEO_QUALITY: 'ultra' })).toThrow(MuxConfigurationError);
-    expect(() => muxConfigFromEnv({ MUX_BASE_URL: 'not a url' })).toThrow(MuxConfigurationError);
-    expect(() => muxConfigFromEnv({ MUX_BASE_URL: 'ftp://127.0.0.1' })).toThrow(MuxConfigurationError);
+  it('fails fast on invalid option values, naming the variable and what it accepts', () => {
+    expect(() => muxConfigFromEnv({ MUX_PLAYBACK_POLICY: 'private' })).toThrow(ConfigurationError);
+    expect(() => muxConfigFromEnv({ MUX_PLAYBACK_POLICY: 'private' })).toThrow('MUX_PLAYBACK_POLICY must be one of public, signed, got "private"');
+    expect(() => muxConfigFromEnv({ MUX_VIDEO_QUALITY: 'ultra' })).toThrow('MUX_VIDEO_QUALITY must be one of basic, plus, premium, got "ultra"');
+    expect(() => muxConfigFromEnv({ MUX_BASE_URL: 'not a url' })).toThrow('MUX_BASE_URL must be an http(s) URL, got "not a url"');
+    expect(() => muxConfigFromEnv({ MUX_BASE_URL: 'ftp://127.0.0.1' })).toThrow(ConfigurationError);
+    expect(() => muxConfigFromEnv({ MUX_TIMEOUT_MS: '20s' })).toThrow('MUX_TIMEOUT_MS must be a whole number of milliseconds of at least 1, got "20s"');
   });
 
   it('describes itself for diagnostics without any secret', () => {

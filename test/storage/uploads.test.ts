@@ -3,7 +3,8 @@ import { CreateMultipartUploadCommand, UploadPartCommand } from '@aws-sdk/client
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.js';
-import { createS3Client, MiB } from '../../shared/storage/config.js';
+import { MiB } from '../../shared/storage/config.js';
+import { createS3Client } from '../../shared/storage/s3-client.js';
 import { UploadStorage, isSealMarker, planMultipart } from '../../shared/storage/uploads.js';
 import { NodeSha256, verifyPresignedRequest } from '../../local/s3/presigned-auth.js';
 import { patternBytes, startTestS3 } from './local-s3.js';

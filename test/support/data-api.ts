@@ -4,6 +4,7 @@
  */
 import { RDSDataClient } from '@aws-sdk/client-rds-data';
 import { DataApiDriver, type DataApiRetryOptions } from '../../shared/db/data-api-driver.js';
+import { virtualClock } from './virtual-clock.js';
 import type { Logger } from '../../shared/log.js';
 import { startLocalDataApi, type LocalDataApi } from '../../local/data-api/server.js';
 import type { TestDatabase } from './databases.js';
@@ -61,7 +62,7 @@ export async function startDataApi(db: TestDatabase, options: StartDataApiOption
       secretArn,
       database: localDatabase,
       ...(options.logger && { logger: options.logger }),
-      retry: options.retry ?? { sleep: () => Promise.resolve() },
+      retry: options.retry ?? virtualRetry(),
     });
   const driver = driverFor(localSecretArn);
   return {
@@ -79,4 +80,9 @@ export async function startDataApi(db: TestDatabase, options: StartDataApiOption
       await server.close();
     },
   };
+}
+
+/** The production retry policy on a virtual clock: the budget runs out as in real time, without real waits. */
+export function virtualRetry(clock = virtualClock()): DataApiRetryOptions {
+  return { now: clock.now, sleep: clock.sleep, random: clock.random };
 }

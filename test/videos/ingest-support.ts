@@ -18,7 +18,7 @@ import type { VideoRecord } from '../../shared/db/video-fields.js';
 import type { HttpHandler } from '../../shared/http/index.js';
 import { memoryLogger, silentLogger, type Logger } from '../../shared/log.js';
 import { createMigrator } from '../../shared/migrations/engine.js';
-import type { Env } from '../../shared/runtime/lazy.js';
+import type { Env } from '../../shared/config/reader.js';
 import { encodeS3EventKey } from '../../shared/storage/events.js';
 import { createHandler as createIngestHandler, type IngestHandler } from '../../functions/ingest/handler.js';
 import { createHandler as createWebhookHandler } from '../../functions/mux-webhook/handler.js';
@@ -211,7 +211,7 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
       const key = `uploads/${id}/source.mp4`;
       const bytes = upload.bytes ?? sampleVideo;
       const requested = { captions: false, normalizeAudio: false, mp4: false, ...upload.options };
-      const video = await videos.create({
+      const { video } = await videos.createWithFallback({
         id,
         ownerId: 'alice',
         title: 'clip',

@@ -1,0 +1,123 @@
+/**
+ * The functions' environment: what AWS would give each function (Data API ARNs, bucket, region, Mux settings), with
+ * the local endpoints, keys and secrets in place of AWS's, the tunables passed through from the caller's
+ * environment, and per function only the database secret its `uses` allow.
+ */
+import type { Env } from '../../shared/config/reader.js';
+import { localRegion } from '../api-gateway/event.js';
+import type { RouteTable } from '../api-gateway/routes.js';
+import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
+import {
+  databaseSecretFor,
+  localBucket,
+  localDatabaseName,
+  localRdsResourceArn,
+  localRdsSecretArn,
+  localUploadPrefix,
+  type SchemaMode,
+} from './config.js';
+
+/** Settings passed through from the environment to the functions when set there. */
+const tunables = [
+  'MAX_UPLOAD_BYTES',
+  'MULTIPART_THRESHOLD_BYTES',
+  'UPLOAD_URL_TTL_SECONDS',
+  'ALLOWED_CONTENT_TYPES',
+  'CAPABILITY_TTL_MS',
+  'HEALTH_DB_WAIT_MS',
+  'STUCK_UPLOAD_HOURS',
+  'STUCK_INGEST_MINUTES',
+  'DIAGNOSTICS_SAMPLE_LIMIT',
+  'MAX_INGEST_ATTEMPTS',
+  'INGEST_URL_TTL_SECONDS',
+  'INGEST_STALE_CLAIM_SECONDS',
+  'MUX_TIMEOUT_MS',
+  'MUX_PLAYBACK_POLICY',
+  'MUX_VIDEO_QUALITY',
+  'PLAYBACK_TOKEN_TTL_SECONDS',
+  'LOG_LEVEL',
+] as const;
+
+/** The settings that reach the database; a function without database access gets none of them. */
+export const databaseSettings = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'];
+
+function definedEntries(env: Env): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+export interface FunctionsEnvironmentInput {
+  /** The caller's environment (tunables, real Mux credentials). */
+  readonly environment: Env;
+  readonly schema: SchemaMode;
+  readonly routeTable: RouteTable;
+  readonly dataApiEndpoint: string;
+  readonly s3: { readonly endpoint: string; readonly credentials: { readonly accessKeyId: string; readonly secretAccessKey: string } };
+  readonly adminGroup: string;
+  /** The emulator's origin and secrets; null for real Mux (its settings then come from `environment`). */
+  readonly muxEmulator: {
+    readonly baseUrl: string;
+    readonly tokenId: string;
+    readonly tokenSecret: string;
+    readonly webhookSecret: string;
+    /** The URL signing key made for it (its private half signs the functions' playback tokens). */
+    readonly signingKey: GeneratedSigningKey | null;
+  } | null;
+  readonly bindingKey: string;
+  /** Set last (a test's overrides). */
+  readonly lambdaEnv: Env;
+}
+
+export interface FunctionsEnvironment {
+  /** Every setting, with the master's database secret. */
+  readonly env: Record<string, string>;
+  /** One function's: `env` with only the database settings its `uses` allow. */
+  envFor(name: string): Record<string, string>;
+}
+
+export function functionsEnvironment(input: FunctionsEnvironmentInput): FunctionsEnvironment {
+  const { environment, schema, routeTable, adminGroup, bindingKey } = input;
+  const passedThrough = Object.fromEntries(tunables.flatMap((name) => (environment[name] ? [[name, environment[name]]] : [])));
+  const env: Record<string, string> = {
+    RDS_RESOURCE_ARN: localRdsResourceArn,
+    RDS_SECRET_ARN: localRdsSecretArn,
+    RDS_DATABASE: localDatabaseName,
+    DATA_API_ENDPOINT: input.dataApiEndpoint,
+    UPLOAD_BUCKET: localBucket,
+    UPLOAD_PREFIX: localUploadPrefix,
+    S3_ENDPOINT: input.s3.endpoint,
+    S3_FORCE_PATH_STYLE: 'true',
+    AWS_REGION: localRegion,
+    AWS_ACCESS_KEY_ID: input.s3.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: input.s3.credentials.secretAccessKey,
+    ADMIN_GROUP: adminGroup,
+    ...(input.muxEmulator
+      ? {
+          MUX_TOKEN_ID: input.muxEmulator.tokenId,
+          MUX_TOKEN_SECRET: input.muxEmulator.tokenSecret,
+          MUX_WEBHOOK_SECRET: input.muxEmulator.webhookSecret,
+          MUX_BASE_URL: input.muxEmulator.baseUrl,
+          MUX_BINDING_KEY: bindingKey,
+          ...(input.muxEmulator.signingKey && {
+            MUX_SIGNING_KEY_ID: input.muxEmulator.signingKey.keyId,
+            MUX_SIGNING_PRIVATE_KEY: input.muxEmulator.signingKey.privateKeyBase64,
+          }),
+        }
+      : definedEntries({
+          MUX_TOKEN_ID: environment.MUX_TOKEN_ID,
+          MUX_TOKEN_SECRET: environment.MUX_TOKEN_SECRET,
+          MUX_WEBHOOK_SECRET: environment.MUX_WEBHOOK_SECRET,
+          MUX_BASE_URL: environment.MUX_BASE_URL,
+          MUX_BINDING_KEY: bindingKey,
+          MUX_SIGNING_KEY_ID: environment.MUX_SIGNING_KEY_ID,
+          MUX_SIGNING_PRIVATE_KEY: environment.MUX_SIGNING_PRIVATE_KEY,
+        })),
+    ...passedThrough,
+    ...definedEntries(input.lambdaEnv),
+  };
+  const envFor = (name: string): Record<string, string> => {
+    const secretArn = databaseSecretFor(routeTable.functions[name]?.uses ?? [], schema);
+    const withoutDatabase = Object.fromEntries(Object.entries(env).filter(([key]) => !databaseSettings.includes(key)));
+    return secretArn === undefined ? withoutDatabase : { ...env, RDS_SECRET_ARN: secretArn };
+  };
+  return { env, envFor };
+}
