@@ -6,6 +6,8 @@ export default defineConfig({
     exclude: ['test/reliability/**', 'test/e2e/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // PGlite clusters at every schema version, made once per run; each test database loads one.
+    globalSetup: ['test/support/pglite-templates.ts'],
     // Two cores: run files in a couple of forks, never more, so database suites do not starve each other.
     pool: 'forks',
     maxWorkers: 2,
