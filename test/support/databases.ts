@@ -50,7 +50,8 @@ export async function openTestDatabase(backend: BackendName, options: OpenOption
  */
 const templates = new Map<number, Promise<Blob>>();
 
-function templateDump(version: number): Promise<Blob> {
+/** The data directory of a cluster at `version` (0: empty), for `new PGlite({ loadDataDir })`. */
+export function templateDump(version = 0): Promise<Blob> {
   let dump = templates.get(version);
   if (dump === undefined) {
     const dir = inject('pgliteTemplateDir');
