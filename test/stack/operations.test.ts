@@ -1,5 +1,5 @@
 /**
- * Issue B, done-when 7, end to end: the public health route (liveness only, never the database), the admin-only
+ * End to end: the public health route (liveness only, never the database), the admin-only
  * full health check, migration status/apply routes (401 without a token, 403 without the admin group), the
  * diagnostics page, and the migrate function invoked directly.
  */
