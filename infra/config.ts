@@ -67,6 +67,12 @@ export interface ReelayConfig {
   readonly alarmEmail: string | undefined;
   /** An existing Secrets Manager secret holding `{tokenId, tokenSecret, webhookSecret}`; else the stack creates one. */
   readonly muxSecretArn: string | undefined;
+  /**
+   * MUX_PLAYBACK_POLICY of the functions: `signed` makes ingest ask for signed playback ids and the videos function
+   * mint their tokens with the URL signing key in the Mux secret (which it may then read). Token lifetime in seconds;
+   * undefined leaves the functions' default (an hour).
+   */
+  readonly muxPlayback: { readonly policy: 'public' | 'signed'; readonly tokenTtlSeconds: number | undefined };
   readonly database: DatabaseConfig;
   readonly logRetention: RetentionDays;
   readonly apiThrottle: { readonly rateLimit: number; readonly burstLimit: number };
@@ -90,6 +96,8 @@ export const contextKeys = [
   'routeScopes',
   'alarmEmail',
   'muxSecretArn',
+  'muxPlaybackPolicy',
+  'playbackTokenTtlSeconds',
   'dbMinCapacity',
   'dbMaxCapacity',
   'dbAutoPauseMinutes',
@@ -314,6 +322,16 @@ function retentionAtLeast(days: number): RetentionDays {
   return allowed.find((value) => value >= days) ?? RetentionDays.INFINITE;
 }
 
+function readMuxPlayback(read: ContextReader): ReelayConfig['muxPlayback'] {
+  const policy = readString(read, 'muxPlaybackPolicy') ?? 'public';
+  if (policy !== 'public' && policy !== 'signed') throw contextError('muxPlaybackPolicy', 'public or signed', policy);
+  const ttl = read('playbackTokenTtlSeconds');
+  // A week at most: a token is a bearer credential to the video for its whole life.
+  const tokenTtlSeconds = ttl === undefined || ttl === null || ttl === '' ? undefined : readNumber(read, 'playbackTokenTtlSeconds', 3600, 60, 7 * 24 * 3600);
+  if (tokenTtlSeconds !== undefined && !Number.isInteger(tokenTtlSeconds)) throw contextError('playbackTokenTtlSeconds', 'whole seconds', ttl);
+  return { policy, tokenTtlSeconds };
+}
+
 export function readConfigFrom(read: ContextReader): ReelayConfig {
   const stageValue = read('stage') ?? 'dev';
   if (typeof stageValue !== 'string' || !(stages as readonly string[]).includes(stageValue)) {
@@ -332,6 +350,7 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
     routeScopes: readRouteScopes(read),
     alarmEmail: readString(read, 'alarmEmail'),
     muxSecretArn: readString(read, 'muxSecretArn'),
+    muxPlayback: readMuxPlayback(read),
     database: {
       minCapacity,
       maxCapacity,

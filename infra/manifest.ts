@@ -19,12 +19,16 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
  * What a function may touch; each capability maps to exactly one grant in `Functions`. `bucket-read` is the part of
  * `bucket` a function needs to hand out links to files reelay stored itself (captions), and nothing that writes.
  * `mux-binding` is the asset binding key, for the functions that create, adopt or bind Mux assets (not admin).
+ * `mux-playback` is for a function that shows playback URLs without calling Mux: the tokens' lifetime and, with the
+ * signed policy, reading the Mux secret, for the URL signing key that mints the tokens.
  * The database capabilities name the role a function logs in as (migration 0004): `database` the application role
  * (DML on reelay's tables), `database-read` the read-only role, `database-migrations` the master user (DDL, the
  * migration ledger); a function has at most one of them. `database-roles` (with `database-migrations`) reads the
  * roles' secrets to give the roles their passwords at deploy time.
  */
-export const capabilities = ['database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'mux', 'mux-binding'] as const;
+export const capabilities = [
+  'database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'mux', 'mux-binding', 'mux-playback',
+] as const;
 export type Capability = (typeof capabilities)[number];
 
 export const databaseAccessLevels = ['database', 'database-read', 'database-migrations'] as const;

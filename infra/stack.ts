@@ -109,6 +109,7 @@ export class ReelayStack extends Stack {
       uploads: this.uploads,
       muxSecret: this.muxSecret.secret,
       muxBindingKey: this.assetBindingKey.secret,
+      muxPlayback: config.muxPlayback,
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
       reservedConcurrency: config.reservedConcurrency,

@@ -5,7 +5,8 @@
  *
  * Every function is built with its own `createHandler(env)` from functions/routes.json — the code AWS runs — and the
  * only local thing about it is the environment this module hands it: Data API ARNs plus DATA_API_ENDPOINT, the local
- * bucket's endpoint and keys, the emulator's base URL and secrets.
+ * bucket's endpoint and keys, the emulator's base URL and secrets, and a URL signing key made at start whose public
+ * half the emulator checks signed playback tokens with (MUX_PLAYBACK_POLICY=signed needs nothing else).
  *
  * As in AWS, each function gets only the database secret of the role its `uses` names (the application role, the
  * read-only role or the master), and the local Data API runs each call as the role of its secret, so PostgreSQL
@@ -30,6 +31,7 @@ import { loadRouteTable, withRouteScopes, type FunctionDefinition, type RouteTab
 import type { MintTokenOptions } from './auth/local-auth.js';
 import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
 import type { BackendConfig, LocalDataApi } from './data-api/server.js';
+import type { GeneratedSigningKey } from './mux-emulator/playback.js';
 import type { MuxEmulator } from './mux-emulator/server.js';
 import { createPgliteCluster, hasPgliteCluster } from './pglite-cluster.js';
 import type { LocalS3 } from './s3/server.js';
@@ -154,6 +156,8 @@ export interface LocalStack {
   readonly database: { readonly kind: 'pglite' | 'postgres'; readonly dataDir: string | null; readonly migrated: UpResult };
   /** The emulator, for inspecting assets and deliveries; null when real Mux is used. */
   readonly muxEmulator: MuxEmulator | null;
+  /** The URL signing key made for the emulator (its public key verifies the functions' tokens); null with real Mux. */
+  readonly muxSigningKey: GeneratedSigningKey | null;
   readonly dataApi: LocalDataApi;
   readonly s3: LocalS3;
   readonly sqs: SqsBridge;
@@ -195,6 +199,7 @@ const tunables = [
   'MUX_TIMEOUT_MS',
   'MUX_PLAYBACK_POLICY',
   'MUX_VIDEO_QUALITY',
+  'PLAYBACK_TOKEN_TTL_SECONDS',
   'LOG_LEVEL',
 ] as const;
 
@@ -350,6 +355,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       ? null
       : { tokenId: `local-${randomBytes(6).toString('hex')}`, tokenSecret: randomBytes(24).toString('hex'), webhookSecret: randomBytes(24).toString('hex') };
     const bindingKey = realMux ? await realMuxBindingKey(environment) : randomBytes(32).toString('base64url');
+    // Made beside the rest of start-up (an RSA key takes a few tens of ms), before the emulator that must know it.
+    const signingKey = realMux ? Promise.resolve(null) : import('./mux-emulator/playback.js').then(({ generateSigningKey }) => generateSigningKey());
 
     // Independent start-up work runs side by side, the database first: it is the longest step. The servers' modules
     // (s3rver alone takes about half a second) are imported here rather than with this file, so they load while the
@@ -384,10 +391,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       import('./auth/local-auth.js').then(({ createLocalAuth }) => createLocalAuth({ adminGroup, ...(options.authDir && { dir: options.authDir }) })),
       muxSecrets === null
         ? Promise.resolve(null)
-        : import('./mux-emulator/server.js').then(({ startMuxEmulator }) => onPreferredPort(options.servicePorts?.mux ?? 0, (port) =>
+        : Promise.all([import('./mux-emulator/server.js'), signingKey]).then(([{ startMuxEmulator }, key]) => onPreferredPort(options.servicePorts?.mux ?? 0, (port) =>
             startMuxEmulator({
               port,
               ...muxSecrets,
+              signingKeys: key === null ? [] : [{ keyId: key.keyId, publicKey: key.publicKeyPem }],
               webhookUrl: null,
               ...(options.muxProcessingDelayMs !== undefined && { processingDelayMs: options.muxProcessingDelayMs }),
               logger: logger.child({ component: 'mux-emulator' }),
@@ -406,6 +414,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.push(() => dataApi.close());
 
     const { localS3Credentials } = await s3Module;
+    const muxSigningKey = await signingKey;
     const passedThrough = Object.fromEntries(tunables.flatMap((name) => (environment[name] ? [[name, environment[name]]] : [])));
     const env: Record<string, string> = {
       RDS_RESOURCE_ARN: localRdsResourceArn,
@@ -427,6 +436,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             MUX_WEBHOOK_SECRET: muxSecrets.webhookSecret,
             MUX_BASE_URL: muxEmulator.baseUrl,
             MUX_BINDING_KEY: bindingKey,
+            ...(muxSigningKey && { MUX_SIGNING_KEY_ID: muxSigningKey.keyId, MUX_SIGNING_PRIVATE_KEY: muxSigningKey.privateKeyBase64 }),
           }
         : definedEntries({
             MUX_TOKEN_ID: environment.MUX_TOKEN_ID,
@@ -434,6 +444,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             MUX_WEBHOOK_SECRET: environment.MUX_WEBHOOK_SECRET,
             MUX_BASE_URL: environment.MUX_BASE_URL,
             MUX_BINDING_KEY: bindingKey,
+            MUX_SIGNING_KEY_ID: environment.MUX_SIGNING_KEY_ID,
+            MUX_SIGNING_PRIVATE_KEY: environment.MUX_SIGNING_PRIVATE_KEY,
           })),
       ...passedThrough,
       ...definedEntries(options.lambdaEnv ?? {}),
@@ -539,6 +551,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ ...mintOptions, sub }) },
       database: { kind: database.kind, dataDir: database.dataDir, migrated },
       muxEmulator,
+      muxSigningKey,
       dataApi,
       s3,
       sqs,

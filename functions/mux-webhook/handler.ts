@@ -30,7 +30,7 @@ export async function createHandler(env: Env = process.env, options: MuxWebhookH
   const mux = muxFromEnv(env);
   // Only caption tracks need S3: its SDK is loaded on the first one, not at cold start.
   const storage = once(async () => (await import('../../shared/runtime/storage.js')).storageFromEnv(env).storage);
-  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
+  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
   const webhooks = new WebhookService({ videos, mux, captions, logger, ...(options.now ? { now: options.now } : {}) });
   return httpHandler({
     name: 'mux-webhook',

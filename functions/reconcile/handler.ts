@@ -51,7 +51,7 @@ export async function createHandler(env: Env = process.env, options: ReconcileHa
     return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, binding: mux.binding, logger, ...settings });
   });
   const ingest: Pick<IngestService, 'ingestVideo'> = { ingestVideo: async (video, request) => (await ingestService()).ingestVideo(video, request) };
-  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, logger });
+  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
   const ownership = new AssetOwnership({ binding: mux.binding, gateway: mux.gateway, storage });
   const maxIngestAttempts = wholeNumberFromEnv(env, 'MAX_INGEST_ATTEMPTS');
   const reconcile = new ReconcileService({

@@ -10,6 +10,7 @@ import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared
 import { lazyHandler, type Env } from '../../shared/runtime/lazy.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
 import { S3Limits } from '../../shared/storage/config.js';
+import { muxConfigFromEnv } from '../../shared/mux/config.js';
 import { UploadService } from '../../shared/videos/upload-service.js';
 
 const partNumber = z.number().int().min(1).max(S3Limits.maxParts);
@@ -100,6 +101,7 @@ export async function createHandler(env: Env = process.env, options: UploadsHand
     config,
     logger,
     ...(options.initialPartBatch === undefined ? {} : { initialPartBatch: options.initialPartBatch }),
+    playbackPolicy: muxConfigFromEnv(env).playbackPolicy,
   });
   return httpHandler({ name: 'uploads', logger, adminGroup: adminGroupFromEnv(env), routes: uploadRoutes(service) });
 }

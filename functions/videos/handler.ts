@@ -9,6 +9,8 @@ import { adminGroupFromEnv, httpHandler, idParams, route, text, type HttpHandler
 import type { Logger } from '../../shared/log.js';
 import { functionDatabase, functionLogger, httpDataApiRetry } from '../../shared/runtime/database.js';
 import { once, lazyHandler, type Env } from '../../shared/runtime/lazy.js';
+import { muxConfigFromEnv } from '../../shared/mux/config.js';
+import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import {
   defaultPageSize,
   listVisibleVideos,
@@ -40,15 +42,24 @@ function bucketLinker(env: Env): StoredObjectLinker | undefined {
   };
 }
 
+/**
+ * The playback policy and, for `signed`, the URL signing key (from the Mux secret in AWS, MUX_SIGNING_* locally),
+ * read on first use: a public deployment never reads it.
+ */
+export function playbackSigningFromEnv(env: Env): PlaybackSigning {
+  const config = muxConfigFromEnv(env);
+  return { policy: config.playbackPolicy, ttlSeconds: config.playbackTokenTtlSeconds, loadKey: () => config.loadSigningKey() };
+}
+
 /** Route key (as in functions/routes.json) → route. */
-export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefined): Record<string, Route> {
+export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefined, signing?: PlaybackSigning): Record<string, Route> {
   return {
     'GET /api/videos': route({
       auth: 'user',
       query: listQuery,
       handle: async ({ query, principal }) => {
         const page = await listVisibleVideos(videos, principal, query);
-        const presented = await Promise.all(page.videos.map((video) => presentWithLinks(video, link)));
+        const presented = await Promise.all(page.videos.map((video) => presentWithLinks(video, link, signing)));
         return { status: 200, body: { videos: presented, nextCursor: page.nextCursor } };
       },
     }),
@@ -57,7 +68,7 @@ export function videoRoutes(videos: VideoDB, link: StoredObjectLinker | undefine
       params: idParams,
       handle: async ({ params, principal }) => ({
         status: 200,
-        body: { video: await presentWithLinks(await loadVisibleVideo(videos, params.id, principal), link) },
+        body: { video: await presentWithLinks(await loadVisibleVideo(videos, params.id, principal), link, signing) },
       }),
     }),
   };
@@ -72,7 +83,7 @@ export interface VideosHandlerOptions {
 export async function createHandler(env: Env = process.env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
   const logger = functionLogger(env, 'videos', options);
   const { videos } = await functionDatabase(env, logger, options, httpDataApiRetry);
-  return httpHandler({ name: 'videos', logger, adminGroup: adminGroupFromEnv(env), routes: videoRoutes(videos, bucketLinker(env)) });
+  return httpHandler({ name: 'videos', logger, adminGroup: adminGroupFromEnv(env), routes: videoRoutes(videos, bucketLinker(env), playbackSigningFromEnv(env)) });
 }
 
 export const handler = lazyHandler(() => createHandler(process.env));

@@ -10,6 +10,9 @@
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
  *   mux-binding → reading the asset binding key the same way (MUX_BINDING_KEY_SECRET_ARN): for the functions that
  *              create, adopt or bind Mux assets
+ *   mux-playback → the playback tokens' lifetime (PLAYBACK_TOKEN_TTL_SECONDS); with the signed policy also
+ *              reading the Mux secret (MUX_SECRET_ARN), for its URL signing key, and nothing else of Mux
+ * Every function gets MUX_PLAYBACK_POLICY, a plain setting.
  * and wired to its trigger: SQS for `sqs`, an EventBridge schedule for `schedule`; `http` routes are wired by
  * ReelayHttpApi and `invoke` functions are called directly (and by MigrationTrigger).
  * Every function gets its own role and log group, so no managed policy and no `*` resource is needed for logging.
@@ -59,6 +62,8 @@ export interface FunctionsProps {
   readonly muxSecret: secretsmanager.ISecret;
   /** The asset binding key (AssetBindingKey). */
   readonly muxBindingKey: secretsmanager.ISecret;
+  /** The playback policy and token lifetime (ReelayConfig.muxPlayback). @default public, the functions' lifetime */
+  readonly muxPlayback?: { readonly policy: 'public' | 'signed'; readonly tokenTtlSeconds?: number | undefined };
   readonly logRetention: logs.RetentionDays;
   readonly removalPolicy: RemovalPolicy;
   readonly reservedConcurrency: Readonly<Record<string, number>>;
@@ -87,7 +92,8 @@ export class Functions extends Construct {
     });
 
     for (const spec of this.specs) {
-      const readsSecretsAtRunTime = spec.uses.includes('mux') || spec.uses.includes('database-roles');
+      const signsPlayback = spec.uses.includes('mux-playback') && props.muxPlayback?.policy === 'signed';
+      const readsSecretsAtRunTime = spec.uses.includes('mux') || spec.uses.includes('database-roles') || signsPlayback;
       const fn = this.createFunction(spec, props, readsSecretsAtRunTime ? paramsAndSecrets : undefined);
       for (const capability of spec.uses) this.grantCapability(fn, capability, props);
       this.wireTrigger(fn, spec, props);
@@ -140,6 +146,8 @@ export class Functions extends Construct {
         REELAY_STAGE: props.stage,
         REELAY_FUNCTION: spec.name,
         LOG_LEVEL: 'info',
+        // Not a secret: ingest asks Mux for this policy's playback ids, and every answer that shows a video names it.
+        MUX_PLAYBACK_POLICY: props.muxPlayback?.policy ?? 'public',
         ...(spec.trigger === 'http' && { ADMIN_GROUP: props.adminGroup }),
       },
       ...(reserved === undefined ? {} : { reservedConcurrentExecutions: reserved }),
@@ -179,6 +187,16 @@ export class Functions extends Construct {
         props.muxSecret.grantRead(fn);
         fn.addEnvironment('MUX_SECRET_ARN', props.muxSecret.secretArn);
         return;
+      case 'mux-playback': {
+        const policy = props.muxPlayback?.policy ?? 'public';
+        const ttl = props.muxPlayback?.tokenTtlSeconds;
+        if (ttl !== undefined) fn.addEnvironment('PLAYBACK_TOKEN_TTL_SECONDS', String(ttl));
+        if (policy === 'signed') {
+          props.muxSecret.grantRead(fn);
+          fn.addEnvironment('MUX_SECRET_ARN', props.muxSecret.secretArn);
+        }
+        return;
+      }
       case 'mux-binding':
         props.muxBindingKey.grantRead(fn);
         fn.addEnvironment('MUX_BINDING_KEY_SECRET_ARN', props.muxBindingKey.secretArn);

@@ -13,7 +13,8 @@
  *   `video.asset.track.created` / `.ready` for generated subtitles. Events of one asset go out in order, one at a
  *   time; each is retried on a non-2xx or timeout like Mux does (bounded, with short delays).
  * - Media: `/{playbackId}.m3u8`, `/{playbackId}/highest.mp4`, `/{playbackId}/thumbnail.jpg`,
- *   `/{playbackId}/text/{trackId}.vtt|.txt`. It does not transcode (see media.ts).
+ *   `/{playbackId}/text/{trackId}.vtt|.txt`. It does not transcode (see media.ts). Signed playback ids need a valid
+ *   `?token=` (playback.ts).
  * - Faults: 429/500/hanging creates, duplicate and out-of-order deliveries; every delivery attempt is recorded.
  */
 import { randomInt, randomUUID } from 'node:crypto';
@@ -28,6 +29,7 @@ import {
   mediaFacts,
   placeholderThumbnail,
 } from './media.js';
+import { createPlaybackGate, type EmulatorSigningKey } from './playback.js';
 import { muxSignatureHeader } from './signing.js';
 
 export interface MuxEmulatorOptions {
@@ -48,7 +50,9 @@ export interface MuxEmulatorOptions {
   readonly inputFetchTimeoutMs?: number;
   /** Input bytes kept in memory to serve back as the MP4 (larger inputs are re-fetched from their URL). Default 64 MiB. */
   readonly retainInputBytes?: number;
-  /** The clock that signs webhooks, ms. */
+  /** URL signing keys whose tokens open signed playback ids (playback.ts). Default none: signed ids answer 403. */
+  readonly signingKeys?: readonly EmulatorSigningKey[];
+  /** The clock that signs webhooks and checks playback tokens, ms. */
   readonly now?: () => number;
   readonly logger?: Logger;
 }
@@ -318,6 +322,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
   const webhookTimeoutMs = options.webhookTimeoutMs ?? 5_000;
   const retainLimit = options.retainInputBytes ?? 64 * 1024 * 1024;
   const now = options.now ?? Date.now;
+  const playbackGate = createPlaybackGate(options.signingKeys ?? [], now);
   const expectedAuthorization = `Basic ${Buffer.from(`${options.tokenId}:${options.tokenSecret}`).toString('base64')}`;
 
   let webhookUrl = options.webhookUrl ?? null;
@@ -724,7 +729,8 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
   }
 
   /** stream.mux.com / image.mux.com paths. Mux answers 412 for an asset that is not ready yet. */
-  async function handleMedia(res: ServerResponse, path: string): Promise<void> {
+  async function handleMedia(res: ServerResponse, url: URL): Promise<void> {
+    const path = url.pathname;
     const match = /^\/([A-Za-z0-9]+)(\.m3u8|\/.+)$/.exec(path);
     const asset = match ? byPlaybackId.get(match[1] ?? '') : undefined;
     if (!match || !asset || asset.deleted) {
@@ -737,9 +743,14 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     }
     const playbackId = match[1] ?? '';
     const rest = match[2] ?? '';
+    const policy = asset.json.playback_ids.find((candidate) => candidate.id === playbackId)?.policy ?? 'public';
+    const token = policy === 'signed' ? url.searchParams.get('token') : null;
+    const refusal = playbackGate.check(playbackId, policy, path, token);
+    if (refusal !== null) return sendBody(res, 403, 'text/plain', `Forbidden: ${refusal}\n`);
     const duration = asset.json.duration ?? 0;
-    if (rest === '.m3u8') return sendBody(res, 200, 'application/vnd.apple.mpegurl', hlsMasterPlaylist(playbackId));
-    if (rest === '/rendition.m3u8') return sendBody(res, 200, 'application/vnd.apple.mpegurl', hlsMediaPlaylist(playbackId, duration));
+    const playlist = (body: string) => sendBody(res, 200, 'application/vnd.apple.mpegurl', playbackGate.tokenizePlaylist(body, token));
+    if (rest === '.m3u8') return playlist(hlsMasterPlaylist(playbackId));
+    if (rest === '/rendition.m3u8') return playlist(hlsMediaPlaylist(playbackId, duration));
     if (rest === '/thumbnail.jpg') return sendBody(res, 200, 'image/jpeg', placeholderThumbnail);
 
     const text = /^\/text\/([A-Za-z0-9]+)\.(vtt|txt)$/.exec(rest);
@@ -765,7 +776,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     const isApi = url.pathname.startsWith('/video/');
     const record: ApiRequestRecord = { method: req.method ?? 'GET', path: `${url.pathname}${url.search}`, status: null };
     if (isApi) requests.push(record);
-    const work = isApi ? handleApi(req, res, url, record) : handleMedia(res, url.pathname);
+    const work = isApi ? handleApi(req, res, url, record) : handleMedia(res, url);
     work.catch((error: unknown) => {
       if (error instanceof MuxHttpError) {
         record.status = error.status;

@@ -56,6 +56,8 @@ export const errorCodeResponses: Readonly<Record<string, { readonly status: numb
   // Only admin routes run migrations, and the operator needs to know which file or ledger row disagrees.
   migration_failed: { status: 500, exposeMessage: true },
   mux_api_error: { status: 502, exposeMessage: false },
+  // Signed playback without a usable signing key: the message names the settings to fix, never a key.
+  playback_signing_unavailable: { status: 500, exposeMessage: true },
   database_unavailable: { status: 503, exposeMessage: true },
 };
 

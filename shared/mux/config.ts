@@ -1,9 +1,10 @@
 /**
  * Where Mux credentials and options come from.
  *
- * - Locally and in tests: MUX_TOKEN_ID, MUX_TOKEN_SECRET, MUX_WEBHOOK_SECRET, MUX_BINDING_KEY, and MUX_BASE_URL for
- *   the emulator.
- * - In AWS: MUX_SECRET_ARN names a Secrets Manager secret `{ "tokenId", "tokenSecret", "webhookSecret" }` and
+ * - Locally and in tests: MUX_TOKEN_ID, MUX_TOKEN_SECRET, MUX_WEBHOOK_SECRET, MUX_BINDING_KEY, MUX_SIGNING_KEY_ID and
+ *   MUX_SIGNING_PRIVATE_KEY (the URL signing key of signed playback), and MUX_BASE_URL for the emulator.
+ * - In AWS: MUX_SECRET_ARN names a Secrets Manager secret `{ "tokenId", "tokenSecret", "webhookSecret" }` (with
+ *   `"signingKeyId"` and `"signingPrivateKey"` too, optional, for signed playback) and
  *   MUX_BINDING_KEY_SECRET_ARN a generated secret holding the asset binding key (shared/mux/binding.ts), both read at
  *   first use through the AWS Parameters and Secrets Lambda Extension
  *   (`GET http://localhost:2773/secretsmanager/get?secretId=…`, header `X-Aws-Parameters-Secrets-Token` =
@@ -17,6 +18,7 @@
  *
  * This module never imports the Mux SDK: the health function reads `configured` without paying for it.
  */
+import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { ReelayError } from '../errors.js';
 import type { MuxPlaybackPolicy } from './assets.js';
 import { defaultMuxUrlHosts, type MuxUrlHosts } from './urls.js';
@@ -37,6 +39,16 @@ export interface MuxCredentials {
 
 export type MuxCredentialSource = 'env' | 'secrets-manager' | 'none';
 
+/** A Mux URL signing key: what signs the tokens of signed playback ids (shared/mux/playback-tokens.ts). */
+export interface MuxSigningKey {
+  /** The signing key's id (the `id` Mux gives it). */
+  readonly keyId: string;
+  readonly privateKey: KeyObject;
+}
+
+/** Tokens last an hour unless PLAYBACK_TOKEN_TTL_SECONDS says otherwise. */
+export const defaultPlaybackTokenTtlSeconds = 3600;
+
 export interface MuxConfig extends MuxUrlHosts {
   /** True when credentials are available (env) or promised (a secret ARN); says nothing about their value. */
   readonly configured: boolean;
@@ -47,6 +59,10 @@ export interface MuxConfig extends MuxUrlHosts {
   readonly baseUrl: string | null;
   readonly playbackPolicy: MuxPlaybackPolicy;
   readonly videoQuality: MuxVideoQuality | null;
+  /** Where the URL signing key is expected from; `none` means signed playback ids cannot be given tokens. */
+  readonly signingKeySource: MuxCredentialSource;
+  /** How long a playback token minted at read time is valid. */
+  readonly playbackTokenTtlSeconds: number;
   /** Reads the credentials (from the extension at most once per TTL). Throws MuxConfigurationError if unavailable. */
   loadCredentials(): Promise<MuxCredentials>;
   /**
@@ -54,6 +70,11 @@ export interface MuxConfig extends MuxUrlHosts {
    * when its secret cannot be read or is too short.
    */
   loadBindingKey(): Promise<string | null>;
+  /**
+   * Reads the URL signing key; null when none is configured. Throws MuxConfigurationError when its secret cannot be
+   * read, or the key is only half given or is not an RSA private key.
+   */
+  loadSigningKey(): Promise<MuxSigningKey | null>;
 }
 
 /** What diagnostics may show: no secrets, no ARNs' contents. */
@@ -64,7 +85,13 @@ export function describeMuxConfig(config: MuxConfig): Record<string, unknown> {
     bindingKeySource: config.bindingKeySource,
     emulator: config.baseUrl !== null,
     playbackPolicy: config.playbackPolicy,
+    signingKeySource: config.signingKeySource,
+    playbackTokenTtlSeconds: config.playbackTokenTtlSeconds,
     videoQuality: config.videoQuality,
+    // Every read of a ready video would fail: said here, where an operator looks first.
+    ...(config.playbackPolicy === 'signed' && config.signingKeySource === 'none' && {
+      playbackSigningError: 'MUX_PLAYBACK_POLICY is signed but no URL signing key is configured (MUX_SIGNING_KEY_ID / MUX_SIGNING_PRIVATE_KEY, or the Mux secret)',
+    }),
   };
 }
 
@@ -116,13 +143,48 @@ function bindingKey(value: string, source: string): string {
 }
 
 /**
+ * A signing key from its id and private key: the base64-encoded PEM Mux gives once when the key is created, or a PEM
+ * (PKCS#1 or PKCS#8). Throws MuxConfigurationError naming `source`, never the key, when it is not an RSA private key.
+ */
+export function parseSigningKey(keyId: string, privateKey: string, source: string): MuxSigningKey {
+  if (!/^[\x21-\x7E]{1,255}$/.test(keyId)) throw new MuxConfigurationError(`The signing key id of ${source} is not a key id`);
+  const trimmed = privateKey.trim();
+  const pem = trimmed.startsWith('-----BEGIN') ? trimmed : Buffer.from(trimmed, 'base64').toString('utf8').trim();
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(pem);
+  } catch {
+    throw new MuxConfigurationError(`The signing private key of ${source} is not a PEM private key, nor a base64-encoded one`);
+  }
+  if (key.asymmetricKeyType !== 'rsa') throw new MuxConfigurationError(`The signing private key of ${source} must be an RSA key (RS256)`);
+  return { keyId, privateKey: key };
+}
+
+/** Both halves of a signing key, or neither: null; one without the other is a configuration error. */
+function signingKeyFrom(keyId: string | undefined, privateKey: string | undefined, source: string, names: string): MuxSigningKey | null {
+  if (keyId === undefined && privateKey === undefined) return null;
+  if (keyId === undefined || privateKey === undefined) throw new MuxConfigurationError(`${source}: set both ${names}, or neither`);
+  return parseSigningKey(keyId, privateKey, source);
+}
+
+function playbackTokenTtl(value: string | undefined): number {
+  if (value === undefined) return defaultPlaybackTokenTtlSeconds;
+  const seconds = Number(value);
+  if (!Number.isSafeInteger(seconds) || seconds < 1) throw new MuxConfigurationError(`PLAYBACK_TOKEN_TTL_SECONDS must be a whole number of at least 1, got "${value}"`);
+  return seconds;
+}
+
+/**
  * Reads Mux settings from the environment. Invalid values throw at once (a cold start fails loudly rather than the
  * first upload); credentials are only read when `loadCredentials()` is called.
  *
  * Stream/image hosts: MUX_STREAM_BASE_URL / MUX_IMAGE_BASE_URL, else MUX_BASE_URL when set (the SDK and the emulator
  * serve everything from one origin), else stream.mux.com / image.mux.com.
  *
- * The binding key: MUX_BINDING_KEY_SECRET_ARN (through the extension), else MUX_BINDING_KEY, else none.
+ * The binding key: MUX_BINDING_KEY_SECRET_ARN (through the extension), else MUX_BINDING_KEY, else none. The signing
+ * key: the Mux secret's `signingKeyId` / `signingPrivateKey` when MUX_SECRET_ARN is set, else MUX_SIGNING_KEY_ID /
+ * MUX_SIGNING_PRIVATE_KEY, else none; it is parsed on first use, so a bad one fails the reads that sign, not the
+ * functions that never do.
  */
 export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptions = {}): MuxConfig {
   const baseUrl = httpUrl('MUX_BASE_URL', nonEmpty(env.MUX_BASE_URL)) ?? null;
@@ -139,23 +201,45 @@ export function muxConfigFromEnv(env: Env = process.env, options: MuxConfigOptio
     ? secretReader(bindingKeySecretArn, env, options, (secretString) => bindingKey(secretString.trim(), 'The asset binding key secret'))
     : async () => fixedBindingKey;
   const bindingKeySource: MuxCredentialSource = bindingKeySecretArn ? 'secrets-manager' : fixedBindingKey === null ? 'none' : 'env';
-  const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl, loadBindingKey, bindingKeySource };
+  const playbackTokenTtlSeconds = playbackTokenTtl(nonEmpty(env.PLAYBACK_TOKEN_TTL_SECONDS));
+  const common = { baseUrl, playbackPolicy, videoQuality, streamBaseUrl, imageBaseUrl, loadBindingKey, bindingKeySource, playbackTokenTtlSeconds };
 
   const secretArn = nonEmpty(env.MUX_SECRET_ARN);
   if (secretArn) {
-    const read = secretReader(secretArn, env, options, credentialsFromSecretString);
-    return { ...common, configured: true, credentialSource: 'secrets-manager', loadCredentials: read };
+    const read = secretReader(secretArn, env, options, muxSecretFromString);
+    return {
+      ...common,
+      configured: true,
+      credentialSource: 'secrets-manager',
+      signingKeySource: 'secrets-manager',
+      loadCredentials: async () => (await read()).credentials,
+      loadSigningKey: async () => {
+        const { signingKey } = await read();
+        if (signingKey instanceof Error) throw signingKey;
+        return signingKey;
+      },
+    };
   }
+
+  const envSigningKeyId = nonEmpty(env.MUX_SIGNING_KEY_ID);
+  const envSigningPrivateKey = nonEmpty(env.MUX_SIGNING_PRIVATE_KEY);
+  let envSigningKey: MuxSigningKey | null | undefined;
+  const envSigning = {
+    signingKeySource: (envSigningKeyId ?? envSigningPrivateKey) === undefined ? ('none' as const) : ('env' as const),
+    loadSigningKey: async () =>
+      (envSigningKey ??= signingKeyFrom(envSigningKeyId, envSigningPrivateKey, 'The environment', 'MUX_SIGNING_KEY_ID and MUX_SIGNING_PRIVATE_KEY')),
+  };
 
   const tokenId = nonEmpty(env.MUX_TOKEN_ID);
   const tokenSecret = nonEmpty(env.MUX_TOKEN_SECRET);
   if (tokenId && tokenSecret) {
     const credentials: MuxCredentials = { tokenId, tokenSecret, webhookSecret: nonEmpty(env.MUX_WEBHOOK_SECRET) ?? null };
-    return { ...common, configured: true, credentialSource: 'env', loadCredentials: async () => credentials };
+    return { ...common, ...envSigning, configured: true, credentialSource: 'env', loadCredentials: async () => credentials };
   }
 
   return {
     ...common,
+    ...envSigning,
     configured: false,
     credentialSource: 'none',
     loadCredentials: async () => {
@@ -189,7 +273,28 @@ function credentialsFromSecret(payload: unknown): MuxCredentials | { readonly ba
   return { tokenId, tokenSecret, webhookSecret: isNonEmptyString(webhookSecret) ? webhookSecret : null };
 }
 
-function credentialsFromSecretString(secretString: string): MuxCredentials {
+/** The Mux secret: the API credentials, and the URL signing key or why it cannot be used (reported when signing). */
+interface MuxSecret {
+  readonly credentials: MuxCredentials;
+  readonly signingKey: MuxSigningKey | null | MuxConfigurationError;
+}
+
+function signingKeyFromSecret(payload: Record<string, unknown>): MuxSigningKey | null | MuxConfigurationError {
+  const { signingKeyId, signingPrivateKey } = payload;
+  const given = (value: unknown) => (value == null || value === '' ? undefined : value);
+  const keyId = given(signingKeyId);
+  const privateKey = given(signingPrivateKey);
+  if ((keyId !== undefined && typeof keyId !== 'string') || (privateKey !== undefined && typeof privateKey !== 'string')) {
+    return new MuxConfigurationError('The Mux secret\'s signingKeyId and signingPrivateKey must be strings');
+  }
+  try {
+    return signingKeyFrom(keyId, privateKey, 'The Mux secret', 'signingKeyId and signingPrivateKey');
+  } catch (error) {
+    return error instanceof MuxConfigurationError ? error : new MuxConfigurationError('The Mux secret\'s signing key cannot be read');
+  }
+}
+
+function muxSecretFromString(secretString: string): MuxSecret {
   let payload: unknown;
   try {
     payload = JSON.parse(secretString);
@@ -200,7 +305,7 @@ function credentialsFromSecretString(secretString: string): MuxCredentials {
   if ('badFields' in credentials) {
     throw new MuxConfigurationError(`The Mux secret must be JSON with tokenId, tokenSecret, webhookSecret (bad: ${credentials.badFields.join(', ')})`);
   }
-  return credentials;
+  return { credentials, signingKey: signingKeyFromSecret(payload as Record<string, unknown>) };
 }
 
 interface CachedSecret {

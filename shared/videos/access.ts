@@ -6,6 +6,7 @@
 import type { VideoDB } from '../db/video-db.js';
 import type { VideoRecord } from '../db/video-fields.js';
 import { NotFoundError, ValidationError } from '../errors.js';
+import { withPlaybackTokens, type PlaybackSigning } from './playback.js';
 import { presentVideo, type VideoJson } from './presenter.js';
 
 /** The part of a principal that decides visibility (shared/http's Principal fits). */
@@ -66,10 +67,15 @@ export type StoredObjectLinker = (reference: S3Reference) => Promise<string | nu
 
 /**
  * {@link presentVideo}, with links to objects reelay stored itself turned into URLs the caller can use. An `s3://`
- * reference is never shown as is: without a linker (no bucket configured) it reads as null.
+ * reference is never shown as is: without a linker (no bucket configured) it reads as null. With a signed playback
+ * policy, the playback URLs get their tokens (shared/videos/playback.ts).
  */
-export async function presentWithLinks(video: VideoRecord, link: StoredObjectLinker | undefined): Promise<VideoJson> {
-  const json = presentVideo(video);
+export async function presentWithLinks(
+  video: VideoRecord,
+  link: StoredObjectLinker | undefined,
+  signing?: PlaybackSigning,
+): Promise<VideoJson> {
+  const json = await withPlaybackTokens(presentVideo(video), signing);
   const reference = json.captions?.srtUrl == null ? undefined : parseS3Reference(json.captions.srtUrl);
   if (json.captions === null || reference === undefined) return json;
   return { ...json, captions: { ...json.captions, srtUrl: link === undefined ? null : await link(reference) } };

@@ -3,7 +3,8 @@
  * generated tracks, a plain-text transcript; it has no SRT, so the VTT is converted here and stored in S3.
  *
  * What ends up in the row:
- * - `captions_webvtt_url`: Mux's `…/{playbackId}/text/{trackId}.vtt` (for a signed playback policy it needs a token);
+ * - `captions_webvtt_url`: Mux's `…/{playbackId}/text/{trackId}.vtt`, stored without a token (for a signed playback
+ *   policy the videos function adds one on read; the fetches here carry a short-lived one of their own);
  * - `transcript_text`: the `.txt` Mux serves for generated tracks;
  * - `captions_srt_url`: `s3://<bucket>/<key>` of the converted SRT (the videos function presigns it on read);
  * - `transcription_job_id` and `mux_text_track_id`: the track id (Mux's "job" is the track);
@@ -18,6 +19,8 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { generatedTextTrack, primaryPlaybackId, type MuxAsset, type MuxPlaybackPolicy } from '../mux/assets.js';
 import type { MuxGateway } from '../mux/client.js';
+import type { MuxSigningKey } from '../mux/config.js';
+import { signPlaybackToken, withToken } from '../mux/playback-tokens.js';
 import { vttToSrt } from '../mux/captions.js';
 import type { MuxUrls } from '../mux/urls.js';
 import type { UploadStorage } from '../storage/uploads.js';
@@ -29,6 +32,8 @@ export interface CaptionsServiceOptions {
   readonly storage: CaptionStorage | (() => Promise<CaptionStorage>);
   readonly urls: MuxUrls;
   readonly playbackPolicy?: MuxPlaybackPolicy;
+  /** The URL signing key, for the fetches of a signed playback id's text track (MuxConfig.loadSigningKey). */
+  readonly signingKey?: () => Promise<MuxSigningKey | null>;
   /**
    * How long the transcript and SRT may take before they are reported missing (default 3 s): a webhook must answer
    * within Mux's 5 s, or Mux counts it as failed and sends it again.
@@ -61,10 +66,14 @@ function within<T>(ms: number, work: Promise<T>): Promise<T> {
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
+/** How long the token of a text-track fetch is valid: the fetch is made at once. */
+const fetchTokenSeconds = 300;
+
 export class CaptionsService {
   readonly #storage: () => Promise<CaptionStorage>;
   readonly #urls: MuxUrls;
   readonly #playbackPolicy: MuxPlaybackPolicy | undefined;
+  readonly #signingKey: (() => Promise<MuxSigningKey | null>) | undefined;
   readonly #budgetMs: number;
   readonly #logger: Logger;
 
@@ -73,6 +82,7 @@ export class CaptionsService {
     this.#storage = typeof storage === 'function' ? storage : async () => storage;
     this.#urls = options.urls;
     this.#playbackPolicy = options.playbackPolicy;
+    this.#signingKey = options.signingKey;
     this.#budgetMs = options.budgetMs ?? 3_000;
     this.#logger = options.logger ?? silentLogger;
   }
@@ -89,9 +99,10 @@ export class CaptionsService {
       captionsWebvttUrl: this.#urls.textTrackVtt(playbackId, trackId),
     };
     const missing: Array<'transcript' | 'srt'> = [];
+    const fetchable = this.#signer(playbackId);
     const [transcript, srt] = await Promise.allSettled([
-      within(this.#budgetMs, gateway.fetchText(this.#urls.textTrackTxt(playbackId, trackId))),
-      within(this.#budgetMs, this.#storeSrt(videoId, gateway, this.#urls.textTrackVtt(playbackId, trackId))),
+      within(this.#budgetMs, fetchable.then((sign) => gateway.fetchText(sign(this.#urls.textTrackTxt(playbackId, trackId))))),
+      within(this.#budgetMs, fetchable.then((sign) => this.#storeSrt(videoId, gateway, sign(this.#urls.textTrackVtt(playbackId, trackId))))),
     ]);
     if (transcript.status === 'fulfilled') fields.transcriptText = transcript.value.trim();
     else missing.push('transcript');
@@ -102,6 +113,25 @@ export class CaptionsService {
     }
     this.#logger.info('captions.collected', { videoId, trackId, missing });
     return { fields, missing };
+  }
+
+  /**
+   * How a text-track URL is made fetchable: as is for a public playback id; with a `v` token for a signed one (the
+   * key failing to load fails both fetches, which are then reported missing and tried again by reconcile).
+   */
+  #signer(playbackId: string): Promise<(url: string) => string> {
+    const signer: Promise<(url: string) => string> =
+      this.#playbackPolicy !== 'signed'
+        ? Promise.resolve((url: string) => url)
+        : (async () => {
+            const key = (await this.#signingKey?.()) ?? null;
+            if (key === null) throw new Error('the playback policy is signed but no URL signing key is configured');
+            const token = signPlaybackToken(key, { sub: playbackId, aud: 'v', exp: Math.floor(Date.now() / 1000) + fetchTokenSeconds });
+            return (url: string) => withToken(url, token);
+          })();
+    // Both fetches share one signer, and each reports its rejection through allSettled.
+    signer.catch(() => undefined);
+    return signer;
   }
 
   async #storeSrt(videoId: string, gateway: Pick<MuxGateway, 'fetchText'>, vttUrl: string): Promise<string> {

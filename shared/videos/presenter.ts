@@ -3,6 +3,7 @@
  * defined once. On a legacy schema (no Mux columns) the Mux, audio and captions blocks are null.
  */
 import type { MuxFields, VideoRecord, VideoStatus } from '../db/video-fields.js';
+import type { MuxPlaybackPolicy } from '../mux/assets.js';
 
 /** The Mux fields the API shows in its `mux` block (the others appear under `audio` and `captions`, or not at all). */
 type PresentedMuxField =
@@ -22,7 +23,14 @@ export interface VideoJson {
   size: number;
   createdAt: string;
   updatedAt: string;
-  mux: JsonFields<Pick<MuxFields, PresentedMuxField>> | null;
+  mux:
+    | (JsonFields<Pick<MuxFields, PresentedMuxField>> & {
+        /** The deployment's policy: `signed` URLs carry a `token` minted at read time (shared/videos/playback.ts). */
+        playbackPolicy: MuxPlaybackPolicy;
+        /** When the tokens in the URLs expire (ISO); null when the URLs carry none. */
+        playbackTokenExpiresAt: string | null;
+      })
+    | null;
   audio: { enhanced: boolean | null; jobId: string | null } | null;
   captions: {
     webvttUrl: string | null;
@@ -40,7 +48,11 @@ export function hasMuxColumns(video: VideoRecord): boolean {
   return video.mux.status !== null || video.mux.audioEnhanced !== null || video.mux.ingestAttempts !== null;
 }
 
-export function presentVideo(video: VideoRecord): VideoJson {
+/**
+ * The stored URLs as they are: without tokens. A read for a signed policy adds them (shared/videos/playback.ts);
+ * `playbackPolicy` defaults to `public` for the routes that show a video before it has a playback id.
+ */
+export function presentVideo(video: VideoRecord, playbackPolicy: MuxPlaybackPolicy = 'public'): VideoJson {
   const { mux } = video;
   const migrated = hasMuxColumns(video);
   return {
@@ -67,6 +79,8 @@ export function presentVideo(video: VideoRecord): VideoJson {
           createdAt: iso(mux.createdAt),
           readyAt: iso(mux.readyAt),
           error: mux.error,
+          playbackPolicy,
+          playbackTokenExpiresAt: null,
         }
       : null,
     audio: migrated ? { enhanced: mux.audioEnhanced, jobId: mux.audioEnhancementJobId } : null,

@@ -23,6 +23,7 @@ import {
 import { loadVisibleVideo, type Viewer } from './access.js';
 import { ingestOptions, ingestOptionsToMetadata, type IngestOptions } from './ingest-options.js';
 import { differingFields, fingerprintOfVideo, type UploadFingerprint } from './upload-fingerprint.js';
+import type { MuxPlaybackPolicy } from '../mux/assets.js';
 import { presentVideo, type VideoJson } from './presenter.js';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -95,6 +96,11 @@ export interface UploadServiceOptions {
   readonly newId?: () => string;
   /** How many part URLs the create response carries (default 100; the rest come from signParts). */
   readonly initialPartBatch?: number;
+  /**
+   * The deployment's playback policy, which the answers name (default public). They carry no playback tokens: only
+   * the videos function mints them, so a client reads the video for URLs it can play.
+   */
+  readonly playbackPolicy?: MuxPlaybackPolicy;
 }
 
 type OpenMultipart = VideoRecord & { readonly s3UploadId: string };
@@ -122,6 +128,7 @@ export class UploadService {
   readonly #logger: Logger;
   readonly #newId: () => string;
   readonly #initialPartBatch: number;
+  readonly #playbackPolicy: MuxPlaybackPolicy;
 
   constructor(options: UploadServiceOptions) {
     this.#videos = options.videos;
@@ -130,6 +137,11 @@ export class UploadService {
     this.#logger = options.logger ?? silentLogger;
     this.#newId = options.newId ?? randomUUID;
     this.#initialPartBatch = options.initialPartBatch ?? 100;
+    this.#playbackPolicy = options.playbackPolicy ?? 'public';
+  }
+
+  #present(video: VideoRecord): VideoJson {
+    return presentVideo(video, this.#playbackPolicy);
   }
 
   /**
@@ -182,7 +194,7 @@ export class UploadService {
       throw error;
     }
     this.#logger.info('upload.created', { videoId: id, mode: plan.mode, size: input.size, usedFallback: created.usedFallback });
-    return { video: presentVideo(created.video), upload, schema: schemaReport(created), replayed: false };
+    return { video: this.#present(created.video), upload, schema: schemaReport(created), replayed: false };
   }
 
   /** The presigned single PUT, or the first batch of part URLs of the multipart upload `s3UploadId`. */
@@ -224,7 +236,7 @@ export class UploadService {
     const capabilities = await this.#videos.capabilities.get();
     this.#logger.info('upload.replayed', { videoId: id, optionsCompared: first.options !== null });
     return {
-      video: presentVideo(video),
+      video: this.#present(video),
       upload,
       schema: schemaReport({ video, usedFallback: !capabilities.mux.exist, missingColumns: [...capabilities.mux.missing], deferredFields: [] }),
       replayed: true,
@@ -264,7 +276,7 @@ export class UploadService {
     const moved = await this.#videos.transition(id, { from: ['awaiting_upload'], to: 'uploaded', set: { s3UploadId: null } });
     if (moved.video !== null) {
       this.#logger.info('upload.completed', { videoId: id, parts: parts.length });
-      return presentVideo(moved.video);
+      return this.#present(moved.video);
     }
     // The object-created event can reach ingest before this transition: the video then already moved on, and the
     // completion still succeeded. Only a concurrent abort leaves it somewhere this request cannot report as done.
@@ -273,7 +285,7 @@ export class UploadService {
       throw new ConflictError(`Video ${id} is ${current.status}; the upload was not completed for it.`);
     }
     this.#logger.info('upload.completed', { videoId: id, parts: parts.length, overtakenBy: current.status });
-    return presentVideo(current);
+    return this.#present(current);
   }
 
   /**
@@ -286,7 +298,7 @@ export class UploadService {
     const video = await loadVisibleVideo(this.#videos, id, viewer);
     if (video.status === 'cancelled') {
       await this.#sealCancelled(video);
-      return presentVideo(video);
+      return this.#present(video);
     }
     if (video.status !== 'awaiting_upload') throw new ConflictError(`Video ${id} is ${video.status}; only an upload still in progress can be cancelled.`);
     if (video.s3UploadId !== null) {
@@ -300,12 +312,12 @@ export class UploadService {
     if (moved.video !== null) {
       this.#logger.info('upload.cancelled', { videoId: id, multipart: video.s3UploadId !== null });
       await this.#sealCancelled(moved.video);
-      return presentVideo(moved.video);
+      return this.#present(moved.video);
     }
     const current = await loadVisibleVideo(this.#videos, id, viewer);
     if (current.status === 'cancelled') {
       await this.#sealCancelled(current);
-      return presentVideo(current);
+      return this.#present(current);
     }
     throw new ConflictError(`Video ${id} is ${current.status}; only an upload still in progress can be cancelled.`);
   }

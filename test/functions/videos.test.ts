@@ -170,6 +170,47 @@ describe.each(backends)('videos function on %s', (backend) => {
   });
 });
 
+describe('videos function with a signed playback policy', () => {
+  let stack: RouteStack;
+  const playbackId = 'signedPlaybackId01';
+
+  beforeEach(async () => {
+    stack = await openRouteStack('pglite');
+  });
+  afterEach(async () => {
+    await stack?.dispose();
+  });
+
+  async function readyVideo(): Promise<string> {
+    const id = randomUUID();
+    const videos = new VideoDB({ executor: stack.db.driver });
+    await videos.create({ id, ownerId: alice.sub, title: 'paid', originalFilename: 'p.mp4', contentType: 'video/mp4', sizeBytes: 10, s3Key: `uploads/${id}/source.mp4` });
+    await videos.updateMuxFields(id, { playbackId, streamingUrl: `https://stream.mux.com/${playbackId}.m3u8`, thumbnailUrl: `https://image.mux.com/${playbackId}/thumbnail.jpg` });
+    return id;
+  }
+
+  it('answers a clear 500 naming the settings, never a stack, when no signing key is configured', async () => {
+    const logs: string[] = [];
+    const logger = (await import('../../shared/log.js')).createLogger({ level: 'info', sink: (line) => logs.push(line) });
+    const handler = await createHandler({ ...stack.env, MUX_PLAYBACK_POLICY: 'signed' }, { driver: stack.db.driver, logger });
+    const id = await readyVideo();
+    for (const answer of [await call(handler, { routeKey: get, id, as: alice }), await call(handler, { routeKey: list, as: alice })]) {
+      expect(answer.status).toBe(500);
+      expect(answer.body.error.code).toBe('playback_signing_unavailable');
+      expect(answer.body.error.message).toMatch(/MUX_SIGNING_KEY_ID and MUX_SIGNING_PRIVATE_KEY/);
+      expect(JSON.stringify(answer.body)).not.toMatch(/at .*\.ts:\d+/);
+    }
+    expect(logs.join('\n')).toContain('playback_signing_unavailable');
+  });
+
+  it('keeps the public shape, saying public, when the policy is public', async () => {
+    const handler = await createHandler(stack.env, { driver: stack.db.driver, logger: silentLogger });
+    const id = await readyVideo();
+    const { video } = (await call(handler, { routeKey: get, id, as: alice })).body;
+    expect(video.mux).toMatchObject({ playbackPolicy: 'public', playbackTokenExpiresAt: null, streamingUrl: `https://stream.mux.com/${playbackId}.m3u8` });
+  });
+});
+
 describe.each(backends)('videos function on the legacy schema (0001) on %s', (backend) => {
   let stack: RouteStack;
 

@@ -54,13 +54,16 @@ function secretsNamed(resources: readonly string[]): string[] {
   return [...new Set(resources.map((resource) => labels.find(([pattern]) => pattern.test(resource))?.[1] ?? resource))].sort();
 }
 
-function expectedSecrets(spec: FunctionSpec): string[] {
+/** `mux-playback` reads the Mux secret (its URL signing key) only when the playback policy is signed. */
+const readsMuxSecret = (spec: FunctionSpec, signed: boolean) => spec.uses.includes('mux') || (signed && spec.uses.includes('mux-playback'));
+
+function expectedSecrets(spec: FunctionSpec, signed: boolean): string[] {
   const byAccess = { database: 'app', 'database-read': 'read', 'database-migrations': 'master' } as const;
   const access = databaseAccessOf(spec);
   return [
     ...(access ? [byAccess[access]] : []),
     ...(spec.uses.includes('database-roles') ? ['app', 'read'] : []),
-    ...(spec.uses.includes('mux') ? ['mux'] : []),
+    ...(readsMuxSecret(spec, signed) ? ['mux'] : []),
     ...(spec.uses.includes('mux-binding') ? ['binding'] : []),
   ].filter((label, index, all) => all.indexOf(label) === index).sort();
 }
@@ -69,7 +72,9 @@ describe.each([
   ['dev', {}],
   // The console adds aws-cdk-lib's BucketDeployment handler, whose role must be justified like every other.
   ['prod with alarm e-mail and the console', { stage: 'prod', alarmEmail: 'ops@example.com', console: 'true' }],
-])('IAM in %s', (_label, context) => {
+  ['dev with signed playback', { muxPlaybackPolicy: 'signed' }],
+])('IAM in %s', (_label, context: Record<string, unknown>) => {
+  const signed = context.muxPlaybackPolicy === 'signed';
   let synth: Synthesized;
   beforeAll(() => {
     synth = synthesize(context);
@@ -104,7 +109,7 @@ describe.each([
     const database = databaseAccessOf(spec);
     if (database) expected.add('rds-data').add('secretsmanager');
     if (spec.uses.includes('database-roles')) expected.add('secretsmanager');
-    if (spec.uses.includes('mux')) expected.add('secretsmanager');
+    if (readsMuxSecret(spec, signed)) expected.add('secretsmanager');
     if (spec.uses.includes('bucket') || spec.uses.includes('bucket-read')) expected.add('s3');
     if (spec.trigger === 'sqs') expected.add('sqs');
     expect([...services].sort()).toEqual([...expected].sort());
@@ -128,7 +133,7 @@ describe.each([
     // Secrets: the one database secret of the function's role, the roles' secrets for the one that sets their
     // passwords, the Mux secret for Mux users, the asset binding key for the functions that create, adopt or bind
     // assets; nothing else.
-    expect(secretsNamed(resourcesFor(statements, 'secretsmanager:'))).toEqual(expectedSecrets(spec));
+    expect(secretsNamed(resourcesFor(statements, 'secretsmanager:'))).toEqual(expectedSecrets(spec, signed));
     expect(actions.filter((action) => action.startsWith('secretsmanager:')).every((action) => ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'].includes(action))).toBe(true);
     if (spec.trigger === 'sqs') {
       expect(resourcesFor(statements, 'sqs:')).toEqual([expect.stringMatching(/^<UploadsIngestQueue\w+\.Arn>$/)]);

@@ -523,6 +523,39 @@ function cloudFrontOrigin(synth: Synthesized, suffix = ''): Record<string, unkno
   return { 'Fn::Join': ['', suffix === '' ? ['https://', domain] : ['https://', domain, suffix]] };
 }
 
+describe('signed playback', () => {
+  let signed: Synthesized;
+  let publicStack: Synthesized;
+  beforeAll(() => {
+    signed = synthesize({ muxPlaybackPolicy: 'signed', playbackTokenTtlSeconds: 900 });
+    publicStack = synthesize();
+  });
+
+  it('gives every Mux user and the videos function the policy; videos reads the Mux secret only when it is signed', () => {
+    for (const name of ['ingest', 'mux-webhook', 'reconcile', 'admin', 'videos', 'uploads']) {
+      expect(environmentOf(signed, name).MUX_PLAYBACK_POLICY, name).toBe('signed');
+      expect(environmentOf(publicStack, name).MUX_PLAYBACK_POLICY, name).toBe('public');
+    }
+    expect(environmentOf(signed, 'videos')).toMatchObject({ PLAYBACK_TOKEN_TTL_SECONDS: '900', MUX_SECRET_ARN: expect.anything() });
+    expect(environmentOf(publicStack, 'videos')).not.toHaveProperty('MUX_SECRET_ARN');
+    expect(environmentOf(publicStack, 'videos')).not.toHaveProperty('PLAYBACK_TOKEN_TTL_SECONDS');
+    // The videos function never gets the binding key, nor the uploads function anything of Mux but the policy.
+    expect(environmentOf(signed, 'videos')).not.toHaveProperty('MUX_BINDING_KEY_SECRET_ARN');
+    expect(Object.keys(environmentOf(signed, 'uploads')).filter((key) => key.startsWith('MUX_'))).toEqual(['MUX_PLAYBACK_POLICY']);
+  });
+
+  it('leaves the generated Mux secret\'s fields alone: the signing key is the operator\'s to add', () => {
+    const secret = resourcesOfType(signed.json, 'AWS::SecretsManager::Secret').find(([, resource]) => constructPathOf(resource).includes('/MuxSecret/'));
+    expect(JSON.parse(secret?.[1].Properties?.SecretString as string)).toEqual({ tokenId: '', tokenSecret: '', webhookSecret: '' });
+  });
+
+  it('refuses a policy or lifetime it does not know', () => {
+    expect(() => synthesize({ muxPlaybackPolicy: 'drm' })).toThrow(/muxPlaybackPolicy/);
+    expect(() => synthesize({ playbackTokenTtlSeconds: 10 })).toThrow(/playbackTokenTtlSeconds/);
+    expect(() => synthesize({ playbackTokenTtlSeconds: '90.5' })).toThrow(/playbackTokenTtlSeconds/);
+  });
+});
+
 describe('the web console as a static site', () => {
   describe('on, signing in through the stack user pool (dev)', () => {
     let site: Synthesized;

@@ -3,7 +3,10 @@ import { vttToSrt } from '../../shared/mux/captions.js';
 import { createMuxGateway, createMuxSdk, type MuxGateway } from '../../shared/mux/client.js';
 import { muxUrls } from '../../shared/mux/urls.js';
 import { verifyAndParseWebhook, videoFieldsFromAsset, WebhookSignatureError, type MuxEvent } from '../../shared/mux/webhooks.js';
+import { generateSigningKey } from '../../local/mux-emulator/playback.js';
 import { startMuxEmulator, type MuxEmulator, type MuxEmulatorOptions } from '../../local/mux-emulator/server.js';
+import { parseSigningKey } from '../../shared/mux/config.js';
+import { signPlaybackToken } from '../../shared/mux/playback-tokens.js';
 import { fakeMp4, startFileServer, startWebhookReceiver, type LocalServer, type ReceivedWebhook } from '../mux/support/servers.js';
 
 const credentials = { tokenId: 'emu-token-id', tokenSecret: 'emu-token-secret', webhookSecret: 'emu-webhook-secret' };
@@ -211,6 +214,35 @@ describe('Mux emulator API', () => {
     expect(receiver.received.at(-1)?.type).toBe('video.asset.deleted');
     expect(await mux.getAsset(created.assetId)).toBeNull();
     expect((await mux.listAssets()).assets).toEqual([]);
+  });
+
+  it('serves a public playback id with or without a token, and a signed one only with a valid token', async () => {
+    const key = await generateSigningKey();
+    const { emulator, files } = await setup({ signingKeys: [{ keyId: key.keyId, publicKey: key.publicKeyPem }] });
+    const response = await api(emulator, '/video/v1/assets', {
+      method: 'POST',
+      body: JSON.stringify({ inputs: [{ url: `${files.url}/video.mp4` }], playback_policies: ['public', 'signed'] }),
+    });
+    const { data } = (await response.json()) as { data: { playback_ids: Array<{ id: string; policy: string }> } };
+    await emulator.whenIdle();
+    const publicId = data.playback_ids.find((playbackId) => playbackId.policy === 'public')?.id as string;
+    const signedId = data.playback_ids.find((playbackId) => playbackId.policy === 'signed')?.id as string;
+    const status = async (path: string) => (await fetch(`${emulator.baseUrl}${path}`)).status;
+    const signing = parseSigningKey(key.keyId, key.privateKeyBase64, 'the test');
+    const token = (sub: string, aud: 'v' | 't') => signPlaybackToken(signing, { sub, aud, exp: Math.floor(Date.now() / 1000) + 60 });
+    expect(await status(`/${publicId}.m3u8`)).toBe(200);
+    expect(await status(`/${publicId}.m3u8?token=garbage`)).toBe(200);
+    expect(await status(`/${signedId}.m3u8`)).toBe(403);
+    expect(await status(`/${signedId}.m3u8?token=${token(signedId, 'v')}`)).toBe(200);
+    expect(await status(`/${signedId}/thumbnail.jpg?token=${token(signedId, 't')}`)).toBe(200);
+    expect(await status(`/${signedId}/thumbnail.jpg?token=${token(signedId, 'v')}`)).toBe(403);
+    expect(await status(`/${signedId}.m3u8?token=${token(publicId, 'v')}`)).toBe(403);
+    // Without a registered key nothing opens a signed id.
+    const { emulator: keyless, files: keylessFiles } = await setup();
+    const keylessAsset = await api(keyless, '/video/v1/assets', { method: 'POST', body: JSON.stringify({ inputs: [{ url: `${keylessFiles.url}/video.mp4` }], playback_policies: ['signed'] }) });
+    const keylessId = ((await keylessAsset.json()) as { data: { playback_ids: Array<{ id: string }> } }).data.playback_ids[0]?.id as string;
+    await keyless.whenIdle();
+    expect((await fetch(`${keyless.baseUrl}/${keylessId}.m3u8?token=${token(keylessId, 'v')}`)).status).toBe(403);
   });
 
   it('answers 412 for media of an asset that is not ready and 404 for an unknown playback id', async () => {

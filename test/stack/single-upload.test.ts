@@ -62,6 +62,12 @@ describe.each(backends)('a single-PUT upload through the local stack (%s)', (bac
     expect(mux.streamingUrl).toBe(`${muxOrigin}/${mux.playbackId}.m3u8`);
     expect(mux.thumbnailUrl).toBe(`${muxOrigin}/${mux.playbackId}/thumbnail.jpg`);
     expect(mux.mp4Url).toMatch(new RegExp(`^${muxOrigin}/${mux.playbackId}/.+\\.mp4$`));
+    // The public policy keeps the stored URLs as they are (above: no token) and the block's shape, saying public.
+    expect(mux).toMatchObject({ playbackPolicy: 'public', playbackTokenExpiresAt: null });
+    expect(Object.keys(mux).sort()).toEqual([
+      'aspectRatio', 'assetId', 'createdAt', 'durationSeconds', 'error', 'mp4Url', 'playbackId', 'playbackPolicy', 'playbackTokenExpiresAt',
+      'readyAt', 'status', 'streamingUrl', 'thumbnailUrl', 'uploadId',
+    ]);
     for (const url of [mux.streamingUrl, mux.thumbnailUrl, mux.mp4Url]) {
       expect((await fetch(url as string)).status, url as string).toBe(200);
     }

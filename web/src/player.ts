@@ -4,6 +4,10 @@
  * With Mux's own stream URL the player gets the playback id and builds everything itself (poster, storyboard,
  * captions from the manifest). Any other stream URL — the local Mux emulator, a custom domain — is given as `src`,
  * because a playback id alone would send the player to stream.mux.com.
+ *
+ * A signed playback id's URLs carry their `token` (minted by the API at read time): with a playback id the player is
+ * given the stream's as `playback-token` and the thumbnail's as `thumbnail-token` (with no storyboard token it shows
+ * no storyboard rather than asking for one unsigned); with `src` the tokenized URLs work as they are.
  */
 import type { VideoJson } from './api.js';
 import { h } from './dom.js';
@@ -14,8 +18,13 @@ export async function createPlayer(video: VideoJson): Promise<HTMLElement> {
   const player = document.createElement('mux-player');
   const playbackId = mux?.playbackId ?? null;
   const streamingUrl = mux?.streamingUrl ?? null;
-  if (playbackId && streamingUrl === `https://stream.mux.com/${playbackId}.m3u8`) {
+  const stream = streamingUrl ? new URL(streamingUrl) : null;
+  if (playbackId && stream && `${stream.origin}${stream.pathname}` === `https://stream.mux.com/${playbackId}.m3u8`) {
     player.setAttribute('playback-id', playbackId);
+    const playbackToken = stream.searchParams.get('token');
+    const thumbnailToken = mux?.thumbnailUrl ? new URL(mux.thumbnailUrl).searchParams.get('token') : null;
+    if (playbackToken) player.setAttribute('playback-token', playbackToken);
+    if (thumbnailToken) player.setAttribute('thumbnail-token', thumbnailToken);
   } else if (streamingUrl) {
     player.setAttribute('src', streamingUrl);
     if (mux?.thumbnailUrl) player.setAttribute('poster', mux.thumbnailUrl);
