@@ -1,6 +1,7 @@
 /**
  * Picks and builds the driver for an environment. Each driver module is loaded with a dynamic import, so a Lambda
- * bundle that only ever talks to the Data API does not load pg or PGlite at cold start (esbuild splits them out).
+ * bundle that only ever talks to the Data API does not load pg or PGlite at cold start; their specifiers are not
+ * literals, so esbuild leaves both out of function bundles (see below).
  */
 import type * as PgDriverModule from './pg-driver.js';
 import type * as PgliteDriverModule from './pglite-driver.js';
