@@ -13,9 +13,9 @@ export const esmRequireBanner =
 
 /**
  * `pg-native` is an optional peer of `pg` that pg only `require`s when asked for its native binding, which reelay
- * never does. pg and PGlite themselves stay in the bundle: the drivers import them statically and create-driver
- * imports the drivers lazily, and esbuild (no code splitting with one outfile) would hoist an external import to the
- * top of the ES module, failing every cold start. Bundled, they are wrapped lazily and never run in Lambda.
+ * never does. pg and PGlite are not marked external (esbuild, with one outfile and no code splitting, would hoist an
+ * external import to the top of the ES module, failing every cold start): create-driver imports their drivers
+ * through non-literal specifiers, which esbuild leaves unbundled, so no function bundle carries either.
  */
 export const lambdaExternalModules = ['pg-native'] as const;
 
