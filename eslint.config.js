@@ -1,5 +1,7 @@
 // Flat config: typescript-eslint's recommended rules, plus the project's own boundaries.
 import js from '@eslint/js';
+import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
@@ -47,6 +49,43 @@ export default tseslint.config(
     files: ['functions/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['**/infra/**', '**/local/**', '**/test/**'] }],
+    },
+  },
+  {
+    // The CDK app reads functions/routes.json as data and names entry files as paths for esbuild; it never loads
+    // runtime code, so a synth cannot depend on (or start) what the functions import.
+    files: ['infra/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/functions/**', '!**/functions/routes.json'], message: 'infra/ reads functions/routes.json and names entry paths; it never imports function code.' },
+            { group: ['**/shared/**', '**/local/**', '**/test/**', '**/web/**', '**/bench/**'], message: 'infra/ never imports runtime, local or test code.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // The local stack runs the functions and the domain as AWS would; it never depends on the CDK app or the tests.
+    files: ['local/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: ['**/infra/**', '**/test/**', '**/bench/**'] }],
+    },
+  },
+  {
+    // No import cycles anywhere in the runtime code, type-only imports included: a cycle is a module that should be
+    // split or merged, whether or not it survives compilation.
+    files: ['shared/**/*.ts', 'functions/**/*.ts', 'local/**/*.ts', 'infra/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createTypeScriptImportResolver({ project: 'tsconfig.json' })],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
     },
   },
 );

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- p1 p3 …] [--quick]`: runs the benchmarks of issue D, saves bench/results/<name>.json and
+ * `npm run bench [-- p1 p3 …] [--quick]`: runs reelay's benchmarks, saves bench/results/<name>.json and
  * rewrites docs/PERFORMANCE.md from every full result on disk. See docs/PERFORMANCE.md for what each one measures.
  */
 import { parseArgs } from 'node:util';

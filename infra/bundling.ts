@@ -6,16 +6,16 @@ import { LogLevel, OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-la
 
 /**
  * esbuild turns the CommonJS `require` calls inside some dependencies (parts of the AWS SDK among them) into a
- * runtime `require`, which does not exist in an ES module; this banner defines one (FACTS: Lambda cold start).
+ * runtime `require`, which does not exist in an ES module; this banner defines one.
  */
 export const esmRequireBanner =
   "import { createRequire as __reelayCreateRequire } from 'node:module'; const require = __reelayCreateRequire(import.meta.url);";
 
 /**
  * `pg-native` is an optional peer of `pg` that pg only `require`s when asked for its native binding, which reelay
- * never does. pg and PGlite themselves stay in the bundle: the drivers import them statically and create-driver
- * imports the drivers lazily, and esbuild (no code splitting with one outfile) would hoist an external import to the
- * top of the ES module, failing every cold start. Bundled, they are wrapped lazily and never run in Lambda.
+ * never does. pg and PGlite are not marked external (esbuild, with one outfile and no code splitting, would hoist an
+ * external import to the top of the ES module, failing every cold start): create-driver imports their drivers
+ * through non-literal specifiers, which esbuild leaves unbundled, so no function bundle carries either.
  */
 export const lambdaExternalModules = ['pg-native'] as const;
 
@@ -33,7 +33,8 @@ export const lambdaBundling: BundlingOptions = {
   // No source maps: `--enable-source-maps` slows every cold start, and stack traces of typed errors already carry
   // their `code`; flip to `sourceMap: true` + NODE_OPTIONS when debugging a bundle.
   sourceMap: false,
-  // Bundle our pinned @aws-sdk/* instead of the runtime's copy (FACTS: NodejsFunction leaves the SDK out by default).
+  // Bundle our pinned @aws-sdk/* instead of the runtime's copy (NodejsFunction leaves `@aws-sdk/*` out by
+  // default; https://docs.aws.amazon.com/cdk/api/v2/docs/aws-cdk-lib.aws_lambda_nodejs.BundlingOptions.html#bundleawssdk).
   // Tested and deployed code are then the same SDK version (the S3 checksum behaviour and Data API error shapes
   // reelay relies on changed across SDK releases), and esbuild tree-shakes the clients to what is used, which also
   // loads faster than the runtime's full copy.

@@ -125,7 +125,7 @@ interface StageDefaults {
 }
 
 const stageDefaults: Record<Stage, StageDefaults> = {
-  // The local web console runs on port 3000 (issue E); dev deployments are tried from a laptop.
+  // The local web console runs on port 3000; dev deployments are tried from a laptop.
   dev: {
     corsOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
     dbMaxCapacity: 2,

@@ -156,7 +156,7 @@ export class Functions extends Construct {
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',
       reason:
-        'Pinned to nodejs22.x on purpose (issue C): the bundles are smoke-tested on Node 22 (test/infra/bundle-smoke.test.ts); ' +
+        'Pinned to nodejs22.x on purpose: the bundles are smoke-tested on Node 22 (test/infra/bundle-smoke.test.ts); ' +
         'moving to a newer runtime is a deliberate, tested change.',
     });
     return fn;

@@ -1,7 +1,7 @@
 /**
  * SigV4 query-signature (presigned URL) verification for the local S3.
  *
- * s3rver does not check signatures (FACTS), so without this a browser could PUT any size or type to a presigned URL
+ * s3rver does not check signatures, so without this a browser could PUT any size or type to a presigned URL
  * locally and only fail in AWS. The signature is recomputed with @smithy/signature-v4, the signer the SDK itself
  * uses, from what actually arrived: method, path, query and the headers the URL says it signed.
  */

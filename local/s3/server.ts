@@ -1,7 +1,7 @@
 /**
  * The local S3: s3rver on a private loopback port, behind a small HTTP front on the public one.
  *
- * The front adds what reelay needs and s3rver lacks (FACTS): ListParts (with max-parts / part-number-marker
+ * The front adds what reelay needs and s3rver (3.x) lacks: ListParts (with max-parts / part-number-marker
  * pagination) and AbortMultipartUpload, answered from s3rver's on-disk multipart state; S3's checks on UploadPart
  * and CompleteMultipartUpload (NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall); and SigV4
  * verification of presigned URLs, so a PUT of another size or type than was signed fails locally as in AWS; and S3's

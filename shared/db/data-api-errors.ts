@@ -1,7 +1,8 @@
 /**
  * Turning what the RDS Data API throws into reelay's typed errors.
  *
- * Postgres errors arrive as text inside the exception message, in one of two shapes (see FACTS.md):
+ * Postgres errors arrive as text inside the exception message, in one of two shapes (as reported in
+ * https://github.com/drizzle-team/drizzle-orm/issues/4747 and https://github.com/typeorm/typeorm/issues/7328):
  * - Serverless v2 / provisioned, `DatabaseErrorException`: `ERROR: …; Hint: …; Position: N; SQLState: XXXXX`
  *   (Hint and Position only when Postgres gave them);
  * - Serverless v1, `BadRequestException`, JDBC style: `ERROR: …\n  Hint: …\n  Position: N`, sometimes ending in

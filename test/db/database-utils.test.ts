@@ -37,9 +37,14 @@ describe.each(backends)('database-utils on %s', (backend) => {
   });
 
   it('checkDatabaseConnection reports a reachable database with its latency', async () => {
+    const started = performance.now();
     const connection = await checkDatabaseConnection(db.driver);
+    const elapsedMs = performance.now() - started;
     expect(connection).toMatchObject({ connected: true, state: 'ok' });
+    // Whole milliseconds, measured inside the call: at most what the caller saw.
+    expect(Number.isInteger(connection.latencyMs)).toBe(true);
     expect(connection.latencyMs).toBeGreaterThanOrEqual(0);
+    expect(connection.latencyMs).toBeLessThanOrEqual(Math.ceil(elapsedMs));
     expect(connection.error).toBeUndefined();
   });
 
@@ -92,10 +97,15 @@ describe.each(backends)('database-utils on %s', (backend) => {
 
   it('applyMuxMigration runs the engine: what ran, how long, and the Mux columns afterwards', async () => {
     await migrateTo(db, 1);
+    const started = performance.now();
     const result = await applyMuxMigration(db.driver, { logger: silentLogger, to: 2 });
+    const elapsedMs = performance.now() - started;
     expect(result.ran.map((m) => [m.version, m.name])).toEqual([[2, 'mux_columns']]);
     expect(result.currentVersion).toBe(2);
-    expect(result.durationMs).toBeGreaterThanOrEqual(0);
+    // Whole milliseconds spanning the migration: at least its one step's, at most what the caller saw.
+    expect(Number.isInteger(result.durationMs)).toBe(true);
+    expect(result.durationMs).toBeGreaterThanOrEqual(result.ran[0]?.durationMs ?? Number.NaN);
+    expect(result.durationMs).toBeLessThanOrEqual(Math.ceil(elapsedMs));
     expect(result.muxColumns).toEqual({ exist: true, missing: [] });
     const again = await applyMuxMigration(db.driver, { logger: silentLogger });
     expect(again.ran.map((m) => m.version)).toEqual(allVersions.slice(2));

@@ -9,17 +9,17 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { PgliteDriver, PgliteStatementWouldDeadlockError } from '../../shared/db/pglite-driver.js';
+import { templateDump } from '../support/databases.js';
 
 class Rollback extends Error {}
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('PgliteDriver', () => {
   let db: PGlite;
   let driver: PgliteDriver;
 
   beforeAll(async () => {
-    db = new PGlite();
+    db = new PGlite({ loadDataDir: await templateDump() });
     driver = new PgliteDriver(db);
     await driver.execute('CREATE TABLE events (name text PRIMARY KEY)');
   });
@@ -33,10 +33,28 @@ describe('PgliteDriver', () => {
     await driver.execute('TRUNCATE events');
   });
 
+  /**
+   * Resolves once `sql` has been handed to the PGlite instance itself: from then on it waits on PGlite's mutex (or
+   * has run), so a test need not guess how long the driver takes to get there.
+   */
+  function reachesPglite(sql: string): Promise<void> {
+    return new Promise((resolve) => {
+      const query = db.query.bind(db);
+      db.query = ((text: string, ...rest: Parameters<PGlite['query']> extends [string, ...infer R] ? R : never) => {
+        if (text === sql) {
+          delete (db as { query?: unknown }).query;
+          resolve();
+        }
+        return query(text, ...rest);
+      }) as PGlite['query'];
+    });
+  }
+
   describe('while a transaction is open', () => {
     it('holds statements from outside until it ends, and never runs them inside it', async () => {
       let markStarted!: () => void;
       const started = new Promise<void>((resolve) => (markStarted = resolve));
+      const outsideWaiting = reachesPglite(`INSERT INTO events VALUES ('outside')`);
       let outsideSettled = false;
       // Another request, started once the transaction has written: its insert must neither land in the
       // transaction (and be rolled back with it) nor run before the transaction ends.
@@ -49,7 +67,7 @@ describe('PgliteDriver', () => {
       const failure = driver.transaction(async (tx) => {
         await tx.execute(`INSERT INTO events VALUES ('inside')`);
         markStarted();
-        await sleep(100);
+        await outsideWaiting;
         const { rows } = await tx.execute<{ name: string }>('SELECT name FROM events ORDER BY name');
         expect(rows).toEqual([{ name: 'inside' }]);
         expect(outsideSettled).toBe(false);
@@ -65,12 +83,13 @@ describe('PgliteDriver', () => {
     it('lets a waiting reader see what the transaction committed', async () => {
       let markWritten!: () => void;
       const written = new Promise<void>((resolve) => (markWritten = resolve));
+      const readWaiting = reachesPglite('SELECT count(*)::int AS n FROM events');
       const outsideRead = written.then(() => driver.execute<{ n: number }>('SELECT count(*)::int AS n FROM events'));
 
       await driver.transaction(async (tx) => {
         await tx.execute(`INSERT INTO events VALUES ('committed')`);
         markWritten();
-        await sleep(50);
+        await readWaiting;
       });
 
       expect((await outsideRead).rows).toEqual([{ n: 1 }]);
@@ -90,7 +109,7 @@ describe('PgliteDriver', () => {
   });
 
   it('decodes with its own table even when the PGlite instance has custom parsers', async () => {
-    const customised = new PGlite({ parsers: { 20: () => 'custom int8', 1114: () => 'custom timestamp' } });
+    const customised = new PGlite({ loadDataDir: await templateDump(), parsers: { 20: () => 'custom int8', 1114: () => 'custom timestamp' } });
     const onCustomised = new PgliteDriver(customised);
     try {
       const { rows } = await onCustomised.execute(`SELECT 5::int8 AS big, '2024-01-02 03:04:05'::timestamp AS at`);
@@ -102,7 +121,7 @@ describe('PgliteDriver', () => {
   });
 
   it('leaves an instance it was given open on close()', async () => {
-    const shared = new PGlite();
+    const shared = new PGlite({ loadDataDir: await templateDump() });
     const borrowing = new PgliteDriver(shared);
     await borrowing.close();
     expect(shared.closed).toBe(false);

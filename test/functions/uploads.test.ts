@@ -324,7 +324,7 @@ describe.each(backends)('uploads function through the local Data API on %s', (ba
     await stack?.dispose();
   });
 
-  it('a warm create costs exactly one Data API call (issue A, done-when 7)', async () => {
+  it('a warm create costs exactly one Data API call', async () => {
     const env = {
       ...stack.env,
       RDS_RESOURCE_ARN: dataApi.resourceArn,

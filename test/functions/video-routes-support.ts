@@ -5,8 +5,7 @@
  */
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createMigrator } from '../../shared/migrations/engine.js';
-import { silentLogger } from '../../shared/log.js';
+import { latestVersion } from '../../shared/migrations/index.js';
 import type { Driver } from '../../shared/db/driver.js';
 import type { HttpHandler } from '../../shared/http/index.js';
 import type { Env } from '../../shared/config/reader.js';
@@ -25,8 +24,7 @@ export interface RouteStack {
 
 /** A fresh database migrated to `schemaVersion` (default: latest) and a fresh local S3 bucket. */
 export async function openRouteStack(backend: BackendName, options: { schemaVersion?: number; env?: Env } = {}): Promise<RouteStack> {
-  const db = await openTestDatabase(backend);
-  await createMigrator({ driver: db.driver, logger: silentLogger }).up(options.schemaVersion === undefined ? {} : { to: options.schemaVersion });
+  const db = await openTestDatabase(backend, { migratedTo: options.schemaVersion ?? latestVersion });
   const s3 = await startTestS3();
   const env: Env = {
     UPLOAD_BUCKET: s3.bucket,

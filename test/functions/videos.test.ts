@@ -16,9 +16,14 @@ describe.each(backends)('videos function on %s', (backend) => {
   let videos: VideoDB;
   let handler: HttpHandler;
 
-  /** Inserts a video owned by `owner`; ids come back in creation order. */
+  /**
+   * Inserts a video owned by `owner`, each created one second after the one before: inserts in quick succession can
+   * share a `created_at` (the clock's resolution), and the order of ties is the id's, not the insertion's.
+   */
+  let seeded = 0;
   async function seed(owner: Caller, title: string): Promise<string> {
     const id = randomUUID();
+    seeded += 1;
     await videos.createWithFallback({
       id,
       ownerId: owner.sub,
@@ -28,6 +33,7 @@ describe.each(backends)('videos function on %s', (backend) => {
       sizeBytes: 1000,
       s3Key: `uploads/${id}/source.mp4`,
     });
+    await stack.db.driver.execute(`UPDATE videos SET created_at = timestamptz '2026-01-01T00:00:00Z' + make_interval(secs => :n) WHERE id = :id`, { n: seeded, id });
     return id;
   }
 
@@ -94,6 +100,12 @@ describe.each(backends)('videos function on %s', (backend) => {
     expect(await listAll(admin, 2)).toEqual({ titles: ['bob-only', ...[...titles].reverse()], pages: 4 });
     const defaults = await call(handler, { routeKey: list, as: alice });
     expect(defaults.body.videos).toHaveLength(7);
+
+    // Ties on created_at across a page boundary: the id breaks them, and no page repeats or skips a video.
+    await stack.db.driver.execute(`UPDATE videos SET created_at = timestamptz '2026-01-01T00:00:00Z' WHERE title IN ('v2', 'v3', 'v4')`);
+    const { rows } = await stack.db.driver.execute<{ title: string }>(`SELECT title FROM videos WHERE title IN ('v2', 'v3', 'v4') ORDER BY id DESC`);
+    // v2..v4 are now the oldest, tied: they come last, by id, and the second page ends inside the tie.
+    expect(await listAll(alice, 3)).toEqual({ titles: ['v6', 'v5', 'v1', 'v0', ...rows.map((row) => row.title)], pages: 3 });
   });
 
   it('refuses bad paging input with 400s: limit out of 1..100 or not a number, a forged cursor, unknown parameters', async () => {

@@ -1,5 +1,5 @@
 /**
- * Least privilege (issue C, Done when #3): every allowed action or resource with a `*`, and every AWS-managed
+ * Least privilege: every allowed action or resource with a `*`, and every AWS-managed
  * policy, must be acknowledged on its own resource with a reason; and each function holds exactly the permissions
  * its `uses` in functions/routes.json imply.
  */

@@ -1,5 +1,5 @@
 /**
- * cdk-nag AwsSolutionsChecks (issue C, Done when #2): zero unacknowledged findings, errors or warnings, in every
+ * cdk-nag AwsSolutionsChecks: zero unacknowledged findings, errors or warnings, in every
  * supported configuration; every acknowledgement sits on the resource it concerns (never a whole stack), names one
  * rule (and finding), gives a reason, and is still needed.
  */

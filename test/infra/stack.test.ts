@@ -1,5 +1,5 @@
 /**
- * What `cdk deploy` creates, read from the synthesised template (issue C, Done when #1).
+ * What `cdk deploy` creates, read from the synthesised template.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

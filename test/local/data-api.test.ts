@@ -15,7 +15,7 @@ import {
   type ExecuteStatementCommandInput,
   type ExecuteStatementCommandOutput,
 } from '@aws-sdk/client-rds-data';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startDataApi, type StartedDataApi } from '../support/data-api.js';
 import { caught } from '../support/driver-contract.js';
@@ -258,9 +258,12 @@ for (const backend of backends) {
 
       it('refuses a second call while the transaction is running one', async () => {
         const transactionId = await begin();
-        api.server.faults.setLatency(300);
+        // The first call holds the transaction for a second once it has arrived; the second goes out as soon as the
+        // endpoint has counted the first (it marks the transaction busy in the same step).
+        api.server.faults.setLatency(1000);
+        const arrived = api.server.stats.calls.ExecuteStatement;
         const slow = insertIn(transactionId, 'first');
-        await new Promise((resolve) => setTimeout(resolve, 100));
+        await vi.waitFor(() => expect(api.server.stats.calls.ExecuteStatement).toBe(arrived + 1), { interval: 5, timeout: 10_000 });
         const error = await caught(() => insertIn(transactionId, 'overlapping'));
         expect(error).toBeInstanceOf(DatabaseErrorException);
         expect((error as Error).message).toBe('Transaction is still running a query');

@@ -4,7 +4,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { MigrationError } from '../../shared/errors.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import { eventsNamed, indexValidity, insertBasicVideo, ledger, testMigrator } from './support.js';
@@ -40,7 +40,15 @@ describe.skipIf(!backends.includes('postgres'))('migrations against other sessio
         await sleep(20);
       }
     })();
-    await sleep(3000);
+    // Hold the lock until the migrator has given up on it three times and ten uploads went through meanwhile. Without
+    // the lock_timeout the ALTER would wait in the lock queue and every insert would queue behind it: this never holds.
+    await vi.waitFor(
+      () => {
+        expect(eventsNamed(lines, 'migrate.step.lock_retry').length).toBeGreaterThanOrEqual(3);
+        expect(latencies.length).toBeGreaterThanOrEqual(10);
+      },
+      { timeout: 30_000, interval: 20 },
+    );
     const insertsWhileHeld = latencies.length;
     const retriesWhileHeld = eventsNamed(lines, 'migrate.step.lock_retry');
     await other.query('COMMIT');
@@ -84,12 +92,13 @@ describe.skipIf(!backends.includes('postgres'))('migrations against other sessio
     await builder.connect();
     try {
       const building = builder.query('CREATE INDEX CONCURRENTLY videos_mux_asset_id_idx ON videos (mux_asset_id) WHERE mux_asset_id IS NOT NULL');
-      for (let i = 0; i < 100 && (await indexValidity(db.driver, 'videos_mux_asset_id_idx')) === undefined; i += 1) await sleep(20);
+      await vi.waitFor(async () => expect(await indexValidity(db.driver, 'videos_mux_asset_id_idx')).toBeDefined(), { timeout: 10_000, interval: 20 });
 
       const { migrator, lines } = testMigrator(db.driver);
       const migrating = migrator.up({ to: 3 });
-      await sleep(500);
-      expect(eventsNamed(lines, 'migrate.index.poll').length).toBeGreaterThan(0);
+      // The migrator found the build in progress and polls it (it would have dropped and rebuilt it otherwise).
+      await vi.waitFor(() => expect(eventsNamed(lines, 'migrate.index.poll').length).toBeGreaterThan(0), { timeout: 10_000, interval: 20 });
+      expect(eventsNamed(lines, 'migrate.index.rebuild')).toEqual([]);
       await other.query('COMMIT');
       await building;
       expect((await migrating).applied.map((m) => m.version)).toEqual([3]);

@@ -1,5 +1,5 @@
 /**
- * Issue F, fault family 1: the Data API misbehaving as Aurora Serverless v2 does — DatabaseResumingException for the
+ * Fault family 1: the Data API misbehaving as Aurora Serverless v2 does — DatabaseResumingException for the
  * first calls after a pause at 0 ACU, throttling, 503s, statement timeouts, and calls refused because the
  * transaction "is still running a query". Uploads and Mux webhooks must succeed after the driver's retries (or,
  * where the driver must not repeat a write whose outcome is unknown, after the client's and Mux's own retries),

@@ -1,8 +1,8 @@
 /**
- * Issue F, hostile input: fast-check generates at least 1,000 malformed or adversarial requests per route — wrong
+ * Hostile input: fast-check generates at least 1,000 malformed or adversarial requests per route — wrong
  * types, sizes, unicode, huge bodies, header tricks, path traversal, SQL-looking strings, wrong owners, bad JSON,
  * wrong content types, bad cursors, bad part numbers and ETags, forged webhooks, admin routes with a user's token;
- * and (issue G) text PostgreSQL cannot store (NUL bytes, unpaired surrogates) in every text field, parameter and
+ * and text PostgreSQL cannot store (NUL bytes, unpaired surrogates) in every text field, parameter and
  * header, huge numbers (1e308, past 2^53) and huge strings.
  * Every answer is a 4xx with an error body (reelay's `{ error: { code, message } }`, or API Gateway's own
  * `{ message }` for a missing token or an unmatched route), never a 5xx, and a rejected request writes nothing:

@@ -1,5 +1,5 @@
 /**
- * Issue F, load: 500 upload creations and completions against the local stack — single PUTs and multipart uploads
+ * Load: 500 upload creations and completions against the local stack — single PUTs and multipart uploads
  * completed through the API — each getting exactly one row and one Mux asset and reaching `ready`.
  */
 import { randomUUID } from 'node:crypto';

@@ -1,5 +1,5 @@
 /**
- * Issue F, fault family 5: the schema changes under traffic. The stack starts on the legacy schema (0001); a
+ * Fault family 5: the schema changes under traffic. The stack starts on the legacy schema (0001); a
  * migration runner dies in the middle of 0002 and leaves its lease behind; then, while 500 uploads run, an admin
  * applies the migrations (POST /api/database/run-mux-migration), which waits out the dead runner's lease and
  * finishes its work. Every upload — before, during and after — ends with one row, one asset and `ready`, and the

@@ -1,5 +1,5 @@
 /**
- * Issue F, fault family 2: Mux's API answering 429 with Retry-After, 500, or not at all when ingest creates an asset.
+ * Fault family 2: Mux's API answering 429 with Retry-After, 500, or not at all when ingest creates an asset.
  * Ingest hands the message back to SQS, a later delivery creates (or adopts) the asset, and every video ends with
  * exactly one asset and `ready`. An input Mux can never use ends `errored`, with Mux's message stored and shown by
  * GET /api/videos/{id}.

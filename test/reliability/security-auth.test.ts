@@ -1,5 +1,5 @@
 /**
- * Issue G, security, against the local stack as a black box: tokens whose groups only look like the admin group on
+ * Security, against the local stack as a black box: tokens whose groups only look like the admin group on
  * every admin route and on the admin's power over other owners' videos, and tokens without a required scope on every
  * route that requires one. Every answer is a refusal, and nothing changes: the schema stays where it was (the stack
  * starts on the legacy schema, so a migration that slipped through would show), no video is created, moved or seen.

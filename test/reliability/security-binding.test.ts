@@ -1,5 +1,5 @@
 /**
- * Issue G, item 2, black-box: an attacker with access to the same Mux environment (here: the emulator's API with
+ * Black-box: an attacker with access to the same Mux environment (here: the emulator's API with
  * the stack's Mux token) makes assets that name other users' videos — by their id, with a forged tag, with a copy
  * of a real tag, or by PATCHing a passthrough — sends Mux direct-upload events about them, and races an ingest
  * whose create answer was lost and a reconcile. Mux delivers every one of their webhooks, correctly signed, to the

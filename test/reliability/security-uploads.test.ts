@@ -1,5 +1,5 @@
 /**
- * Issue G, black box over HTTP against the local stack: what an attacker holding a user's upload URL, token or
+ * Black box over HTTP against the local stack: what an attacker holding a user's upload URL, token or
  * Idempotency-Key can try, and what reelay answers.
  * - Upload URLs write once: a replayed PUT after the video is ready, a PUT after DELETE …/upload, a PUT already on its
  *   way when the DELETE lands, a repeated multipart completion — each refused, the stored object unchanged (or, for a

@@ -1,5 +1,5 @@
 /**
- * Issue G, item 4, the webhook part: correctly signed Mux events whose fields fast-check replaces with NUL bytes,
+ * Webhook fields: correctly signed Mux events whose fields fast-check replaces with NUL bytes,
  * lone surrogates, huge and negative numbers, strings past the columns' lengths and values of the wrong type — in
  * every field that can reach SQL (event id, type, time, object id, asset id, passthrough, playback ids, duration,
  * aspect ratio, asset time, upload id, errors, track ids) — and bodies that are not JSON at all. Every answer is a

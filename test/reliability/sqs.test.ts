@@ -1,5 +1,5 @@
 /**
- * Issue F, fault family 4: SQS is at-least-once. The same S3 event delivered twice, and concurrently, makes one Mux
+ * Fault family 4: SQS is at-least-once. The same S3 event delivered twice, and concurrently, makes one Mux
  * asset; a handler that dies between the Mux create and the database write (here: Mux made the asset, its answer
  * never came back) leaves the next delivery to find that asset by `passthrough` instead of creating a second.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue F, fault family 3: Mux webhooks duplicated, out of order (`ready` before `created`, a track before its
+ * Fault family 3: Mux webhooks duplicated, out of order (`ready` before `created`, a track before its
  * asset), replayed after the 300 s window, altered after signing, or forged. Whatever order and however often the
  * genuine events arrive, the video ends in the same state; a stale, altered or forged one is a 401 and changes
  * nothing.

@@ -1,5 +1,5 @@
 /**
- * Issue B, done-when 6, end to end: every caller mistake is a 4xx with `{ error: { code, message } }` saying what is
+ * End to end: every caller mistake is a 4xx with `{ error: { code, message } }` saying what is
  * wrong — malformed JSON, missing fields, wrong types, an oversized size, a non-video type, a non-UUID id, another
  * owner's video — and never a 5xx.
  */

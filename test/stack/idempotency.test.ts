@@ -1,5 +1,5 @@
 /**
- * Issue B, done-when 4 and 5, end to end: webhooks are believed only when Mux signed them within 300 s, a duplicate
+ * End to end: webhooks are believed only when Mux signed them within 300 s, a duplicate
  * delivery is a no-op, late events never move a video backwards; and an S3 notification delivered more than once
  * (SQS is at-least-once) creates one Mux asset, not two. And an Idempotency-Key stands for one whole request.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue B, done-when 2, end to end: a file over the multipart threshold (lowered to S3's 5 MiB minimum so the file
+ * End to end: a file over the multipart threshold (lowered to S3's 5 MiB minimum so the file
  * stays small) is uploaded in parts — more parts signed on request, uploaded parts listed for resume, completed — and
  * becomes `ready`; an aborted multipart upload leaves the video `cancelled`.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue B, done-when 1, end to end through `npm start`'s stack: create → PUT the file to the presigned URL → S3's
+ * End to end through `npm start`'s stack: create → PUT the file to the presigned URL → S3's
  * notification reaches ingest through the queue → Mux (the emulator) fetches it and sends signed webhooks → the video
  * is `ready` with its Mux fields, for its owner only.
  */

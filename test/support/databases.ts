@@ -5,9 +5,13 @@
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
+import { inject } from 'vitest';
 import type { Driver } from '../../shared/db/driver.js';
 import { PgDriver } from '../../shared/db/pg-driver.js';
 import { PgliteDriver } from '../../shared/db/pglite-driver.js';
+import { createMigrator } from '../../shared/migrations/engine.js';
+import { silentLogger } from '../../shared/log.js';
+import { buildTemplate, readTemplate } from './pglite-templates.js';
 
 export type BackendName = 'pglite' | 'postgres';
 
@@ -25,33 +29,40 @@ export interface TestDatabase {
   dispose(): Promise<void>;
 }
 
-export async function openTestDatabase(backend: BackendName): Promise<TestDatabase> {
-  return backend === 'pglite' ? openPglite() : openPostgres();
+export interface OpenOptions {
+  /** Apply the migrations up to this version first (0 or absent: an empty database). */
+  readonly migratedTo?: number;
+}
+
+export async function openTestDatabase(backend: BackendName, options: OpenOptions = {}): Promise<TestDatabase> {
+  const version = options.migratedTo ?? 0;
+  if (backend === 'pglite') return openPglite(version);
+  const db = await openPostgres();
+  if (version > 0) await createMigrator({ driver: db.driver, logger: silentLogger }).up({ to: version });
+  return db;
 }
 
 /**
- * A fresh PGlite runs initdb, which takes seconds on a loaded machine; loading a copy of an empty cluster's data
- * directory takes a fraction of that. Each test process makes the empty cluster once and starts every database
- * from its dump: still a brand-new, empty, isolated database each time.
+ * A fresh PGlite runs initdb, which takes seconds on a loaded machine; loading a copy of a cluster's data directory
+ * takes a fraction of that. The global setup (test/support/pglite-templates.ts) dumps a cluster at every schema
+ * version once per run; without it (another vitest config), each test process makes the dumps it needs, once.
+ * Every database is still a brand-new, isolated cluster.
  */
-let emptyCluster: Promise<File | Blob> | undefined;
+const templates = new Map<number, Promise<Blob>>();
 
-function emptyClusterDump(): Promise<File | Blob> {
-  emptyCluster ??= (async () => {
-    const template = new PGlite();
-    try {
-      // dumpDataDir before the cluster is ready never resolves.
-      await template.waitReady;
-      return await template.dumpDataDir('none');
-    } finally {
-      await template.close();
-    }
-  })();
-  return emptyCluster;
+/** The data directory of a cluster at `version` (0: empty), for `new PGlite({ loadDataDir })`. */
+export function templateDump(version = 0): Promise<Blob> {
+  let dump = templates.get(version);
+  if (dump === undefined) {
+    const dir = inject('pgliteTemplateDir');
+    dump = dir ? readTemplate(dir, version) : buildTemplate(version);
+    templates.set(version, dump);
+  }
+  return dump;
 }
 
-async function openPglite(): Promise<TestDatabase> {
-  const db = new PGlite({ loadDataDir: await emptyClusterDump() });
+async function openPglite(version: number): Promise<TestDatabase> {
+  const db = new PGlite({ loadDataDir: await templateDump(version) });
   await db.waitReady;
   const driver = new PgliteDriver(db);
   return {

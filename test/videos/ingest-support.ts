@@ -18,6 +18,7 @@ import type { VideoRecord } from '../../shared/db/video-fields.js';
 import type { HttpHandler } from '../../shared/http/index.js';
 import { memoryLogger, silentLogger, type Logger } from '../../shared/log.js';
 import { createMigrator } from '../../shared/migrations/engine.js';
+import { latestVersion } from '../../shared/migrations/index.js';
 import type { Env } from '../../shared/config/reader.js';
 import { encodeS3EventKey } from '../../shared/storage/events.js';
 import { createHandler as createIngestHandler, type IngestHandler } from '../../functions/ingest/handler.js';
@@ -127,9 +128,8 @@ export function s3Record(bucket: string, key: string, size: number): S3EventReco
 }
 
 export async function startPipeline(backend: BackendName, options: { schema?: number; extraEnv?: Env } = {}): Promise<Pipeline> {
-  const db = await openTestDatabase(backend);
+  const db = await openTestDatabase(backend, { migratedTo: options.schema ?? latestVersion });
   const migrator = createMigrator({ driver: db.driver, logger: silentLogger });
-  await migrator.up(options.schema === undefined ? {} : { to: options.schema });
   const s3 = await startTestS3();
   const mux = await startMuxEmulator({ webhookSecret, tokenId, tokenSecret, processingDelayMs: 5, webhookRetryDelaysMs: [20, 50, 100] });
   const env: Env = {

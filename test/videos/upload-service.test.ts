@@ -2,8 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { VideoDB } from '../../shared/db/video-db.js';
 import type { VideoStatus } from '../../shared/db/video-fields.js';
 import { ConflictError, NotFoundError } from '../../shared/errors.js';
-import { silentLogger } from '../../shared/log.js';
-import { createMigrator } from '../../shared/migrations/engine.js';
+import { latestVersion } from '../../shared/migrations/index.js';
 import { GiB, MiB, storageConfigFromEnv } from '../../shared/storage/config.js';
 import { UploadStorage } from '../../shared/storage/uploads.js';
 import { ingestOptions, ingestOptionsFromMetadata, ingestOptionsMetadataName, ingestOptionsToMetadata } from '../../shared/videos/ingest-options.js';
@@ -62,8 +61,7 @@ describe.each(backends)('UploadService on %s', (backend) => {
     await s3?.dispose();
   });
   beforeEach(async () => {
-    db = await openTestDatabase(backend);
-    await createMigrator({ driver: db.driver, logger: silentLogger }).up();
+    db = await openTestDatabase(backend, { migratedTo: latestVersion });
     videos = new OvertakenVideoDB({ executor: db.driver });
     service = new UploadService({ videos, storage, config });
   });
