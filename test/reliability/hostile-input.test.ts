@@ -100,7 +100,9 @@ const anyJson = fc.oneof(
 /** Path segments that are not a UUID: traversal, encoded slashes, SQL, unicode, empty. */
 const notAnId = fc.oneof(
   fc.constantFrom('..', '%2e%2e', '..%2f..%2fdatabase%2fhealth', '%2F', 'null', '00000000-0000-0000-0000-00000000000g', '{id}', '*', '%00', '1%20OR%201=1'),
-  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).map((text) => encodeURIComponent(text)),
+  // Not ".": a client resolves `/api/videos/.` to `/api/videos/`, the list route (API Gateway ignores the trailing
+  // slash), which answers 200 by design.
+  fc.string({ unit: 'grapheme', minLength: 1, maxLength: 60 }).filter((text) => text !== '.').map((text) => encodeURIComponent(text)),
   fc.uuid().map((id) => `${id}x`),
   fc.uuid().map((id) => id.replaceAll('-', '')),
   fc.tuple(fc.uuid(), unstorableInQuery).map(([id, bad]) => `${id.slice(0, 30)}${bad}`),
