@@ -65,7 +65,10 @@ export const probeEnv: Readonly<Record<string, string>> = {
   LOG_LEVEL: 'error',
 };
 
-function httpEvent(routeKey: string, options: { path?: string; body?: string; headers?: Record<string, string> } = {}): unknown {
+function httpEvent(
+  routeKey: string,
+  options: { path?: string; body?: string; headers?: Record<string, string>; pathParameters?: Record<string, string> } = {},
+): unknown {
   const [method, path] = routeKey.split(' ') as [string, string];
   const rawPath = options.path ?? path;
   return {
@@ -86,6 +89,7 @@ function httpEvent(routeKey: string, options: { path?: string; body?: string; he
       http: { method, path: rawPath, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'probe' },
       authorizer: { jwt: { claims: { sub: 'probe-user', 'cognito:groups': '[admin]' }, scopes: null } },
     },
+    ...(options.pathParameters === undefined ? {} : { pathParameters: options.pathParameters }),
     ...(options.body === undefined ? {} : { body: options.body }),
     isBase64Encoded: false,
   };
@@ -103,6 +107,10 @@ export function typicalEvent(name: string): unknown {
       });
     case 'videos':
       return httpEvent('GET /api/videos');
+    case 'video-changes': {
+      const id = randomUUID();
+      return httpEvent('PATCH /api/videos/{id}', { path: `/api/videos/${id}`, pathParameters: { id }, body: JSON.stringify({ title: 'probe' }) });
+    }
     case 'health':
       return httpEvent('GET /api/database/health');
     case 'admin':
