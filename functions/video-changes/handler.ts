@@ -8,12 +8,10 @@ import type { Env } from '../../shared/config/reader.js';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
-import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
-import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
-import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { functionLogger } from '../../shared/runtime/config.js';
+import { functionDatabase, httpDataApiRetry, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
-import { bucketLinker, playbackSigning } from '../../shared/runtime/video-links.js';
-import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { bucketLinker, playbackSigning, videoAnswersConfigFromEnv, type VideoAnswersConfig } from '../../shared/runtime/video-links.js';
 import { presentWithLinks, type StoredObjectLinker } from '../../shared/videos/access.js';
 import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import { VideoEdits } from '../../shared/videos/video-edits.js';
@@ -41,23 +39,9 @@ export function videoChangeRoutes(edits: VideoEdits, link: StoredObjectLinker | 
 
 export type VideoChangesHandlerOptions = DatabaseFunctionOptions;
 
-/** Everything the video-changes function reads from its environment, parsed once at cold start. */
-export interface VideoChangesConfig extends HttpFunctionConfig {
-  readonly database: DatabaseConfig;
-  /** For links to stored captions in the answer; undefined when UPLOAD_BUCKET is unset. */
-  readonly storage: StorageSettings | undefined;
-  /** The playback policy, token lifetime and where the signing key comes from (tokens in the answer). */
-  readonly mux: MuxSettings;
-}
-
-export function videoChangesConfigFromEnv(env: Env): VideoChangesConfig {
-  return {
-    ...httpFunctionConfigFromEnv(env),
-    database: databaseConfigFromEnv(env),
-    storage: optionalStorageSettingsFromEnv(env),
-    mux: muxSettingsFromEnv(env),
-  };
-}
+/** What the video-changes function reads from its environment: the same as every function that answers with videos. */
+export type VideoChangesConfig = VideoAnswersConfig;
+export const videoChangesConfigFromEnv: (env: Env) => VideoChangesConfig = videoAnswersConfigFromEnv;
 
 export function videoEdits(driver: Driver, videos: VideoDB): VideoEdits {
   return new VideoEdits({ executor: driver, videos });

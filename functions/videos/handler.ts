@@ -6,12 +6,10 @@ import * as z from 'zod';
 import type { Env } from '../../shared/config/reader.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
-import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
-import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { functionLogger } from '../../shared/runtime/config.js';
+import { functionDatabase, httpDataApiRetry, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
-import { bucketLinker, playbackSigning } from '../../shared/runtime/video-links.js';
-import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
-import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import { bucketLinker, playbackSigning, videoAnswersConfigFromEnv, type VideoAnswersConfig } from '../../shared/runtime/video-links.js';
 import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import {
   defaultPageSize,
@@ -55,23 +53,9 @@ export { playbackSigning, storedObjectLinkSeconds } from '../../shared/runtime/v
 
 export type VideosHandlerOptions = DatabaseFunctionOptions;
 
-/** Everything the videos function reads from its environment, parsed once at cold start. */
-export interface VideosConfig extends HttpFunctionConfig {
-  readonly database: DatabaseConfig;
-  /** For links to stored captions; undefined when UPLOAD_BUCKET is unset. */
-  readonly storage: StorageSettings | undefined;
-  /** The playback policy, token lifetime and where the signing key comes from. */
-  readonly mux: MuxSettings;
-}
-
-export function videosConfigFromEnv(env: Env): VideosConfig {
-  return {
-    ...httpFunctionConfigFromEnv(env),
-    database: databaseConfigFromEnv(env),
-    storage: optionalStorageSettingsFromEnv(env),
-    mux: muxSettingsFromEnv(env),
-  };
-}
+/** What the videos function reads from its environment: the same as every function that answers with videos. */
+export type VideosConfig = VideoAnswersConfig;
+export const videosConfigFromEnv: (env: Env) => VideosConfig = videoAnswersConfigFromEnv;
 
 export async function createHandler(env: Env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
   const config = videosConfigFromEnv(env);

@@ -3,11 +3,32 @@
  * reelay stored itself (SRT captions) and the playback policy with its URL signing key. Shared by every route that
  * answers with a presented video (the videos and video-changes functions), so their answers are the same.
  */
-import { muxConfig, type MuxSettings } from '../mux/config.js';
-import type { StorageSettings } from '../storage/config.js';
+import type { Env } from '../config/reader.js';
+import { muxConfig, muxSettingsFromEnv, type MuxSettings } from '../mux/config.js';
+import { optionalStorageSettingsFromEnv, type StorageSettings } from '../storage/config.js';
 import type { StoredObjectLinker } from '../videos/access.js';
 import type { PlaybackSigning } from '../videos/playback.js';
+import { httpFunctionConfigFromEnv, type HttpFunctionConfig } from './config.js';
+import { databaseConfigFromEnv, type DatabaseConfig } from './database.js';
 import { storageOnDemand } from './storage-on-demand.js';
+
+/** Everything a function that answers with presented videos reads from its environment, parsed once at cold start. */
+export interface VideoAnswersConfig extends HttpFunctionConfig {
+  readonly database: DatabaseConfig;
+  /** For links to stored captions in the answer; undefined when UPLOAD_BUCKET is unset. */
+  readonly storage: StorageSettings | undefined;
+  /** The playback policy, token lifetime and where the signing key comes from (tokens in the answer). */
+  readonly mux: MuxSettings;
+}
+
+export function videoAnswersConfigFromEnv(env: Env): VideoAnswersConfig {
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    storage: optionalStorageSettingsFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+  };
+}
 
 /** How long a link to a stored file (SRT captions) in a response stays valid. */
 export const storedObjectLinkSeconds = 3600;
