@@ -329,12 +329,14 @@ class Engine implements Migrator {
   async #buildIndex(step: ConcurrentIndexStep, fields: Record<string, unknown>, lease: Lease): Promise<void> {
     const deadline = Date.now() + this.#pollTimeoutMs;
     let built = false;
+    let confirmedInvalid = false;
     for (let poll = 1; ; ) {
       lease.assertHeld();
       const state = await this.#indexState(step.index);
       if (state === 'valid') return;
       if (Date.now() > deadline) throw new MigrationError(`index ${step.index} is still not valid after ${this.#pollTimeoutMs} ms`);
       if (state === 'building') {
+        confirmedInvalid = false;
         this.#logger.debug('migrate.index.poll', { ...fields, index: step.index, poll });
         await systemClock.sleep(Math.min(5000, this.#pollIntervalMs * 1.5 ** (poll - 1)));
         poll += 1;
@@ -343,6 +345,14 @@ class Engine implements Migrator {
       if (built) {
         this.#logger.error('migrate.index.invalid', { ...fields, index: step.index, state });
         throw new MigrationError(`concurrent build of index ${step.index} failed and left it ${state}; the next run drops and rebuilds it`);
+      }
+      if (state === 'invalid' && !confirmedInvalid) {
+        // A finishing build leaves pg_stat_progress_create_index just before the transaction that marks the index
+        // valid commits (DefineIndex in src/backend/commands/indexcmds.c), so one look can see a healthy build as a
+        // dead one. Look again after a pause before dropping anything.
+        confirmedInvalid = true;
+        await systemClock.sleep(this.#pollIntervalMs);
+        continue;
       }
       if (state === 'invalid') {
         this.#logger.warn('migrate.index.rebuild', { ...fields, index: step.index, table: step.table });

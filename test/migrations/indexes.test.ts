@@ -2,7 +2,18 @@ import { describe, expect, it } from 'vitest';
 import { MigrationError } from '../../shared/errors.js';
 import { latestVersion } from '../../shared/migrations/index.js';
 import { backends } from '../support/databases.js';
-import { eventsNamed, uniqueTitlesMigrations, useFreshDatabase, indexValidity, insertBasicVideo, ledger, testMigrator } from './support.js';
+import { indexesMigration } from '../../shared/migrations/0003_indexes.js';
+import { indexStateSql } from '../../shared/migrations/ledger.js';
+import {
+  eventsNamed,
+  indexValidity,
+  insertBasicVideo,
+  interceptingDriverWithResults,
+  ledger,
+  testMigrator,
+  uniqueTitlesMigrations,
+  useFreshDatabase,
+} from './support.js';
 
 describe.each(backends)('concurrent index builds on %s', (backend) => {
   const db = useFreshDatabase(backend);
@@ -55,5 +66,32 @@ describe.each(backends)('concurrent index builds on %s', (backend) => {
     const { migrator } = testMigrator(db().driver);
     expect(await migrator.up()).toEqual({ applied: [], repaired: [], currentVersion: latestVersion });
     expect((await migrator.status()).invalidIndexes.map((index) => index.name)).toEqual(['someone_elses_idx']);
+  });
+});
+
+describe.each(backends)('an index build that finishes while the migrator looks, on %s', (backend) => {
+  const db = useFreshDatabase(backend);
+
+  it('does not drop an index that one look saw neither valid nor building: it looks again first', async () => {
+    await testMigrator(db().driver).migrator.up({ to: 2 });
+    // Another runner's builds, finished: the indexes are valid.
+    for (const step of indexesMigration.steps) {
+      if (step.kind === 'concurrent-index') await db().driver.execute(step.sql);
+    }
+    // The first look at one index lands in the moment a finishing build has left pg_stat_progress_create_index but
+    // its final transaction (indisvalid = true) has not committed yet.
+    let staleLooks = 1;
+    const driver = interceptingDriverWithResults(db().driver, (sql, params) => {
+      if (sql === indexStateSql && params?.name === 'videos_mux_asset_id_idx' && staleLooks > 0) {
+        staleLooks -= 1;
+        return [{ valid: false, building: false }];
+      }
+      return undefined;
+    });
+    const { migrator, lines } = testMigrator(driver);
+    expect((await migrator.up({ to: 3 })).applied.map((m) => m.version)).toEqual([3]);
+    expect(staleLooks).toBe(0);
+    expect(eventsNamed(lines, 'migrate.index.rebuild')).toEqual([]);
+    expect(await indexValidity(db().driver, 'videos_mux_asset_id_idx')).toBe(true);
   });
 });

@@ -1,5 +1,5 @@
 /** Helpers shared by the migration suites. */
-import type { Driver, Executor } from '../../shared/db/driver.js';
+import type { Driver, ExecuteOptions, Executor, Params, QueryResult, Row } from '../../shared/db/driver.js';
 import { PgDriver } from '../../shared/db/pg-driver.js';
 import { memoryLogger, type LogFields } from '../../shared/log.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
@@ -81,6 +81,22 @@ export function interceptingDriver(inner: Driver, beforeStatement: (sql: string)
     execute: outer.execute,
     batch: outer.batch,
     transaction: (work) => inner.transaction((tx) => work(wrap(tx))),
+    close: async () => {},
+  };
+}
+
+/** Wraps a driver so that `answer` may stand in for the database on a statement: rows it returns are the result. */
+export function interceptingDriverWithResults(inner: Driver, answer: (sql: string, params: Params | undefined) => Row[] | undefined): Driver {
+  return {
+    ...inner,
+    name: inner.name,
+    execute: async <R = Row>(sql: string, params?: Params, options?: ExecuteOptions): Promise<QueryResult<R>> => {
+      const rows = answer(sql, params);
+      if (rows !== undefined) return { rows: rows as R[], rowCount: rows.length };
+      return inner.execute<R>(sql, params, options);
+    },
+    transaction: (work) => inner.transaction(work),
+    batch: (sql, parameterSets) => inner.batch(sql, parameterSets),
     close: async () => {},
   };
 }
