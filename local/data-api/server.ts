@@ -24,7 +24,8 @@ import type { AddressInfo } from 'node:net';
 import { hasMultipleStatements, toPositional } from '../../shared/db/named-params.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { openBackend, type Backend, type BackendConfig, type PinnedSession, type Queryable, type RawResult } from './backend.js';
-import { DataApiFaults, DataApiStats, type DataApiOperation, type PlannedFault } from './faults.js';
+import { AwsError, badRequest, databaseErrorMessage, faultError, isPostgresError, transactionNotFound } from './errors.js';
+import { DataApiFaults, DataApiStats, type DataApiOperation } from './faults.js';
 import {
   bindParameter,
   columnMetadata,
@@ -74,59 +75,6 @@ const routes: Record<string, DataApiOperation> = {
   '/CommitTransaction': 'CommitTransaction',
   '/RollbackTransaction': 'RollbackTransaction',
 };
-
-/** An error as the Data API returns it: HTTP status, error type header and JSON body. */
-class AwsError extends Error {
-  constructor(readonly type: string, readonly status: number, message: string, readonly extra: Record<string, unknown> = {}) {
-    super(message);
-  }
-}
-
-const badRequest = (message: string) => new AwsError('BadRequestException', 400, message);
-
-function transactionNotFound(id: string): AwsError {
-  return new AwsError('TransactionNotFoundException', 404, `Transaction ${id} is not found`);
-}
-
-function faultError(fault: PlannedFault): AwsError {
-  switch (fault.kind) {
-    case 'resuming':
-      return new AwsError(
-        'DatabaseResumingException',
-        400,
-        'The Aurora Serverless v2 DB instance was paused. The Data API request automatically resumes the DB instance. Wait a few seconds and try again.',
-      );
-    case 'throttling':
-      return new AwsError('ThrottlingException', 429, 'Rate exceeded');
-    case 'unavailable':
-      return new AwsError('ServiceUnavailableError', 503, 'Service unavailable');
-    case 'statement-timeout':
-    case 'hang':
-      return new AwsError('StatementTimeoutException', 400, 'Request timed out', { dbConnectionId: 1 });
-  }
-}
-
-interface PostgresErrorFields {
-  readonly code: string;
-  readonly message: string;
-  readonly severity?: string;
-  readonly hint?: string;
-  readonly position?: string | number;
-}
-
-function isPostgresError(error: unknown): error is PostgresErrorFields {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code);
-}
-
-/** The DatabaseErrorException message Aurora Serverless v2 / provisioned builds from a Postgres error. */
-export function databaseErrorMessage(error: PostgresErrorFields): string {
-  const parts = [`${error.severity ?? 'ERROR'}: ${error.message}`];
-  if (error.hint) parts.push(`Hint: ${error.hint}`);
-  if (error.position) parts.push(`Position: ${error.position}`);
-  parts.push(`SQLState: ${error.code}`);
-  return parts.join('; ');
-}
 
 interface RequestBody {
   readonly secretArn?: string;
