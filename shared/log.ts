@@ -1,8 +1,11 @@
 /**
  * Structured JSON logs, one object per line (what CloudWatch Logs Insights and Powertools-style tooling expect).
  * Every line has `level`, `event` (a stable dotted name such as `videodb.create.fallback_basic`), `time`, the
- * logger's persistent keys, and the event's own fields. Secrets never go in fields.
+ * logger's persistent keys, and the event's own fields. Secrets never go in fields. During a Lambda invocation every
+ * line also has its `requestId`, `coldStart` and `xrayTraceId` (shared/invocation.ts); an error field is written with
+ * its own fields, stack and cause chain.
  */
+import { invocationLogKeys } from './invocation.js';
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 export type LogFields = Record<string, unknown>;
@@ -25,12 +28,20 @@ export interface LoggerOptions {
   readonly keys?: LogFields;
 }
 
-function serialiseError(error: Error): LogFields {
+/** Fields of reelay's and its clients' errors worth a line: SQLSTATE and its hint and detail, retryability, codes. */
+const errorFields = ['code', 'sqlState', 'hint', 'detail', 'retryable', 'reason', 'status', 'statusCode'] as const;
+const maxCauseDepth = 5;
+
+function serialiseError(error: Error, depth = 0): LogFields {
   const fields: LogFields = { name: error.name, message: error.message };
-  for (const key of ['code', 'sqlState', 'reason', 'status'] as const) {
+  for (const key of errorFields) {
     const value = (error as unknown as Record<string, unknown>)[key];
-    if (value !== undefined) fields[key] = value;
+    if (value !== undefined && typeof value !== 'function') fields[key] = value;
   }
+  if (error.stack !== undefined) fields.stack = error.stack;
+  // The chain of causes (a DatabaseUnavailableError wrapping the SDK's error, …), bounded against cycles.
+  const { cause } = error as { cause?: unknown };
+  if (cause !== undefined && depth < maxCauseDepth) fields.cause = cause instanceof Error ? serialiseError(cause, depth + 1) : cause;
   return fields;
 }
 
@@ -56,7 +67,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const keys = options.keys ?? {};
   const write = (level: LogLevel, event: string, fields?: LogFields) => {
     if (levelOrder[level] < threshold) return;
-    sink(JSON.stringify({ level, event, time: new Date().toISOString(), ...keys, ...fields }, replacer));
+    sink(JSON.stringify({ level, event, time: new Date().toISOString(), ...invocationLogKeys(), ...keys, ...fields }, replacer));
   };
   return {
     debug: (event, fields) => write('debug', event, fields),

@@ -10,7 +10,7 @@
  * context is known) the caller's fixed budget applies. No attempt starts after the deadline, and the last wait is cut
  * to it. Clock, randomness and sleep are injectable, so tests run without real waits.
  */
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { currentInvocation, invocationOf, runInvocation } from './invocation.js';
 
 export interface RetryClock {
   now(): number;
@@ -92,26 +92,14 @@ export async function retry<T>(operation: (attempt: number) => Promise<T>, optio
 
 // ---------------------------------------------------------------------------------------------------------------
 // The invocation's remaining time. Drivers are built once per container, but the deadline belongs to the current
-// invocation: the Lambda entry point runs each invocation inside `withInvocation`, and the retry reads it from here.
-// AsyncLocalStorage keeps concurrent invocations apart where one process serves several (tests, the local stack).
-
-interface InvocationContext {
-  getRemainingTimeInMillis(): number;
-}
-
-const invocation = new AsyncLocalStorage<InvocationContext>();
-
-function isInvocationContext(context: unknown): context is InvocationContext {
-  return typeof context === 'object' && context !== null &&
-    typeof (context as Partial<InvocationContext>).getRemainingTimeInMillis === 'function';
-}
+// invocation (shared/invocation.ts): the Lambda entry point runs each invocation inside it, and the retry reads it.
 
 /** Runs `work` with `context` (a Lambda context, or anything else: then no deadline is known) as the invocation. */
 export function withInvocation<R>(context: unknown, work: () => Promise<R>): Promise<R> {
-  return isInvocationContext(context) ? invocation.run(context, work) : work();
+  return runInvocation(invocationOf(context), work);
 }
 
 /** The current invocation's remaining time in ms; undefined outside an invocation. */
 export function invocationRemainingMs(): number | undefined {
-  return invocation.getStore()?.getRemainingTimeInMillis();
+  return currentInvocation()?.remainingMs?.();
 }

@@ -140,6 +140,9 @@ export class Functions extends Construct {
       // The handlers write JSON lines themselves (shared/log.ts); JSON format makes the platform's START/REPORT lines
       // JSON too, so Logs Insights can query both.
       loggingFormat: lambda.LoggingFormat.JSON,
+      // X-Ray active tracing: Lambda samples invocations and records their segments without any SDK in the bundle
+      // (cold start); its trace id is on every log line (shared/invocation.ts), so a trace and its logs meet.
+      tracing: lambda.Tracing.ACTIVE,
       description: `reelay ${spec.name} (${spec.relativeEntry})`,
       bundling: lambdaBundling,
       environment: {
@@ -152,6 +155,14 @@ export class Functions extends Construct {
       },
       ...(reserved === undefined ? {} : { reservedConcurrentExecutions: reserved }),
       ...(paramsAndSecrets ? { paramsAndSecrets } : {}),
+    });
+    // Active tracing gives the role xray:PutTraceSegments and xray:PutTelemetryRecords, which name no resource: X-Ray
+    // supports no resource-level permissions for them (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsx-ray.html).
+    const tracingPolicy = role.node.tryFindChild('DefaultPolicy');
+    if (!tracingPolicy) throw new Error(`expected active tracing to add a default policy to the role of ${fn.node.path}`);
+    Validations.of(tracingPolicy).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'X-Ray active tracing: PutTraceSegments and PutTelemetryRecords support no resource-level permissions; this statement allows only those two.',
     });
     Validations.of(fn).acknowledge({
       id: 'AwsSolutions-L1',

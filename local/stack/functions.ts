@@ -5,9 +5,9 @@
  */
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/log.js';
-import { once } from '../../shared/runtime/lazy.js';
+import { invocationHandler, once } from '../../shared/runtime/lazy.js';
 import { localAccountId, localRegion } from '../api-gateway/event.js';
 import type { FunctionDefinition, RouteTable } from '../api-gateway/routes.js';
 import { repositoryRoot, type FunctionModule, type LambdaFunction } from './config.js';
@@ -18,6 +18,15 @@ async function importFunction(name: string, definition: FunctionDefinition): Pro
     throw new Error(`${definition.entry} (function "${name}") does not export createHandler(env)`);
   }
   return module as FunctionModule;
+}
+
+/**
+ * An X-Ray tracing header as Lambda passes one to each invocation (`Root=1-<epoch seconds, hex>-<96 random bits>`),
+ * not sampled: there is no X-Ray locally, but log lines carry a trace id the same shape as in AWS.
+ */
+export function localTraceHeader(): string {
+  const epoch = Math.floor(Date.now() / 1000).toString(16).padStart(8, '0');
+  return `Root=1-${epoch}-${randomBytes(12).toString('hex')};Parent=${randomBytes(8).toString('hex')};Sampled=0`;
 }
 
 export function scheduledEvent(): Record<string, unknown> {
@@ -36,6 +45,7 @@ export function scheduledEvent(): Record<string, unknown> {
 
 export class FunctionRegistry {
   readonly #builds = new Map<string, () => Promise<LambdaFunction>>();
+  readonly #handlers = new Map<string, LambdaFunction>();
   #envFor: ((name: string) => Record<string, string>) | undefined;
   #warming: Promise<void> | undefined;
   #stopWarming = false;
@@ -66,9 +76,18 @@ export class FunctionRegistry {
     return build();
   }
 
-  /** A handler that builds the function on its first invocation. */
+  /**
+   * A handler that builds the function on its first invocation and runs each invocation as Lambda's runtime does
+   * (the same wrapper as the deployed entry point's, shared/runtime/lazy.ts): request id, cold start and an X-Ray trace
+   * id of its own on every log line, the deadline known to retries.
+   */
   handlerFor(name: string): LambdaFunction {
-    return async (event, context) => (await this.built(name))(event, context);
+    let handler = this.#handlers.get(name);
+    if (!handler) {
+      handler = invocationHandler(() => this.built(name), localTraceHeader);
+      this.#handlers.set(name, handler);
+    }
+    return handler;
   }
 
   /**

@@ -55,9 +55,17 @@ function connectionError(error: unknown): ConnectionError {
   return { code: 'unexpected_error', message: error instanceof Error ? error.name : 'unknown error' };
 }
 
+/**
+ * The error behind a failed connection report. The report goes into answers (the admin health check), so it keeps
+ * only a safe summary; the error itself stays here, for the cause of {@link unavailableError} in the logs.
+ */
+const connectionFailures = new WeakMap<DatabaseConnection, unknown>();
+
 function failedConnection(error: unknown, latencyMs: number): DatabaseConnection {
   const resuming = error instanceof DatabaseUnavailableError && error.reason === 'resuming';
-  return { connected: false, latencyMs, state: resuming ? 'resuming' : 'down', error: connectionError(error) };
+  const connection: DatabaseConnection = { connected: false, latencyMs, state: resuming ? 'resuming' : 'down', error: connectionError(error) };
+  connectionFailures.set(connection, error);
+  return connection;
 }
 
 /** Runs `probe`, timing it; a failure becomes a {@link DatabaseConnection} that says why instead of an exception. */
@@ -178,7 +186,8 @@ export async function getDatabaseStatus(driver: Driver, options: { readonly logg
 /** The error an unreachable {@link DatabaseConnection} stands for, to throw where an answer needs the database. */
 export function unavailableError(connection: DatabaseConnection): DatabaseUnavailableError {
   const reason = connection.error?.reason ?? (connection.state === 'resuming' ? 'resuming' : 'unavailable');
-  return new DatabaseUnavailableError(connection.error?.message ?? 'the database could not be reached', reason);
+  const cause = connectionFailures.get(connection);
+  return new DatabaseUnavailableError(connection.error?.message ?? 'the database could not be reached', reason, cause === undefined ? undefined : { cause });
 }
 
 export type ApplyMuxMigrationOptions = Omit<MigratorOptions, 'driver'> & {

@@ -10,6 +10,7 @@ import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledge
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
 
 const manifest = loadManifest();
+const xrayActions = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
 interface Statement {
   Effect: string;
@@ -93,10 +94,17 @@ describe.each([
     expect(unjustified).toEqual([]);
   });
 
-  it('never allows a bare "*" action or resource, nor a service-wide "service:*" action', () => {
+  it('never allows a bare "*" action, nor a service-wide "service:*" action; a bare "*" resource only for X-Ray tracing', () => {
     for (const finding of iamFindings(synth.json)) {
-      expect(finding.id).not.toMatch(/\[(Action|Resource)::\*\]$/);
+      expect(finding.id).not.toMatch(/\[Action::\*\]$/);
       expect(finding.id).not.toMatch(/\[Action::[a-z0-9-]+:\*\]$/);
+    }
+    // X-Ray's two write actions name no resource (they support no resource-level permissions); nothing else may.
+    for (const [, policy] of resourcesOfType(synth.json, 'AWS::IAM::Policy')) {
+      for (const statement of (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement) {
+        const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
+        if (resources.includes('*')) expect(actionsOf([statement]).sort()).toEqual(xrayActions);
+      }
     }
   });
 
@@ -105,7 +113,7 @@ describe.each([
     expect(statements.every((statement) => statement.Effect === 'Allow')).toBe(true);
     const actions = actionsOf(statements);
     const services = new Set(actions.map((action) => action.split(':')[0]));
-    const expected = new Set(['logs']);
+    const expected = new Set(['logs', 'xray']);
     const database = databaseAccessOf(spec);
     if (database) expected.add('rds-data').add('secretsmanager');
     if (spec.uses.includes('database-roles')) expected.add('secretsmanager');
@@ -114,6 +122,8 @@ describe.each([
     if (spec.trigger === 'sqs') expected.add('sqs');
     expect([...services].sort()).toEqual([...expected].sort());
 
+    // Tracing: X-Ray's two write actions, nothing else of X-Ray.
+    expect(actions.filter((action) => action.startsWith('xray:')).sort()).toEqual(xrayActions);
     // Logging: only its own log group, and never CreateLogGroup.
     expect(actions.filter((action) => action.startsWith('logs:')).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     for (const target of resourcesFor(statements, 'logs:')) expect(target).toMatch(/^<Functions\w+Logs\w+\.Arn>$/);

@@ -116,7 +116,7 @@ describe('the dev stage (defaults)', () => {
       expect(ours.map(([, fn]) => constructPathOf(fn).split('/')[2]).sort()).toEqual(manifest.functions.map((fn) => fn.name).sort());
     });
 
-    it.each(manifest.functions.map((fn) => [fn.name, fn] as const))('%s: nodejs22.x on arm64, JSON logs to its own log group', (name, spec) => {
+    it.each(manifest.functions.map((fn) => [fn.name, fn] as const))('%s: nodejs22.x on arm64, JSON logs to its own log group, X-Ray active tracing', (name, spec) => {
       const props = fnResource(dev, name).Properties ?? {};
       expect(props).toMatchObject({
         Runtime: 'nodejs22.x',
@@ -125,6 +125,7 @@ describe('the dev stage (defaults)', () => {
         MemorySize: functionSizing[spec.trigger].memorySize,
         Timeout: functionSizing[spec.trigger].timeout.toSeconds(),
         LoggingConfig: { LogFormat: 'JSON', LogGroup: { Ref: expect.any(String) } },
+        TracingConfig: { Mode: 'Active' },
       });
       const logGroupId = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
       expect(dev.json.Resources[logGroupId]?.Properties?.RetentionInDays).toBe(30);

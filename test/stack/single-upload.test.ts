@@ -115,4 +115,30 @@ describe.each(backends)('a single-PUT upload through the local stack (%s)', (bac
     expect(secondPage.body.videos.map((video) => video.id)).toEqual([videoId]);
     expect(secondPage.body.nextCursor).toBeNull();
   });
+
+  it('logs every line of every function with its invocation: request id, cold start and X-Ray trace id', async () => {
+    await stack.invoke.reconcile();
+    const byFunction = new Map<string, typeof stack.logs>();
+    for (const line of stack.logs) {
+      if (typeof line.function !== 'string') continue;
+      byFunction.set(line.function, [...(byFunction.get(line.function) ?? []), line]);
+    }
+    // The HTTP functions, the queue's and the schedule's: those the upload above went through.
+    expect([...byFunction.keys()].sort()).toEqual(expect.arrayContaining(['ingest', 'mux-webhook', 'reconcile', 'uploads', 'videos']));
+    for (const [name, lines] of byFunction) {
+      for (const line of lines) {
+        expect(line, `${name}: ${String(line.event)}`).toMatchObject({
+          requestId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+          coldStart: expect.any(Boolean),
+          xrayTraceId: expect.stringMatching(/^1-[0-9a-f]{8}-[0-9a-f]{24}$/),
+        });
+      }
+      expect(lines[0]?.coldStart, `${name}'s first invocation is its cold start`).toBe(true);
+    }
+    // One request id per invocation: each HTTP request of the uploads function logged its own.
+    const uploads = byFunction.get('uploads') ?? [];
+    const requests = uploads.filter((line) => line.event === 'http.request');
+    expect(requests.length).toBeGreaterThanOrEqual(3);
+    expect(new Set(requests.map((line) => line.requestId)).size).toBe(requests.length);
+  });
 });
