@@ -92,9 +92,12 @@ const hugeString = (min: number) => fc.integer({ min, max: 200_000 }).map((lengt
 /** Query-string spellings of unstorable text: `%00`, and the UTF-8-style bytes of a lone surrogate (not valid UTF-8). */
 const unstorableInQuery = fc.tuple(fc.stringMatching(/^[a-zA-Z0-9]{0,12}$/), fc.constantFrom('%00', '%ED%A0%80', '%ED%BF%BF', '%00%00'), fc.stringMatching(/^[a-zA-Z0-9]{0,12}$/))
   .map(([before, bad, after]) => `${before}${bad}${after}`);
-/** Anything JSON can carry that is not of the expected type: the caller picks what "wrong" means with `fc.pre`. */
+/**
+ * Anything JSON can carry that is not of the expected type: the caller picks what "wrong" means with a filter.
+ * No NaN or ±Infinity: JSON.stringify sends them as `null`, which is a valid description (a counterexample CI found).
+ */
 const anyJson = fc.oneof(
-  fc.constant(null), fc.boolean(), fc.integer(), fc.double(), nasty,
+  fc.constant(null), fc.boolean(), fc.integer(), fc.double({ noNaN: true, noDefaultInfinity: true }), nasty,
   fc.array(fc.oneof(fc.integer(), nasty), { maxLength: 4 }), fc.dictionary(nasty, fc.oneof(fc.integer(), nasty), { maxKeys: 3 }),
 );
 /** Path segments that are not a UUID: traversal, encoded slashes, SQL, unicode, empty. */
