@@ -158,6 +158,7 @@ export const SqlState = {
   duplicateColumn: '42701',
   duplicateObject: '42710',
   uniqueViolation: '23505',
+  notNullViolation: '23502',
   lockNotAvailable: '55P03',
   serializationFailure: '40001',
   deadlockDetected: '40P01',

@@ -7,7 +7,7 @@
  * itself is built in video-write.ts; the order statuses move in is the video domain's (shared/videos/status-rules.ts).
  */
 import { CapabilityCache, hasColumn, hasTable, type SchemaCapabilities } from './capabilities.js';
-import { sqlValue, type Executor, type Params, type ParamValue, type Row } from './driver.js';
+import { sqlValue, type Executor, type Params, type ParamValue } from './driver.js';
 import { deferMuxFields, listDeferredMuxData, markDeferredReconciled } from './deferred-mux-data.js';
 import { utcNow } from './schema.js';
 import { decodeCursor, encodeCursor } from './video-cursor.js';
@@ -26,7 +26,8 @@ import type {
   VideoDBOptions,
 } from './video-types.js';
 import { bindingClause, byId, progressGuard } from './video-clauses.js';
-import { executeVideoWrite, givenMuxFields, insertVideoStatement, SqlParams, type VideoWrite, type WritePlan } from './video-write.js';
+import { insertVideo } from './video-insert.js';
+import { executeVideoWrite, givenMuxFields, SqlParams, type VideoWrite, type WritePlan } from './video-write.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { acceptsAssetEvents, muxStatusRank, perAssetFields, videoStatusRank } from '../videos/status-rules.js';
@@ -49,25 +50,31 @@ export class VideoDB {
     return this.#capabilities;
   }
 
-  /** Writes every field the schema can hold; the result says what was deferred. */
+  /**
+   * Writes every field the schema can hold; the result says what was deferred. While columns are believed missing,
+   * the INSERT fits itself to the live schema (video-insert.ts), so the first create after a migration is complete.
+   */
   async createWithFallback(input: NewVideo): Promise<CreateResult> {
     const given = givenMuxFields(input.mux);
     const result = await this.#capabilities.withCapabilities(async (capabilities) => {
-      this.#logger.debug(capabilities.mux.exist ? 'videodb.create.attempt_full' : 'videodb.create.attempt_basic', { videoId: input.id });
-      const writable = given.filter((field) => hasColumn(capabilities, 'videos', muxFieldColumns[field].column));
-      const insert = insertVideoStatement(input, writable);
-      const { rows } = await this.#executor.execute(insert.sql, insert.params);
-      return { row: rows[0] as Row, capabilities, writable };
+      this.#logger.debug(capabilities.mux.exist ? 'videodb.create.attempt_full' : 'videodb.create.attempt_adaptive', { videoId: input.id });
+      return { ...(await insertVideo(this.#executor, capabilities, input, given)), capabilities };
     });
+    if (result.schemaChanged) {
+      this.#capabilities.invalidate();
+      this.#logger.info('videodb.create.schema_changed', { videoId: input.id, missingColumns: result.missingColumns });
+    }
     const deferredFields = given.filter((field) => !result.writable.includes(field));
-    const missingColumns = [...result.capabilities.mux.missing];
+    const missingColumns = [...result.missingColumns];
     const usedFallback = missingColumns.length > 0;
     this.#logger.info(usedFallback ? 'videodb.create.fallback_basic' : 'videodb.create.full_ok', {
       videoId: input.id,
       ...(usedFallback ? { missingColumns } : {}),
     });
     if (deferredFields.length > 0) {
-      await deferMuxFields(this.#executor, this.#logger, result.capabilities, { videoId: input.id, mux: input.mux ?? {}, fields: deferredFields, event: 'videodb.create.deferred_mux_data' });
+      // Where to defer to is a question of the live schema too (a half-applied migration may have added the table).
+      const capabilities = result.schemaChanged ? await this.#capabilities.get() : result.capabilities;
+      await deferMuxFields(this.#executor, this.#logger, capabilities, { videoId: input.id, mux: input.mux ?? {}, fields: deferredFields, event: 'videodb.create.deferred_mux_data' });
     }
     return { video: videoFromRow(result.row), usedFallback, missingColumns, deferredFields };
   }

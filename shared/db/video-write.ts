@@ -1,5 +1,5 @@
 /**
- * The INSERT and the one UPDATE of `videos`. The UPDATE: a write names the row and its guarded change ({@link WritePlan}), gives the Mux fields
+ * The one UPDATE of `videos` (the INSERT is video-insert.ts): a write names the row and its guarded change ({@link WritePlan}), gives the Mux fields
  * it carries and how they merge into their columns ({@link MuxWriteMode}); every field whose column exists is written,
  * the rest are returned for deferral. With an event, the update is wrapped in the statement that records it
  * (see VideoDB.applyMuxEvent).
@@ -7,8 +7,8 @@
 import { hasColumn, hasTable, type SchemaCapabilities } from './capabilities.js';
 import type { Executor, ParamValue, Params, Row } from './driver.js';
 import { utcNow } from './schema.js';
-import { basicColumns, encodeColumn, muxFieldColumns, muxFieldNames, type MuxField, type MuxFields } from './video-fields.js';
-import type { MuxEventKey, NewVideo } from './video-types.js';
+import { encodeColumn, muxFieldColumns, muxFieldNames, type MuxField, type MuxFields } from './video-fields.js';
+import type { MuxEventKey } from './video-types.js';
 import { earliestFields, muxStatusRank } from '../videos/status-rules.js';
 
 /** Named parameters collected while a statement is built: `add(value)` returns its placeholder (`:v1`, …). */
@@ -130,22 +130,4 @@ export async function executeVideoWrite(executor: Executor, capabilities: Schema
   );
   const recorded = Number(rows[0]?.reelay_event_recorded ?? 0) > 0;
   return single(rows[0], recorded, !recorded);
-}
-
-/** The INSERT of a new video: its basic columns, and the Mux fields in `writable` (those whose column exists). */
-export function insertVideoStatement(input: NewVideo, writable: readonly MuxField[]): { sql: string; params: Params } {
-  const columns: string[] = [];
-  const params = new SqlParams('p');
-  const placeholders: string[] = [];
-  const add = (column: string, value: ParamValue) => {
-    columns.push(column);
-    placeholders.push(params.add(value));
-  };
-  for (const field of Object.keys(basicColumns) as (keyof typeof basicColumns)[]) {
-    if (field === 'createdAt' || field === 'updatedAt') continue;
-    const value = field === 'status' ? (input.status ?? 'awaiting_upload') : input[field];
-    if (value !== undefined) add(basicColumns[field].column, encodeColumn(basicColumns[field], value));
-  }
-  for (const field of writable) add(muxFieldColumns[field].column, encodeColumn(muxFieldColumns[field], input.mux?.[field]));
-  return { sql: `INSERT INTO videos (${columns.join(', ')}) VALUES (${placeholders.join(', ')}) RETURNING *`, params: params.values as Params };
 }

@@ -20,14 +20,18 @@ export interface DatabaseConfig {
   readonly driver: DriverConfig;
   /** CAPABILITY_TTL_MS: how long a container trusts what it detected of the schema (default 60 s). */
   readonly capabilityTtlMs: number;
+  /** CAPABILITY_INCOMPLETE_TTL_MS: the same while columns are missing (default 5 s, at most the TTL). */
+  readonly capabilityIncompleteTtlMs?: number;
 }
 
 export const defaultCapabilityTtlMs = 60_000;
 
 export function databaseConfigFromEnv(env: Env): DatabaseConfig {
+  const incompleteTtlMs = readDuration(env, 'CAPABILITY_INCOMPLETE_TTL_MS', 'milliseconds', { min: 1 });
   return {
     driver: driverConfigFromEnv(env),
     capabilityTtlMs: readDuration(env, 'CAPABILITY_TTL_MS', 'milliseconds', { min: 1 }) ?? defaultCapabilityTtlMs,
+    ...(incompleteTtlMs === undefined ? {} : { capabilityIncompleteTtlMs: incompleteTtlMs }),
   };
 }
 
@@ -38,8 +42,15 @@ export interface DatabaseFunctionOptions extends FunctionOptions {
 }
 
 /** Wraps a driver with the per-container capability cache and VideoDB. */
-export function databaseServices(driver: Driver, logger: Logger, config: Pick<DatabaseConfig, 'capabilityTtlMs'> = { capabilityTtlMs: defaultCapabilityTtlMs }): DatabaseServices {
-  const capabilities = new CapabilityCache(driver, { ttlMs: config.capabilityTtlMs });
+export function databaseServices(
+  driver: Driver,
+  logger: Logger,
+  config: Pick<DatabaseConfig, 'capabilityTtlMs' | 'capabilityIncompleteTtlMs'> = { capabilityTtlMs: defaultCapabilityTtlMs },
+): DatabaseServices {
+  const capabilities = new CapabilityCache(driver, {
+    ttlMs: config.capabilityTtlMs,
+    ...(config.capabilityIncompleteTtlMs === undefined ? {} : { incompleteTtlMs: config.capabilityIncompleteTtlMs }),
+  });
   return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger }) };
 }
 

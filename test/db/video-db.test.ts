@@ -6,6 +6,7 @@ import { VideoDB, type NewVideo } from '../../shared/db/video-db.js';
 import { CapabilityCache, checkMuxColumnsExist } from '../../shared/db/capabilities.js';
 import { muxColumnNames } from '../../shared/db/schema.js';
 import { memoryLogger } from '../../shared/log.js';
+import { sqlValue } from '../../shared/db/driver.js';
 import type { MuxFields, VideoStatus } from '../../shared/db/video-fields.js';
 
 function newVideo(overrides: Partial<NewVideo> = {}): NewVideo {
@@ -103,6 +104,56 @@ describe.each(backends)('VideoDB on %s', (backend) => {
         ingestAttempts: 0,
       });
       expect(result.video.mux.createdAt?.toISOString()).toBe('2026-01-01T00:00:01.250Z');
+    });
+    it('the first create after a migration, while the cache still says columns are missing, is complete in one statement', async () => {
+      const statements: string[] = [];
+      const counting = {
+        execute: ((sql, params, options) => {
+          statements.push(sql);
+          return db.driver.execute(sql, params, options);
+        }) as typeof db.driver.execute,
+        batch: db.driver.batch.bind(db.driver),
+      };
+      const logger = memoryLogger();
+      const capabilities = new CapabilityCache(counting, { now, ttlMs: 600_000, incompleteTtlMs: 600_000 });
+      const videos = new VideoDB({ executor: counting, capabilities, logger });
+      expect((await videos.createWithFallback(newVideo({ mux: someMuxFields }))).usedFallback).toBe(true);
+      await createMigrator({ driver: db.driver }).up();
+
+      statements.length = 0;
+      const input = newVideo({ mux: { ...someMuxFields, assetId: 'asset-1', createdAt: new Date('2026-01-01T00:00:01.250Z') } });
+      const result = await videos.createWithFallback(input);
+      expect(statements).toHaveLength(1);
+      expect(result).toMatchObject({ usedFallback: false, missingColumns: [], deferredFields: [] });
+      expect(result.video).toMatchObject({ id: input.id, ownerId: 'alice', sizeBytes: 6_000_000_000, status: 'awaiting_upload', s3UploadId: null });
+      expect(result.video.mux).toMatchObject({ status: 'pending', assetId: 'asset-1', options: someMuxFields.options, audioEnhanced: false, transcriptConfidence: '0.95', ingestAttempts: 0 });
+      expect(result.video.mux.createdAt?.toISOString()).toBe('2026-01-01T00:00:01.250Z');
+      expect(result.video.createdAt).toBeInstanceOf(Date);
+      expect(logger.lines.map((line) => line.event)).toContain('videodb.create.schema_changed');
+
+      // The stale answer was dropped: the next create reads the catalog once, then writes with named columns.
+      statements.length = 0;
+      expect((await videos.createWithFallback(newVideo())).usedFallback).toBe(false);
+      expect(statements.filter((sql) => sql.includes('information_schema.columns'))).toHaveLength(1);
+      expect(statements.filter((sql) => sql.includes('jsonb_populate_record'))).toHaveLength(0);
+    });
+
+    it('on a schema still behind, the fitted INSERT writes the basic columns with their defaults and defers the rest', async () => {
+      const videos = new VideoDB({ executor: db.driver });
+      const result = await videos.createWithFallback(newVideo({ mux: someMuxFields, status: undefined, description: undefined }));
+      expect(result).toMatchObject({ usedFallback: true, missingColumns: [...muxColumnNames] });
+      expect(result.video).toMatchObject({ status: 'awaiting_upload', description: null });
+      expect(result.video.createdAt.getTime()).toBeGreaterThan(Date.now() - 60_000);
+    });
+
+    it('gives columns this code does not know their defaults, and refuses none for a NOT NULL one', async () => {
+      await db.driver.execute("ALTER TABLE videos ADD COLUMN region text DEFAULT 'eu'");
+      const videos = new VideoDB({ executor: db.driver });
+      const first = await videos.createWithFallback(newVideo());
+      expect((await db.driver.execute('SELECT region FROM videos WHERE id = :id', { id: sqlValue.uuid(first.video.id) })).rows[0]?.region).toBe('eu');
+      await db.driver.execute("ALTER TABLE videos ADD COLUMN tier text NOT NULL DEFAULT 'standard'");
+      const second = await new VideoDB({ executor: db.driver }).createWithFallback(newVideo());
+      expect((await db.driver.execute('SELECT tier FROM videos WHERE id = :id', { id: sqlValue.uuid(second.video.id) })).rows[0]?.tier).toBe('standard');
     });
   });
 
