@@ -5,18 +5,19 @@
  */
 import { randomUUID } from 'node:crypto';
 import { apiClient } from './api.js';
-import type { CreatedUploadAnswer } from './answers.js';
+import type { CreatedUploadAnswer, MigrationStatus } from './answers.js';
 import type { VerifyConfig } from './args.js';
 import {
   checkDatabase,
   checkListed,
   checkLiveness,
-  checkMigrationStatus,
   createAfterMigration,
   createUpload,
   deleteVideo,
   expectFallback,
+  judgeMigrationStatus,
   putClip,
+  readMigrationStatus,
   runMigrations,
   waitUntilReady,
 } from './checks.js';
@@ -59,17 +60,18 @@ export async function runVerify(config: VerifyConfig, write: (line: string) => v
   return finish();
 
   async function uploadAndMigrationChecks(): Promise<void> {
-    let status;
+    // Read even when the check fails (pending migrations): the fallback check needs to know the schema.
+    let status: MigrationStatus | undefined;
     if (adminToken === null) {
       report.skip('database', 'no --admin-token');
       report.skip('migration status', 'no --admin-token');
     } else {
       await report.check('database', () => checkDatabase(api, adminToken));
-      status = await report.check('migration status', () => checkMigrationStatus(api, adminToken, config.applyMigrations));
+      await report.check('migration status', async () => judgeMigrationStatus((status = await readMigrationStatus(api, adminToken)), config.applyMigrations));
     }
     // Unknown without an admin token: a deployment is expected to be migrated, so then the fallback fails.
     let legacySchema = status !== undefined && status.muxColumns.missing.length > 0;
-    let migratedNow = false;
+    let migratedAt: number | null = null;
 
     if (adminToken !== null && config.applyMigrations && status !== undefined && status.pending.length > 0) {
       if (token !== null) {
@@ -78,12 +80,12 @@ export async function runVerify(config: VerifyConfig, write: (line: string) => v
       }
       const after = await report.check('migration run', () => runMigrations(api, adminToken));
       if (after !== undefined) {
-        migratedNow = true;
+        migratedAt = performance.now();
         legacySchema = after.muxColumns.missing.length > 0;
       }
     }
 
-    const uploadChecks = ['create upload', migratedNow ? 'fallback after migration' : 'fallback', 'upload to S3', 'ready', 'video list'] as const;
+    const uploadChecks = ['create upload', migratedAt !== null ? 'fallback after migration' : 'fallback', 'upload to S3', 'ready', 'video list'] as const;
     const skipFrom = (from: number, reason: string) => {
       for (const name of uploadChecks.slice(from)) report.skip(name, reason);
     };
@@ -91,7 +93,7 @@ export async function runVerify(config: VerifyConfig, write: (line: string) => v
     const first = await report.check(uploadChecks[0], async () => created201(await create('upload')()));
     if (first === undefined) return skipFrom(1, 'the create failed');
     const upload = await report.check(uploadChecks[1], async () =>
-      migratedNow ? createAfterMigration(create('upload after migration'), first) : expectFallback(first, legacySchema),
+      migratedAt !== null ? createAfterMigration(create('upload after migration'), first, migratedAt) : expectFallback(first, legacySchema),
     );
     // A wrong fallback is reported; the upload itself is still checked, on the video created last.
     const video = upload ?? first;
