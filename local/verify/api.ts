@@ -14,7 +14,9 @@ export class UnreachableError extends Error {
     readonly url: string,
     readonly reason: string,
   ) {
-    super(`${url}: ${reason}`);
+    // Without the query: a presigned URL's signature has no place in a CI log.
+    const { origin, pathname } = new URL(url);
+    super(`${origin}${pathname}: ${reason}`);
   }
 }
 

@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { basename, extname } from 'node:path';
 import { fastStartMp4 } from '../mux-emulator/media.js';
+import { UsageError } from './args.js';
 
 export interface Clip {
   readonly filename: string;
@@ -25,6 +26,9 @@ const contentTypes: Record<string, string> = {
 export async function loadClip(path: string | null): Promise<Clip> {
   if (path === null) return { filename: 'reelay-verify.mp4', contentType: 'video/mp4', bytes: new Uint8Array(fastStartMp4(2_000, 640, 360, 16 * 1024)) };
   const contentType = contentTypes[extname(path).toLowerCase()];
-  if (contentType === undefined) throw new Error(`--clip ${path}: name a video file ending in ${Object.keys(contentTypes).join(', ')}`);
-  return { filename: basename(path), contentType, bytes: new Uint8Array(await readFile(path)) };
+  if (contentType === undefined) throw new UsageError(`--clip ${path}: name a video file ending in ${Object.keys(contentTypes).join(', ')}`);
+  const bytes = await readFile(path).catch((error: unknown) => {
+    throw new UsageError(`--clip ${path}: ${(error as Error).message}`);
+  });
+  return { filename: basename(path), contentType, bytes: new Uint8Array(bytes) };
 }

@@ -33,17 +33,19 @@ export async function runVerify(config: VerifyConfig, write: (line: string) => v
   const report = new Report(write);
   const api = apiClient(config.api, config.timeoutMs);
   const { token, adminToken } = config;
-  const created: string[] = [];
+  /** Every video this run created, in order: the clean-up deletes them all. */
+  const created: CreatedUploadAnswer[] = [];
   const finish = (): VerifyOutcome => {
     write(report.summary(config.api));
     return { ok: !report.failed, results: report.results };
   };
   const track = (upload: CreatedUploadAnswer): CreatedUploadAnswer => {
-    created.push(upload.video.id);
+    created.push(upload);
     return upload;
   };
   // One run's videos share a title prefix, so an operator can find any left behind.
-  const title = (what: string) => `reelay verify ${randomUUID().slice(0, 8)} ${what}`;
+  const runId = randomUUID().slice(0, 8);
+  const title = (what: string) => `reelay verify ${runId} ${what}`;
   const clip = await loadClip(config.clipPath);
   const create = (what: string) => async () => track(await createUpload(api, token ?? '', clip, title(what)));
   const created201 = (upload: CreatedUploadAnswer): Passed<CreatedUploadAnswer> => ({
@@ -55,7 +57,7 @@ export async function runVerify(config: VerifyConfig, write: (line: string) => v
   try {
     await uploadAndMigrationChecks();
   } finally {
-    for (const id of created) await report.check('delete video', () => deleteVideo(api, token ?? '', id));
+    for (const { video } of created) await report.check('delete video', () => deleteVideo(api, token ?? '', video.id));
   }
   return finish();
 
@@ -96,7 +98,7 @@ export async function runVerify(config: VerifyConfig, write: (line: string) => v
       migratedAt !== null ? createAfterMigration(create('upload after migration'), first, migratedAt) : expectFallback(first, legacySchema),
     );
     // A wrong fallback is reported; the upload itself is still checked, on the video created last.
-    const video = upload ?? first;
+    const video = upload ?? created.at(-1) ?? first;
     if ((await report.check(uploadChecks[2], () => putClip(video, clip, config.timeoutMs))) === undefined) return skipFrom(3, 'the PUT failed');
     const videoId = video.video.id;
     await report.check(uploadChecks[3], () => waitUntilReady(api, token, videoId, config.timeoutMs));

@@ -4,10 +4,17 @@
  * when the API is down or a token is wrong.
  */
 import { randomUUID } from 'node:crypto';
+import { writeFile, mkdtemp, rm } from 'node:fs/promises';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fastStartMp4 } from '../../local/mux-emulator/media.js';
+import { apiClient } from '../../local/verify/api.js';
 import { parseVerifyArguments, UsageError } from '../../local/verify/args.js';
-import type { CheckResult } from '../../local/verify/report.js';
+import { deleteVideo } from '../../local/verify/checks.js';
+import { Report, type CheckResult } from '../../local/verify/report.js';
 import { runVerify, type VerifyOutcome } from '../../local/verify/verify.js';
 import { backends } from '../support/databases.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
@@ -86,6 +93,45 @@ describe('npm run verify when the API is down', () => {
   });
 });
 
+describe('npm run verify: the clean-up', () => {
+  /** A server that answers every DELETE with the given status and body, as a deployment would. */
+  async function deleteAnswer(status: number, body: string): Promise<CheckResult> {
+    const server = createHttpServer((_request, response) => {
+      response.writeHead(status, body === '' ? {} : { 'content-type': 'application/json' });
+      response.end(body);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const report = new Report(() => {});
+      await report.check('delete video', () => deleteVideo(apiClient(`http://127.0.0.1:${port}`, 5_000), 'token', '00000000-0000-4000-8000-000000000001'));
+      return report.results[0] as CheckResult;
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  it('counts 204 and 202 as deleted', async () => {
+    expect(await deleteAnswer(204, '')).toMatchObject({ outcome: 'passed', detail: 'video 00000000-0000-4000-8000-000000000001: 204' });
+    expect((await deleteAnswer(202, '{}')).outcome).toBe('passed');
+  });
+
+  it("skips on API Gateway's route-not-found, naming the video to delete by hand", async () => {
+    for (const status of [404, 405]) {
+      expect(await deleteAnswer(status, '{"message":"Not Found"}')).toMatchObject({
+        outcome: 'skipped',
+        detail: 'skipped: this deployment has no DELETE route; delete video 00000000-0000-4000-8000-000000000001 by hand',
+      });
+    }
+  });
+
+  it("fails on any other answer, reelay's own 404 included", async () => {
+    expect(await deleteAnswer(404, '{"error":{"code":"not_found","message":"Video not found"}}')).toMatchObject({ outcome: 'failed' });
+    expect((await deleteAnswer(500, '{"message":"Internal Server Error"}')).outcome).toBe('failed');
+    expect((await deleteAnswer(200, '{}')).detail).toMatch(/^DELETE \/api\/videos\/00000000-0000-4000-8000-000000000001 answered 200 /);
+  });
+});
+
 describe.each(backends)('npm run verify against the local stack on %s', (backend) => {
   describe('the current schema', () => {
     let stack: TestStack;
@@ -111,6 +157,22 @@ describe.each(backends)('npm run verify against the local stack on %s', (backend
       expect(answer.body.video.status).toBe('ready');
       expect(result(run, 'ready').detail).toContain(answer.body.video.mux.playbackId);
       expect([...stack.muxEmulator.assets.values()].some((asset) => asset.json.passthrough?.startsWith(`${id}.`))).toBe(true);
+    });
+
+    it('uploads the --clip it is given', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'reelay-verify-'));
+      try {
+        const clip = join(dir, 'short.mov');
+        await writeFile(clip, fastStartMp4(3_000, 1280, 720, 20_000));
+        const run = await verify(['--api', stack.url, '--token', user, '--clip', clip, '--timeout', '30']);
+        expect(run.ok, run.lines.join('\n')).toBe(true);
+        expect(result(run, 'upload to S3').detail).toMatch(/^20000 bytes to 127\.0\.0\.1:\d+$/);
+        const id = /video ([0-9a-f-]{36})/.exec(result(run, 'create upload').detail)?.[1] ?? '';
+        const answer = await stack.request<{ video: { contentType: string; filename: string } }>('GET', `/api/videos/${id}`, { token: user });
+        expect(answer.body.video).toMatchObject({ contentType: 'video/quicktime', filename: 'short.mov' });
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
     });
 
     it('skips the admin checks without an admin token, and the upload without a user token', async () => {
