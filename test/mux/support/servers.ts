@@ -68,25 +68,5 @@ export async function startFileServer(bytes: Buffer, contentType = 'video/mp4'):
   return Object.assign(server, { hits });
 }
 
-/**
- * A minimal MP4 head: `ftyp`, then `moov` with an `mvhd` (timescale 1000, the given duration) and a video `tkhd`
- * (width × height), which is all the emulator reads. Padded with `mdat` bytes to `totalBytes`.
- */
-export function fakeMp4(durationMs: number, width: number, height: number, totalBytes = 64 * 1024): Buffer {
-  const box = (type: string, body: Buffer) => {
-    const header = Buffer.alloc(8);
-    header.writeUInt32BE(8 + body.length, 0);
-    header.write(type, 4, 'latin1');
-    return Buffer.concat([header, body]);
-  };
-  const ftyp = box('ftyp', Buffer.from('isom\0\0\x02\0isomiso2avc1mp41', 'latin1'));
-  const mvhd = Buffer.alloc(100);
-  mvhd.writeUInt32BE(1000, 12);
-  mvhd.writeUInt32BE(durationMs, 16);
-  const tkhd = Buffer.alloc(84);
-  tkhd.writeUInt32BE(width * 65536, 76);
-  tkhd.writeUInt32BE(height * 65536, 80);
-  const moov = box('moov', Buffer.concat([box('mvhd', mvhd), box('trak', box('tkhd', tkhd))]));
-  const head = Buffer.concat([ftyp, moov]);
-  return Buffer.concat([head, box('mdat', Buffer.alloc(Math.max(0, totalBytes - head.length - 8), 7))]);
-}
+/** The MP4 head the emulator reads, built where its parser lives. */
+export { fastStartMp4 as fakeMp4 } from '../../../local/mux-emulator/media.js';
