@@ -89,34 +89,6 @@ export function expectFallback(created: CreatedUploadAnswer, legacySchema: boole
   throw new CheckFailure(`${describeFallback(created)}, but the migration status says the Mux columns are missing`);
 }
 
-/**
- * After a migration the functions may still use the schema they detected before it: each container caches a
- * detection that found columns missing for 5 s (shared/db/capabilities.ts). So a create that still reports the
- * fallback is made again once that has passed since the migration, then every 2 s up to {@link schemaCacheWaitMs}:
- * a new video each time (all cleaned up), as a create cannot be asked again without making one.
- */
-export const incompleteSchemaCacheMs = 5_000;
-export const schemaCacheWaitMs = 15_000;
-
-export async function createAfterMigration(
-  create: () => Promise<CreatedUploadAnswer>,
-  first: CreatedUploadAnswer,
-  migratedAt: number,
-): Promise<Passed<CreatedUploadAnswer>> {
-  let created = first;
-  let attempts = 1;
-  let next = migratedAt + incompleteSchemaCacheMs + 500;
-  while (created.schema.usedFallback && next < migratedAt + schemaCacheWaitMs) {
-    await sleep(Math.max(0, next - performance.now()));
-    created = await create();
-    attempts += 1;
-    next = performance.now() + 2_000;
-  }
-  const passed = expectFallback(created, false);
-  if (attempts === 1) return passed;
-  return { ...passed, detail: `${passed.detail} on create ${attempts}, video ${created.video.id} (the functions had cached the schema from before the migration)` };
-}
-
 /** The presigned single PUT, with exactly the signed headers (fetch sets content-length from the body). */
 export async function putClip(created: CreatedUploadAnswer, clip: Clip, timeoutMs: number): Promise<Passed<true>> {
   const { upload } = created;
