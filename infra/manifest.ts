@@ -18,6 +18,8 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
 /**
  * What a function may touch; each capability maps to exactly one grant in `Functions`. `bucket-read` is the part of
  * `bucket` a function needs to hand out links to files reelay stored itself (captions), and nothing that writes.
+ * `bucket-delete` deletes a video's objects under the upload prefix (DELETE /api/videos/{id}, and the ingest and
+ * reconcile work that finishes a deletion).
  * `mux-binding` is the asset binding key, for the functions that create, adopt or bind Mux assets (not admin).
  * `mux-playback` is for a function that shows playback URLs without calling Mux: the tokens' lifetime and, with the
  * signed policy, reading the Mux secret, for the URL signing key that mints the tokens.
@@ -27,7 +29,7 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
  * roles' secrets to give the roles their passwords at deploy time.
  */
 export const capabilities = [
-  'database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'mux', 'mux-binding', 'mux-playback',
+  'database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'bucket-delete', 'mux', 'mux-binding', 'mux-playback',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 

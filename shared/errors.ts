@@ -159,6 +159,7 @@ export const SqlState = {
   duplicateObject: '42710',
   uniqueViolation: '23505',
   notNullViolation: '23502',
+  insufficientPrivilege: '42501',
   lockNotAvailable: '55P03',
   serializationFailure: '40001',
   deadlockDetected: '40P01',

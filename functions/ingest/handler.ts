@@ -10,7 +10,7 @@ import type { Env } from '../../shared/config/reader.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
-import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { lazyHandler, once } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageServices } from '../../shared/runtime/storage.js';
 import { storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
@@ -45,10 +45,15 @@ const retryOutcomes: ReadonlySet<IngestOutcome['result']> = new Set(['retry']);
 export async function createHandler(env: Env, options: IngestHandlerOptions = {}): Promise<IngestHandler> {
   const config = ingestConfigFromEnv(env);
   const logger = functionLogger(config, 'ingest', options);
-  const { videos } = await functionDatabase(config.database, logger, options);
+  const { driver, videos } = await functionDatabase(config.database, logger, options);
   const mux = muxRuntime(config.mux);
   const storage = storageServices(config.storage).storage;
-  const ingest = new IngestService({ videos, storage, gateway: mux.gateway, binding: mux.binding, logger, ...config.ingest });
+  // Only an upload that lost a race with DELETE needs it: the deletion's module is loaded then, not at cold start.
+  const deletion = once(async () => {
+    const { VideoDeletion } = await import('../../shared/videos/video-deletion.js');
+    return new VideoDeletion({ executor: driver, storage: async () => storage, gateway: mux.gateway, binding: mux.binding, logger });
+  });
+  const ingest = new IngestService({ videos, storage, gateway: mux.gateway, binding: mux.binding, logger, deletion, ...config.ingest });
 
   return async (event) => {
     const receiveCounts = new Map(event.Records.map((record) => [record.messageId, Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1]));

@@ -1,7 +1,7 @@
 /**
  * The retry-and-reconcile Lambda. On its schedule (an EventBridge event) it runs every sweep; invoked directly
  * (`aws lambda invoke --payload '{"action":"backfill","limit":50}'`) it runs the one asked for. Returns the summary
- * `{ restored, reconciled, captions, retried, backfilled, failed }` (shared/videos/reconcile-service.ts).
+ * `{ restored, reconciled, captions, retried, backfilled, deleted, failed }` (shared/videos/reconcile-service.ts).
  */
 import * as z from 'zod';
 import { readInteger, type Env } from '../../shared/config/reader.js';
@@ -18,6 +18,7 @@ import { CaptionsService } from '../../shared/videos/captions-service.js';
 import type { IngestService, IngestServiceOptions } from '../../shared/videos/ingest-service.js';
 import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
 import { reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
+import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
 
 export type ReconcileHandlerOptions = DatabaseFunctionOptions;
 
@@ -30,6 +31,7 @@ export interface ReconcileConfig extends FunctionConfig {
   readonly ingest: Pick<IngestServiceOptions, 'inputUrlTtlSeconds' | 'staleClaimSeconds'>;
   /** MAX_INGEST_ATTEMPTS: the service's default when unset. */
   readonly maxIngestAttempts: number | undefined;
+  readonly deletion: Pick<VideoDeletionOptions, 'ingestGraceSeconds'>;
 }
 
 export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
@@ -40,6 +42,7 @@ export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
     storage: optionalStorageSettingsFromEnv(env),
     ingest: ingestSettingsFromEnv(env),
     maxIngestAttempts: readInteger(env, 'MAX_INGEST_ATTEMPTS', { min: 1 }),
+    deletion: deletionSettingsFromEnv(env),
   };
 }
 
@@ -61,15 +64,16 @@ function parseRequest(event: unknown): { actions: readonly (typeof reconcileActi
 export async function createHandler(env: Env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
   const config = reconcileConfigFromEnv(env);
   const logger = functionLogger(config, 'reconcile', options);
-  const { videos } = await functionDatabase(config.database, logger, options);
+  const { driver, videos } = await functionDatabase(config.database, logger, options);
   const mux = muxRuntime(config.mux);
   const settings = config.ingest;
   // Most runs find nothing to ingest and no captions to write: the ingest service and the S3 client it brings are
   // loaded by the first sweep that needs them, not at cold start (the settings were checked with the rest).
   const storage = storageOnDemand(config.storage);
+  const deletion = new VideoDeletion({ executor: driver, storage, gateway: mux.gateway, binding: mux.binding, logger, ...config.deletion });
   const ingestService = once(async () => {
     const { IngestService } = await import('../../shared/videos/ingest-service.js');
-    return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, binding: mux.binding, logger, ...settings });
+    return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, binding: mux.binding, logger, deletion: async () => deletion, ...settings });
   });
   const ingest: Pick<IngestService, 'ingestVideo'> = { ingestVideo: async (video, request) => (await ingestService()).ingestVideo(video, request) };
   const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
@@ -81,6 +85,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     captions,
     mux,
     ownership,
+    deletion,
     logger,
     ...(maxIngestAttempts === undefined ? {} : { maxIngestAttempts }),
     ...(settings.staleClaimSeconds === undefined ? {} : { staleClaimSeconds: settings.staleClaimSeconds }),

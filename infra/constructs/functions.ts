@@ -7,6 +7,7 @@
  *            passwords (DATABASE_ROLE_SECRET_ARNS)
  *   bucket   → the object actions of `uploadObjectActions` on the upload prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
  *   bucket-read → `s3:GetObject` on the caption files under that prefix only (UPLOAD_BUCKET, UPLOAD_PREFIX)
+ *   bucket-delete → `s3:DeleteObject` and `s3:AbortMultipartUpload` on that prefix, `s3:ListBucket` for keys under it
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
  *   mux-binding → reading the asset binding key the same way (MUX_BINDING_KEY_SECRET_ARN): for the functions that
  *              create, adopt or bind Mux assets
@@ -192,7 +193,8 @@ export class Functions extends Construct {
       }
       case 'bucket':
       case 'bucket-read':
-        grantStorage(fn, props.uploads, capability === 'bucket' ? 'upload' : 'read-stored-files');
+      case 'bucket-delete':
+        grantStorage(fn, props.uploads, capability === 'bucket' ? 'upload' : capability === 'bucket-read' ? 'read-stored-files' : 'delete');
         return;
       case 'mux':
         props.muxSecret.grantRead(fn);

@@ -68,8 +68,14 @@ export function unconditionalWritesDenied(bucket: s3.IBucket, uploadPrefix: stri
   });
 }
 
-/** The two object grants functions get: uploading (capability `bucket`) and reading stored captions (`bucket-read`). */
-export type ObjectAccess = 'upload' | 'read-stored-files';
+/** What `bucket-delete` allows on the upload prefix: deleting a video's objects and aborting its multipart upload. */
+export const deleteObjectActions = ['s3:DeleteObject', 's3:AbortMultipartUpload'] as const;
+
+/**
+ * The object grants functions get: uploading (capability `bucket`), reading stored captions (`bucket-read`), and
+ * deleting a video's objects (`bucket-delete`, with listing limited to the prefix).
+ */
+export type ObjectAccess = 'upload' | 'read-stored-files' | 'delete';
 
 interface ObjectAccessSpec {
   readonly actions: readonly string[];
@@ -84,6 +90,12 @@ export const objectAccess: Readonly<Record<ObjectAccess, ObjectAccessSpec>> = {
     keyPattern: (prefix) => `${prefix}*`,
     wildcardReason: (prefix) =>
       `Object actions limited to the ${prefix} prefix; keys are generated per upload, so a prefix wildcard is the least privilege possible.`,
+  },
+  delete: {
+    actions: deleteObjectActions,
+    keyPattern: (prefix) => `${prefix}*`,
+    wildcardReason: (prefix) =>
+      `Deletes only under the ${prefix} prefix, where every key is a video's (<video id>/…); a deletion removes the folder of a video id known only at run time.`,
   },
   'read-stored-files': {
     actions: storedFileReadActions,
@@ -174,6 +186,15 @@ export class UploadBucket extends Construct {
     const spec = objectAccess[access];
     const keyPattern = spec.keyPattern(this.uploadPrefix);
     this.grantObjects(grantee, spec.actions, keyPattern);
+    if (access === 'delete') {
+      // Finding a video's objects needs ListObjectsV2, a bucket action: limited to keys under the prefix.
+      iam.Grant.addToPrincipal({
+        grantee,
+        actions: ['s3:ListBucket'],
+        resourceArns: [this.bucket.bucketArn],
+        conditions: { StringLike: { 's3:prefix': keyPattern } },
+      });
+    }
     return keyPattern;
   }
 

@@ -2,7 +2,7 @@
  * The Video API's asset routes, behind HTTP Basic auth: POST/GET /video/v1/assets (create; list newest first with
  * `next_cursor`), GET/PATCH/DELETE /video/v1/assets/{id} and GET /video/v1/assets/{id}/input-info. `passthrough` is
  * kept as given and can be changed by PATCH (which sends `video.asset.updated`), as Mux does. Create faults (429,
- * 500, a hang) are taken from the store here.
+ * 500, a hang, a delay) and delete faults are taken from the store here.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MuxHttpError, readJson, sendJson } from './http.js';
@@ -52,6 +52,7 @@ export async function handleAssetsApi(
       record.status = null;
       return;
     }
+    if (fault?.kind === 'delay') await new Promise((resolve) => setTimeout(resolve, fault.ms));
     const asset = lifecycle.create(body, plan);
     sendJson(res, 201, { data: asset.json });
     record.status = 201;
@@ -85,6 +86,12 @@ export async function handleAssetsApi(
     return;
   }
   if (assetMatch && method === 'DELETE') {
+    const failure = store.deleteFaults.shift();
+    if (failure !== undefined) {
+      sendJson(res, failure, { error: { type: failure === 429 ? 'too_many_requests' : 'internal_server_error', messages: [`Emulated fault: ${failure}`] } });
+      record.status = failure;
+      return;
+    }
     const asset = store.liveAsset(decodeURIComponent(assetMatch[1] ?? ''));
     asset.deleted = true;
     store.track(webhooks.deliver(prepareEvent('video.asset.deleted', asset, snapshot(asset), now)));

@@ -23,6 +23,8 @@ export class EmulatorStore {
   readonly #pending = new Set<Promise<void>>();
 
   readonly createFaults: CreateFault[] = [];
+  /** Statuses the next asset deletes answer with. */
+  readonly deleteFaults: number[] = [];
   duplicateEvents = 0;
   reorderAssets = 0;
 
@@ -36,6 +38,12 @@ export class EmulatorStore {
     hangNextCreates: (count, { createAsset = false } = {}) => {
       for (let index = 0; index < count; index += 1) this.createFaults.push({ kind: 'hang', createAsset });
     },
+    delayNextCreates: (count, ms) => {
+      for (let index = 0; index < count; index += 1) this.createFaults.push({ kind: 'delay', ms });
+    },
+    failNextDeletes: (count, status = 500) => {
+      for (let index = 0; index < count; index += 1) this.deleteFaults.push(status);
+    },
     duplicateNextEvents: (count) => {
       this.duplicateEvents += count;
     },
@@ -44,6 +52,7 @@ export class EmulatorStore {
     },
     reset: () => {
       this.createFaults.length = 0;
+      this.deleteFaults.length = 0;
       this.duplicateEvents = 0;
       this.reorderAssets = 0;
     },

@@ -76,7 +76,10 @@ export interface ApiRequestRecord {
   status: number | null;
 }
 
-export type CreateFault = { readonly kind: 'status'; readonly status: number; readonly retryAfterSeconds?: number } | { readonly kind: 'hang'; readonly createAsset: boolean };
+export type CreateFault =
+  | { readonly kind: 'status'; readonly status: number; readonly retryAfterSeconds?: number }
+  | { readonly kind: 'hang'; readonly createAsset: boolean }
+  | { readonly kind: 'delay'; readonly ms: number };
 
 export interface MuxEmulatorFaults {
   /** The next `count` creates answer 429 with `retry-after`. */
@@ -88,6 +91,10 @@ export interface MuxEmulatorFaults {
    * anyway, as when Mux did the work but the response was lost.
    */
   hangNextCreates(count: number, options?: { createAsset?: boolean }): void;
+  /** The next `count` creates make their asset and answer only after `ms` (an ingest caught mid-create). */
+  delayNextCreates(count: number, ms: number): void;
+  /** The next `count` asset deletes answer `status` (default 500) with a Mux error body, deleting nothing. */
+  failNextDeletes(count: number, status?: number): void;
   /** Each of the next `count` events is delivered twice (same id). */
   duplicateNextEvents(count: number): void;
   /** For the next `count` assets, `video.asset.ready` (or `errored`) is delivered before `video.asset.created`. */

@@ -27,13 +27,15 @@ export type TablePrivilege = (typeof tablePrivilegeKinds)[number];
 
 const appWrites: readonly TablePrivilege[] = ['SELECT', 'INSERT', 'UPDATE'];
 const readOnly: readonly TablePrivilege[] = ['SELECT'];
+/** 0005: a deletion removes the row (shared/db/video-deletion-db.ts). */
+const appWritesAndDeletes: readonly TablePrivilege[] = [...appWrites, 'DELETE'];
 
 /**
- * Exactly what each role holds on each of reelay's tables (the grants of 0004, and of every later migration that adds
- * a table). test/migrations/schema-model.test.ts compares it with the live catalog.
+ * Exactly what each role holds on each of reelay's tables (the grants of 0004, 0005's DELETE on videos, and of every
+ * later migration that adds a table). test/migrations/schema-model.test.ts compares it with the live catalog.
  */
 export const tablePrivileges: Readonly<Record<SchemaTable, Readonly<Record<DatabaseRole, readonly TablePrivilege[]>>>> = {
-  videos: { reelay_app: appWrites, reelay_read: readOnly },
+  videos: { reelay_app: appWritesAndDeletes, reelay_read: readOnly },
   mux_webhook_events: { reelay_app: appWrites, reelay_read: readOnly },
   deferred_mux_data: { reelay_app: appWrites, reelay_read: readOnly },
 };

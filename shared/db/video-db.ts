@@ -30,7 +30,7 @@ import { insertVideo } from './video-insert.js';
 import { executeVideoWrite, givenMuxFields, SqlParams, type VideoWrite, type WritePlan } from './video-write.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { acceptsAssetEvents, muxStatusRank, perAssetFields, videoStatusRank } from '../videos/status-rules.js';
+import { acceptsAssetEvents, muxStatusRank, perAssetFields, stillLiving, videoStatusRank } from '../videos/status-rules.js';
 
 export type * from './video-types.js';
 export { videoStatuses, type MuxField, type MuxFields, type VideoRecord, type VideoStatus } from './video-fields.js';
@@ -260,7 +260,7 @@ export class VideoDB {
   ): Promise<UpdateResult> {
     const given = new Set(givenMuxFields(attach.mux));
     return this.#update(id, attach.mux, 'overwrite', (capabilities, params) => {
-      if (!hasColumn(capabilities, 'videos', 'mux_asset_id')) return { sets: [], guard: `status <> 'cancelled'` };
+      if (!hasColumn(capabilities, 'videos', 'mux_asset_id')) return { sets: [], guard: stillLiving };
       const own = params.add(attach.mux.assetId);
       const moving = `mux_asset_id IS DISTINCT FROM ${own}`;
       const sets = [`status = CASE WHEN ${moving} AND status IN ('errored', 'ready') THEN 'processing' ELSE status END`];
@@ -273,7 +273,7 @@ export class VideoDB {
       if (attach.attempt !== null && hasColumn(capabilities, 'videos', 'ingest_attempts')) {
         acceptable.push(`(mux_asset_id <> ${own} AND ingest_attempts = ${params.add(attach.attempt)})`);
       }
-      return { sets, guard: `status <> 'cancelled' AND (${acceptable.join(' OR ')})` };
+      return { sets, guard: `${stillLiving} AND (${acceptable.join(' OR ')})` };
     });
   }
 
@@ -285,7 +285,7 @@ export class VideoDB {
   async restoreMuxFields(id: string, fields: Partial<MuxFields>, videoStatus?: VideoStatus): Promise<UpdateResult> {
     return this.#update(id, fields, 'restore', (capabilities, params) => {
       const sets: string[] = [];
-      const guards = [`status <> 'cancelled'`];
+      const guards = [stillLiving];
       if (videoStatus !== undefined) {
         const next = params.add(videoStatus);
         sets.push(`status = CASE WHEN ${videoStatusRank('status')} < ${videoStatusRank(next)} THEN ${next} ELSE status END`);

@@ -7,7 +7,8 @@
 import { sqlValue, type JsonValue, type ParamValue, type Row } from './driver.js';
 import type { BasicVideoColumn, MuxColumn, VideoColumn } from './schema.js';
 
-export const videoStatuses = ['awaiting_upload', 'uploaded', 'processing', 'ready', 'errored', 'cancelled'] as const;
+/** `deleting`: DELETE /api/videos/{id} was asked and is being carried out (shared/videos/video-deletion.ts). */
+export const videoStatuses = ['awaiting_upload', 'uploaded', 'processing', 'ready', 'errored', 'cancelled', 'deleting'] as const;
 export type VideoStatus = (typeof videoStatuses)[number];
 
 /** Mux's asset states, plus `pending` before an asset exists. */

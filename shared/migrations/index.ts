@@ -7,7 +7,8 @@ import { basicVideos } from './0001_basic_videos.js';
 import { muxColumnsMigration } from './0002_mux_columns.js';
 import { indexesMigration } from './0003_indexes.js';
 import { databaseRolesMigration } from './0004_database_roles.js';
+import { videoDeletionMigration } from './0005_video_deletion.js';
 
-export const migrations: readonly Migration[] = [basicVideos, muxColumnsMigration, indexesMigration, databaseRolesMigration];
+export const migrations: readonly Migration[] = [basicVideos, muxColumnsMigration, indexesMigration, databaseRolesMigration, videoDeletionMigration];
 
 export const latestVersion: number = migrations[migrations.length - 1]?.version ?? 0;

@@ -54,6 +54,8 @@ export interface MuxGateway {
   getInputs(assetId: string): Promise<readonly MuxAssetInput[] | null>;
   /** GET a text resource (a transcript `.txt` or a `.vtt` track). */
   fetchText(url: string): Promise<string>;
+  /** `DELETE /video/v1/assets/{id}`; `not_found` when Mux does not know the asset (deleted before: done too). */
+  deleteAsset(assetId: string): Promise<'deleted' | 'not_found'>;
 }
 
 export interface MuxAssetInput {
@@ -226,6 +228,17 @@ export function createMuxGateway(mux: Mux, options: GatewayOptions = {}): MuxGat
         const record = typeof settings === 'object' && settings !== null ? (settings as Record<string, unknown>) : {};
         return { url: typeof record.url === 'string' ? record.url : null, settings: record };
       });
+    },
+
+    async deleteAsset(assetId) {
+      try {
+        await mux.video.assets.delete(assetId);
+        return 'deleted';
+      } catch (error) {
+        const mapped = toMuxApiError(error, 'delete asset');
+        if (mapped.status === 404) return 'not_found';
+        throw mapped;
+      }
     },
 
     async fetchText(url) {

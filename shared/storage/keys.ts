@@ -31,6 +31,15 @@ export class UploadKeys {
     return `${source.slice(0, -'source'.length)}captions/${language}.srt`;
   }
 
+  /**
+   * The video whose folder holds `key` (`${prefix}${videoId}/…`: its source, its captions, anything), or undefined
+   * for a key outside every video's folder.
+   */
+  folderVideoIdFromKey(key: string): string | undefined {
+    if (!key.startsWith(this.prefix)) return undefined;
+    return /^([A-Za-z0-9-]{1,64})\/./.exec(key.slice(this.prefix.length))?.[1];
+  }
+
   /** The video id inside a key made by {@link objectKeyFor}, or undefined for any other key. */
   videoIdFromKey(key: string): string | undefined {
     if (!key.startsWith(this.prefix)) return undefined;

@@ -7,7 +7,9 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
   type S3Client,
@@ -195,5 +197,23 @@ export class S3Operations {
   async putObject(key: string, body: string | Uint8Array, contentType: string): Promise<{ eTag?: string }> {
     const output = await mapped(this.#client.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: body, ContentType: contentType })), { key });
     return output.ETag === undefined ? {} : { eTag: output.ETag };
+  }
+
+  /**
+   * Deletes every object whose key starts with `prefix` (a video's folder: its source, its captions, a seal marker),
+   * page by page; returns how many were deleted. Deleting a key that is already gone is a success in S3, so a
+   * repeated or concurrent run is harmless. One DeleteObject per key: a video's folder holds a handful of objects.
+   */
+  async deleteObjectsUnder(prefix: string): Promise<number> {
+    let deleted = 0;
+    let token: string | undefined;
+    do {
+      const page = await mapped(this.#client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token === undefined ? {} : { ContinuationToken: token }) })), { key: prefix });
+      const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
+      await Promise.all(keys.map((key) => mapped(this.#client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })), { key })));
+      deleted += keys.length;
+      token = page.IsTruncated === true ? page.NextContinuationToken : undefined;
+    } while (token !== undefined);
+    return deleted;
   }
 }

@@ -154,6 +154,11 @@ export class UploadStorage {
     return this.#keys.captionsKeyFor(videoId, language);
   }
 
+  /** The video whose folder holds `key` (source, captions, …), or undefined (shared/storage/keys.ts). */
+  folderVideoIdFromKey(key: string): string | undefined {
+    return this.#keys.folderVideoIdFromKey(key);
+  }
+
   /** The video id inside a source key, or undefined for any other key. */
   videoIdFromKey(key: string): string | undefined {
     return this.#keys.videoIdFromKey(key);
@@ -283,5 +288,14 @@ export class UploadStorage {
   /** Writes a small object from the server side (e.g. the SRT captions made from Mux's VTT). */
   async putObject(key: string, body: string | Uint8Array, contentType: string): Promise<{ eTag?: string }> {
     return (await this.#operations()).putObject(key, body, contentType);
+  }
+
+  /**
+   * Deletes every object of the video: under `${prefix}${videoId}/` (its source, its captions, a seal marker). The
+   * video id is checked as a key segment first, so no other video's folder can be named.
+   */
+  async deleteVideoObjects(videoId: string): Promise<number> {
+    const folder = this.#keys.objectKeyFor(videoId, '').slice(0, -'source'.length);
+    return (await this.#operations()).deleteObjectsUnder(folder);
   }
 }

@@ -35,21 +35,27 @@ import type { AssetBinder } from '../mux/binding.js';
 import type { MuxGateway } from '../mux/client.js';
 import { AssetOwnership } from './asset-ownership.js';
 import type { IngestSettings } from './ingest-settings.js';
+import type { VideoDeletion } from './video-deletion.js';
 import { ingestOptions, ingestOptionsFromColumn, ingestOptionsFromMetadata, type IngestOptions } from './ingest-options.js';
 
 
-export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'presignGet' | 'headObject' | 'sealKey'>;
+export type IngestStorage = Pick<UploadStorage, 'bucket' | 'videoIdFromKey' | 'folderVideoIdFromKey' | 'presignGet' | 'headObject' | 'sealKey' | 'deleteVideoObjects'>;
 
 export interface IngestServiceOptions extends IngestSettings {
   readonly videos: VideoDB;
   readonly storage: IngestStorage;
   /** Built on first use (the Mux credentials may only be readable during an invocation). */
-  readonly gateway: () => Promise<Pick<MuxGateway, 'createAsset' | 'findAsset' | 'getInputs'>>;
+  readonly gateway: () => Promise<Pick<MuxGateway, 'createAsset' | 'findAsset' | 'getInputs' | 'deleteAsset'>>;
   /** Tags the passthrough of every asset created (shared/mux/binding.ts); built on first use, like the gateway. */
   readonly binding: () => Promise<AssetBinder>;
   readonly logger?: Logger;
   /** Pages of the asset list searched for an existing asset (100 assets each, newest first). Default 5. */
   readonly passthroughSearchPages?: number;
+  /**
+   * Finishes the deletion of a video whose ingest this was (shared/videos/video-deletion.ts); built on first use.
+   * Without it, the asset made for a deleted video is still deleted and reconcile finishes the rest.
+   */
+  readonly deletion?: () => Promise<Pick<VideoDeletion, 'finish'>>;
 }
 
 export type IngestOutcome =
@@ -57,7 +63,7 @@ export type IngestOutcome =
   | {
       readonly result: 'skipped';
       readonly videoId: string | null;
-      readonly reason: 'other_bucket' | 'not_a_source_key' | 'unknown_video' | 'not_claimable' | 'cancelled';
+      readonly reason: 'other_bucket' | 'not_a_source_key' | 'unknown_video' | 'not_claimable' | 'cancelled' | 'deleted';
     }
   /** Mux refused the input for good; the video is `errored` with the message. */
   | { readonly result: 'rejected'; readonly videoId: string; readonly error: string }
@@ -76,6 +82,8 @@ export interface IngestVideoOptions {
 }
 
 const defaultInputUrlTtlSeconds = 6 * 3600;
+/** Video ids are UUIDs (any other folder name is nobody's video, and is not looked up). */
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 export class IngestService {
   readonly #videos: VideoDB;
@@ -87,6 +95,7 @@ export class IngestService {
   readonly #inputUrlTtlSeconds: number;
   readonly #staleClaimSeconds: number;
   readonly #searchPages: number;
+  readonly #deletion: IngestServiceOptions['deletion'];
 
   constructor(options: IngestServiceOptions) {
     this.#videos = options.videos;
@@ -98,6 +107,7 @@ export class IngestService {
     this.#inputUrlTtlSeconds = options.inputUrlTtlSeconds ?? defaultInputUrlTtlSeconds;
     this.#staleClaimSeconds = options.staleClaimSeconds ?? 900;
     this.#searchPages = options.passthroughSearchPages ?? 5;
+    this.#deletion = options.deletion;
   }
 
   /** One object from an S3 event notification. */
@@ -108,15 +118,16 @@ export class IngestService {
       return { result: 'skipped', videoId: null, reason: 'other_bucket' };
     }
     const videoId = this.#storage.videoIdFromKey(object.key);
-    if (videoId === undefined) {
-      log.debug('ingest.skipped', { reason: 'not_a_source_key' });
-      return { result: 'skipped', videoId: null, reason: 'not_a_source_key' };
-    }
+    if (videoId === undefined) return this.#otherObject(object.key, log);
     const video = await this.#videos.findByS3Key(object.key);
-    if (video === null || video.id !== videoId) {
+    // No row has this key: the video was deleted (the upload landed after, or during, the deletion). Rows are written
+    // before any upload URL is handed out, so an object without one is left over, and goes.
+    if (video === null) return this.#removeUploadOfDeleted(videoId, log);
+    if (video.id !== videoId) {
       log.warn('ingest.skipped', { reason: 'unknown_video', videoId });
       return { result: 'skipped', videoId, reason: 'unknown_video' };
     }
+    if (video.status === 'deleting') return this.#removeUploadOfDeleted(videoId, log);
     if (video.status === 'cancelled') return this.#sealCancelled(video, log);
     if (object.size !== video.sizeBytes) {
       // The signed PUT fixes the length and multipart parts are signed one by one, so a difference means a client
@@ -185,8 +196,9 @@ export class IngestService {
       log.info('ingest.claimed_elsewhere');
       return { result: 'retry', videoId, reason: 'claimed_elsewhere' };
     }
-    // Cancelled between this delivery's read and its claim: the upload that landed must not stay either.
+    // Cancelled or deleted between this delivery's read and its claim: the upload that landed must not stay either.
     if (current?.status === 'cancelled') return this.#sealCancelled(current, log);
+    if (current === null || current.status === 'deleting') return this.#removeUploadOfDeleted(videoId, log);
     log.info('ingest.skipped', { reason: 'not_claimable', status: current?.status ?? null });
     return { result: 'skipped', videoId, reason: 'not_claimable' };
   }
@@ -197,6 +209,43 @@ export class IngestService {
     if (outcome === 'already_sealed') log.debug('ingest.skipped', { reason: 'cancelled', videoId: video.id });
     else log.info('ingest.cancelled_upload_removed', { videoId: video.id, outcome });
     return { result: 'skipped', videoId: video.id, reason: 'cancelled' };
+  }
+
+  /**
+   * Not a source (captions reelay wrote, a seal marker, a stray): not ingested. One written into the folder of a video
+   * that is being deleted or is gone — a caption file a webhook wrote while the deletion ran — is deleted with it.
+   */
+  async #otherObject(key: string, log: Logger): Promise<IngestOutcome> {
+    const folderOf = this.#storage.folderVideoIdFromKey(key);
+    if (folderOf !== undefined && uuidPattern.test(folderOf)) {
+      const video = await this.#videos.findById(folderOf);
+      if (video === null || video.status === 'deleting') return this.#removeUploadOfDeleted(folderOf, log);
+    }
+    log.debug('ingest.skipped', { reason: 'not_a_source_key' });
+    return { result: 'skipped', videoId: null, reason: 'not_a_source_key' };
+  }
+
+  /** The objects of a video that is deleted or being deleted (an upload that landed late): deleted too. */
+  async #removeUploadOfDeleted(videoId: string, log: Logger): Promise<IngestOutcome> {
+    const deleted = await this.#storage.deleteVideoObjects(videoId);
+    log.info('ingest.upload_of_deleted_video_removed', { videoId, objects: deleted });
+    return { result: 'skipped', videoId, reason: 'deleted' };
+  }
+
+  /**
+   * The attach was refused because the video is being deleted (or is gone): the asset just made or adopted is deleted,
+   * and the deletion that waited for this ingest is finished here.
+   */
+  async #discardForDeletion(videoId: string, assetId: string, log: Logger): Promise<IngestOutcome | null> {
+    const current = await this.#videos.findById(videoId);
+    if (current !== null && current.status !== 'deleting') return null;
+    const outcome = await (await this.#gateway()).deleteAsset(assetId);
+    log.info('ingest.asset_of_deleted_video_removed', { assetId, outcome });
+    if (current !== null && this.#deletion !== undefined) {
+      const finished = await (await this.#deletion()).finish(current);
+      log.info('ingest.deletion_finished', { result: finished.result });
+    }
+    return { result: 'skipped', videoId, reason: 'deleted' };
   }
 
   /** The newest asset that AssetOwnership proves reelay made for the video (never `replaces`), or null. */
@@ -226,6 +275,10 @@ export class IngestService {
       ...(requested ? { audioEnhanced: requested.normalizeAudio, options: { ...requested } } : {}),
     };
     const attached = await this.#videos.attachMuxAsset(video.id, { replaces, attempt: video.mux.ingestAttempts, mux });
+    if (attached.video === null) {
+      const discarded = await this.#discardForDeletion(video.id, asset.id, log);
+      if (discarded !== null) return discarded;
+    }
     log.info(result === 'created' ? 'ingest.asset_created' : 'ingest.asset_adopted', {
       assetId: asset.id,
       // False when a webhook stored the asset first (or the video was cancelled meanwhile): nothing to add.

@@ -15,6 +15,8 @@
  *   Restoring only fills what is empty and never moves a status backwards (VideoDB.restoreMuxFields).
  * - `retry-errored`: errored videos whose error is transient (see {@link isTransientAssetError}) are re-ingested,
  *   up to `maxIngestAttempts` in total: the row is reset and gets the new asset, the old asset's events are ignored.
+ *   4. deletions left half-done (Mux or S3 unreachable, a crash, an ingest that was waited for and died) are finished
+ *      (shared/videos/video-deletion.ts).
  * - `backfill`: videos left `uploaded` (their S3 event went to the DLQ, or they predate the pipeline) are ingested.
  */
 import type { VideoDB } from '../db/video-db.js';
@@ -27,6 +29,7 @@ import type { MuxRuntime } from '../runtime/mux.js';
 import type { AssetOwnership } from './asset-ownership.js';
 import type { CaptionsService } from './captions-service.js';
 import type { IngestOutcome, IngestService } from './ingest-service.js';
+import type { VideoDeletion } from './video-deletion.js';
 import { presentFields, videoStatusFor } from './webhook-service.js';
 
 export const reconcileActions = ['reconcile', 'retry-errored', 'backfill'] as const;
@@ -43,6 +46,8 @@ export interface ReconcileSummary {
   retried: number;
   /** Videos sent to Mux that had never reached it. */
   backfilled: number;
+  /** Half-done deletions finished (video, objects and assets gone). */
+  deleted: number;
   /** Items that failed this run (they are picked up again by the next one). */
   failed: number;
 }
@@ -54,6 +59,8 @@ export interface ReconcileServiceOptions {
   readonly mux: Pick<MuxRuntime, 'gateway' | 'urls' | 'config'>;
   /** Decides which assets may be adopted. */
   readonly ownership: Pick<AssetOwnership, 'namesVideo' | 'refusal'>;
+  /** Finishes half-done deletions; without it they are left alone (and logged by nobody). */
+  readonly deletion?: Pick<VideoDeletion, 'listUnfinished' | 'finish'>;
   readonly logger?: Logger;
   /** Attempts in total, the first ingest included (default 3). */
   readonly maxIngestAttempts?: number;
@@ -85,7 +92,7 @@ export function isTransientAssetError(errors: MuxAssetError | null, attempts: nu
   return errors.type === 'invalid_input' ? attempts < 2 : true;
 }
 
-const emptySummary = (): ReconcileSummary => ({ restored: 0, reconciled: 0, captions: 0, retried: 0, backfilled: 0, failed: 0 });
+const emptySummary = (): ReconcileSummary => ({ restored: 0, reconciled: 0, captions: 0, retried: 0, backfilled: 0, deleted: 0, failed: 0 });
 
 const ingested = (outcome: IngestOutcome) => outcome.result === 'created' || outcome.result === 'adopted';
 
@@ -112,6 +119,7 @@ export class ReconcileService {
   readonly #captions: CaptionsService;
   readonly #mux: ReconcileServiceOptions['mux'];
   readonly #ownership: ReconcileServiceOptions['ownership'];
+  readonly #deletion: ReconcileServiceOptions['deletion'];
   readonly #logger: Logger;
   readonly #maxAttempts: number;
   readonly #retryWindowSeconds: number;
@@ -127,6 +135,7 @@ export class ReconcileService {
     this.#captions = options.captions;
     this.#mux = options.mux;
     this.#ownership = options.ownership;
+    this.#deletion = options.deletion;
     this.#logger = options.logger ?? silentLogger;
     this.#maxAttempts = options.maxIngestAttempts ?? 3;
     this.#retryWindowSeconds = options.retryWindowSeconds ?? 24 * 3600;
@@ -181,6 +190,20 @@ export class ReconcileService {
       summary.captions += completed.done;
       summary.failed += completed.failed;
     }
+
+    await this.#finishDeletions(summary, limit);
+  }
+
+  async #finishDeletions(summary: ReconcileSummary, limit: number): Promise<void> {
+    const deletion = this.#deletion;
+    if (deletion === undefined) return;
+    const unfinished = await deletion.listUnfinished(limit);
+    const counts = await this.#each('delete', unfinished, async (video) => {
+      const outcome = await deletion.finish(video);
+      return outcome.result === 'deleted' ? done : failed(`deletion waits for ${outcome.waitingFor}`);
+    });
+    summary.deleted += counts.done;
+    summary.failed += counts.failed;
   }
 
   /**

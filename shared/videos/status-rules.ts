@@ -5,7 +5,7 @@
  */
 import { muxStatuses, type MuxField } from '../db/video-fields.js';
 
-/** Order in which a video moves; a monotonic update never moves it to a lower rank (`cancelled` has none). */
+/** Order in which a video moves; a monotonic update never moves it to a lower rank (`cancelled` and `deleting` have none). */
 export const videoStatusOrder = ['awaiting_upload', 'uploaded', 'processing', 'errored', 'ready'] as const;
 
 /** SQL for the position of `operand` in `order` (-1 when absent), e.g. to compare a stored status with a new one. */
@@ -20,10 +20,16 @@ export const videoStatusRank = sqlRankExpression(videoStatusOrder);
 export const muxStatusRank = sqlRankExpression(muxStatuses);
 
 /**
- * Mux reports on assets, and an asset only exists once the upload finished and ingest claimed the video: an event
- * never moves a video still waiting for its upload, nor one that was cancelled.
+ * SQL: the video's life goes on. A cancelled video, or one being deleted, is never moved again by anything but the
+ * deletion (no ingest, webhook or restore may bring it back).
  */
-export const acceptsAssetEvents = `status NOT IN ('awaiting_upload', 'cancelled')`;
+export const stillLiving = `status NOT IN ('cancelled', 'deleting')`;
+
+/**
+ * Mux reports on assets, and an asset only exists once the upload finished and ingest claimed the video: an event
+ * never moves a video still waiting for its upload, nor one that was cancelled or is being deleted.
+ */
+export const acceptsAssetEvents = `status NOT IN ('awaiting_upload', 'cancelled', 'deleting')`;
 
 /** Fields that describe one asset: cleared when a video moves to another asset. */
 export const perAssetFields: readonly MuxField[] = [

@@ -10,10 +10,11 @@ import { ConflictError, NotFoundError } from '../errors.js';
 import { loadVisibleVideo, type Viewer } from './access.js';
 
 /**
- * Statuses in which an edit is refused with a 409. None today: every stored video may be renamed, a cancelled one
- * too. A status for a video being deleted belongs here, so that an edit cannot race the deletion.
+ * Statuses in which an edit is refused with a 409: a video being deleted (so an edit cannot race the deletion and
+ * write personal data back into a row that is going away). Every other stored video may be renamed, a cancelled
+ * one too.
  */
-export const statusesRefusingEdits: readonly VideoStatus[] = [];
+export const statusesRefusingEdits: readonly VideoStatus[] = ['deleting'];
 
 export interface VideoEditsOptions {
   readonly executor: Executor;

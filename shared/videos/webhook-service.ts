@@ -19,6 +19,8 @@
  * - Guards, not arrival order, decide: `ready` is never overwritten by `created`, events for an older asset of a
  *   re-ingested video are ignored, a video still waiting for its upload or cancelled is left alone, and fields an
  *   event lacks never erase stored ones. A refused event is still recorded as processed.
+ * - An asset whose tag names a video that no longer exists (deleted while its ingest was creating the asset) is
+ *   deleted at Mux (shared/videos/video-deletion.ts).
  * - On a legacy schema (no Mux columns, no events table) the video status still moves for tagged assets; the Mux
  *   fields are deferred by VideoDB (logged, or kept in `deferred_mux_data`) and the reconcile job restores them after
  *   the migration.
@@ -64,6 +66,9 @@ export type WebhookOutcome =
   | { readonly result: 'not_owned'; readonly eventId: string; readonly type: string; readonly assetId: string | null; readonly reason: NotOwnedReason }
   /** Correctly signed but unusable; recorded as rejected (its id may be a digest, see RejectedWebhook). */
   | { readonly result: 'rejected'; readonly eventId: string; readonly type: string };
+
+/** Events after which an asset tagged for a video that no longer exists is deleted (#deleteIfVideoDeleted). */
+const orphanCheckedTypes: ReadonlySet<string> = new Set(['video.asset.created', 'video.asset.ready']);
 
 /** The video status an asset status means. */
 export const videoStatusFor: Record<MuxAssetStatus, VideoStatus> = { preparing: 'processing', ready: 'ready', errored: 'errored' };
@@ -137,6 +142,10 @@ export class WebhookService {
       log.warn('mux_webhook.not_owned', { reason: refusal, objectId: event.objectId, passthrough, recorded: result.recorded });
       return { result: 'not_owned', eventId: event.id, type: event.receivedType, assetId: event.assetId, reason: refusal };
     }
+    // Only the first events of an asset are checked, so an ignored late event of a live video costs no extra read.
+    if (result.video === null && change.kind === 'progress' && 'videoId' in change.binding && orphanCheckedTypes.has(event.receivedType)) {
+      await this.#deleteIfVideoDeleted(change.binding.videoId, change.binding.assetId, log);
+    }
     const videoId = result.video?.id ?? null;
     log.info(result.video ? 'mux_webhook.applied' : 'mux_webhook.ignored', {
       videoId,
@@ -145,6 +154,18 @@ export class WebhookService {
       ...(result.deferredFields.length > 0 ? { deferredFields: result.deferredFields } : {}),
     });
     return { result: result.video ? 'applied' : 'ignored', eventId: event.id, type: event.receivedType, videoId };
+  }
+
+  /**
+   * An asset tagged for a video that was deleted (or is being deleted) was made by an ingest that lost the race with
+   * the deletion and did not clean up (it crashed): it is deleted here, so nothing of the video is left at Mux.
+   */
+  async #deleteIfVideoDeleted(videoId: string, assetId: string, log: Logger): Promise<void> {
+    const video = await this.#videos.findById(videoId);
+    if (video !== null && video.status !== 'deleting') return;
+    if (video !== null && video.mux.assetId === assetId) return; // the deletion knows this one
+    const outcome = await (await this.#mux.gateway()).deleteAsset(assetId);
+    log.info('mux_webhook.asset_of_deleted_video_removed', { videoId, outcome });
   }
 
   async #reject(rejected: RejectedWebhook): Promise<WebhookOutcome> {

@@ -145,7 +145,7 @@ describe.each(backends)('admin function on %s', (backend) => {
       expect(body.counts).toEqual({
         available: true,
         total: 5,
-        byStatus: { awaiting_upload: 2, uploaded: 1, processing: 1, ready: 1, errored: 0, cancelled: 0 },
+        byStatus: { awaiting_upload: 2, uploaded: 1, processing: 1, ready: 1, errored: 0, cancelled: 0, deleting: 0 },
       });
       expect(body.stuck.uploads.count).toBe(1);
       expect(body.stuck.uploads.sample).toEqual([expect.objectContaining({ id: stuckUpload, status: 'awaiting_upload', ageMinutes: 25 * 60 })]);

@@ -4,7 +4,7 @@
  * its `uses` in functions/routes.json imply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
+import { deleteObjectActions, storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
 import { databaseAccessOf, loadManifest, type FunctionSpec } from '../../infra/manifest.js';
 import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
@@ -16,6 +16,7 @@ interface Statement {
   Effect: string;
   Action: string | string[];
   Resource: unknown;
+  Condition?: unknown;
 }
 
 /** All statements that apply to a function's role: its inline policies and attached policies. */
@@ -118,7 +119,7 @@ describe.each([
     if (database) expected.add('rds-data').add('secretsmanager');
     if (spec.uses.includes('database-roles')) expected.add('secretsmanager');
     if (readsMuxSecret(spec, signed)) expected.add('secretsmanager');
-    if (spec.uses.includes('bucket') || spec.uses.includes('bucket-read')) expected.add('s3');
+    if (spec.uses.some((use) => use === 'bucket' || use === 'bucket-read' || use === 'bucket-delete')) expected.add('s3');
     if (spec.trigger === 'sqs') expected.add('sqs');
     expect([...services].sort()).toEqual([...expected].sort());
 
@@ -128,14 +129,29 @@ describe.each([
     expect(actions.filter((action) => action.startsWith('logs:')).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     for (const target of resourcesFor(statements, 'logs:')) expect(target).toMatch(/^<Functions\w+Logs\w+\.Arn>$/);
 
-    if (spec.uses.includes('bucket')) {
-      expect(actions.filter((action) => action.startsWith('s3:')).sort()).toEqual([...uploadObjectActions].sort());
-      expect(resourcesFor(statements, 's3:')).toEqual([expect.stringMatching(/^<Uploads\w+\.Arn>\/uploads\/\*$/)]);
-    }
-    if (spec.uses.includes('bucket-read')) {
-      // Captions only: no write, no multipart, and source videos (uploads/<id>/source.*) out of reach.
-      expect(actions.filter((action) => action.startsWith('s3:'))).toEqual([...storedFileReadActions]);
-      expect(resourcesFor(statements, 's3:')).toEqual([expect.stringMatching(/^<Uploads\w+\.Arn>\/uploads\/\*\/captions\/\*$/)]);
+    // S3: each capability's actions, on object ARNs under the upload prefix; listing (for deletions) on the bucket,
+    // only for keys under the prefix.
+    const objectStatements = statements.filter((statement) => actionsOf([statement]).some((action) => action.startsWith('s3:') && action !== 's3:ListBucket'));
+    const objectActions = new Set(actionsOf(objectStatements));
+    const expectedObjectActions = new Set<string>([
+      ...(spec.uses.includes('bucket') ? uploadObjectActions : []),
+      ...(spec.uses.includes('bucket-read') ? storedFileReadActions : []),
+      ...(spec.uses.includes('bucket-delete') ? deleteObjectActions : []),
+    ]);
+    expect([...objectActions].sort()).toEqual([...expectedObjectActions].sort());
+    const objectResources = new Set(resourcesFor(objectStatements, 's3:'));
+    const expectedObjectResources = new Set<string>();
+    if (spec.uses.includes('bucket') || spec.uses.includes('bucket-delete')) expectedObjectResources.add('uploads/*');
+    if (spec.uses.includes('bucket-read')) expectedObjectResources.add('uploads/*/captions/*');
+    expect([...objectResources].map((resource) => /^<Uploads\w+\.Arn>\/(.+)$/.exec(resource)?.[1] ?? resource).sort()).toEqual([...expectedObjectResources].sort());
+    const listing = statements.filter((statement) => actionsOf([statement]).includes('s3:ListBucket'));
+    if (spec.uses.includes('bucket-delete')) {
+      expect(listing).toHaveLength(1);
+      expect(actionsOf(listing)).toEqual(['s3:ListBucket']);
+      expect(resourcesFor(listing, 's3:')).toEqual([expect.stringMatching(/^<Uploads\w+\.Arn>$/)]);
+      expect(listing[0]?.Condition).toEqual({ StringLike: { 's3:prefix': 'uploads/*' } });
+    } else {
+      expect(listing).toEqual([]);
     }
     if (database) {
       expect(resourcesFor(statements, 'rds-data:')).toEqual([expect.stringMatching(/:cluster:<DatabaseCluster\w+>$/)]);

@@ -145,7 +145,7 @@ describe('the dev stage (defaults)', () => {
       expect('RDS_SECRET_ARN' in env).toBe(database);
       expect(env.RDS_DATABASE).toBe(database ? 'reelay' : undefined);
       expect('DATABASE_ROLE_SECRET_ARNS' in env).toBe(uses.has('database-roles'));
-      const storage = uses.has('bucket') || uses.has('bucket-read');
+      const storage = uses.has('bucket') || uses.has('bucket-read') || uses.has('bucket-delete');
       expect('UPLOAD_BUCKET' in env).toBe(storage);
       expect(env.UPLOAD_PREFIX).toBe(storage ? 'uploads/' : undefined);
       expect('MUX_SECRET_ARN' in env).toBe(uses.has('mux'));
@@ -168,13 +168,13 @@ describe('the dev stage (defaults)', () => {
       expect(JSON.parse(secrets[0]?.[1].Properties?.SecretString as string)).toEqual({ tokenId: '', tokenSecret: '', webhookSecret: '' });
     });
 
-    it('generates the asset binding key in a secret of its own, read by ingest, webhooks and reconcile only', () => {
+    it('generates the asset binding key in a secret of its own, read by ingest, webhooks, reconcile and deletions only', () => {
       const secrets = resourcesOfType(dev.json, 'AWS::SecretsManager::Secret').filter(([, secret]) => constructPathOf(secret).includes('/AssetBindingKey/'));
       expect(secrets).toHaveLength(1);
       expect(secrets[0]?.[1].Properties).toMatchObject({ GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true, IncludeSpace: false } });
       expect(secrets[0]?.[1].Properties?.SecretString).toBeUndefined();
       const readers = manifest.functions.filter((fn) => 'MUX_BINDING_KEY_SECRET_ARN' in environmentOf(dev, fn.name)).map((fn) => fn.name);
-      expect(readers.sort()).toEqual(['ingest', 'mux-webhook', 'reconcile']);
+      expect(readers.sort()).toEqual(['ingest', 'mux-webhook', 'reconcile', 'video-deletes']);
     });
   });
 

@@ -56,7 +56,7 @@ describe.each(backends)('database roles through the local Data API on %s', (back
     expect(rows).toEqual([{ status: 'awaiting_upload' }]);
   });
 
-  it('lets the application role read, insert and update, and refuses DDL, DELETE and the ledger with 42501', async () => {
+  it('lets the application role read, insert, update and delete videos, and refuses DDL, other deletes and the ledger with 42501', async () => {
     const { master, app } = await migrated();
     const { rows } = await app.execute<{ id: string }>(insertVideo, { key: 'uploads/app.mp4' });
     expect(rows).toHaveLength(1);
@@ -71,7 +71,8 @@ describe.each(backends)('database roles through the local Data API on %s', (back
       'DROP TABLE mux_webhook_events',
       'CREATE INDEX planted_idx ON videos (title)',
       'TRUNCATE videos',
-      'DELETE FROM videos',
+      'DELETE FROM mux_webhook_events',
+      'DELETE FROM deferred_mux_data',
       `UPDATE schema_migrations SET checksum = 'forged'`,
       'DELETE FROM schema_migrations_lock',
       'SELECT * FROM schema_migrations',
@@ -79,6 +80,10 @@ describe.each(backends)('database roles through the local Data API on %s', (back
       expect(await sqlStateOf(app.execute(ddl)), ddl).toBe('42501');
     }
     expect(await sqlStateOf(app.transaction((tx) => tx.execute('CREATE TABLE planted (id int)')))).toBe('42501');
+    expect(await videoCount(master)).toBe(1);
+    // 0005: a deletion removes the video's row.
+    const { rows: second } = await app.execute<{ id: string }>(insertVideo, { key: 'uploads/deleted.mp4' });
+    expect((await app.execute('DELETE FROM videos WHERE id = CAST(:id AS uuid)', { id: second[0]?.id ?? '' })).rowCount).toBe(1);
     expect(await videoCount(master)).toBe(1);
     const { rows: tables } = await master.execute<{ name: string }>(
       `SELECT relname AS name FROM pg_class WHERE relnamespace = current_schema()::regnamespace AND relname = 'planted'`,

@@ -5,6 +5,7 @@
  * figures each scenario records for the reporter (test/reliability/reporter.ts → docs/RELIABILITY.md).
  */
 import type { S3EventRecord, SQSEvent } from 'aws-lambda';
+import { ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { expect, type TestContext } from 'vitest';
 import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import type { Driver } from '../../shared/db/driver.js';
@@ -129,6 +130,8 @@ async function putWithRetries(send: () => Promise<Response>, onRetry: () => void
 export interface UploadOptions {
   readonly bytes: Buffer;
   readonly options?: UploadRequest['options'];
+  /** Runs between the create and the upload (e.g. a DELETE the upload then lands after). */
+  readonly beforeUpload?: (videoId: string) => Promise<void>;
 }
 
 /**
@@ -146,6 +149,7 @@ export async function uploadVideo(stack: TestStack, token: string, title: string
   );
   expect(created.status, created.text).toBe(201);
   const { video, upload: instructions } = created.body;
+  await upload.beforeUpload?.(video.id);
   if (instructions.mode === 'single') {
     const put = await putWithRetries(() => putSingle(instructions as SingleUpload, upload.bytes), counted);
     expect(put.status, await put.text()).toBe(200);
@@ -234,6 +238,54 @@ export async function expectEndState(
   expect(lost, 'videos lost').toBe(0);
   expect(extraAssets, 'second Mux assets').toBe(0);
   return { checked: uploads.length, lost, extraAssets, unusedRows };
+}
+
+/** What became of the videos a scenario deleted. */
+export interface DeletedState {
+  readonly checked: number;
+  /** Visible again (GET 200), or a row left in the table. */
+  readonly resurrected: number;
+  /** Live Mux assets tagged for a deleted video. */
+  readonly orphanAssets: number;
+  /** Objects left in a deleted video's S3 folder. */
+  readonly orphanObjects: number;
+}
+
+/**
+ * The end state of deleted videos: GET is a 404, no row is left, no live Mux asset is tagged for them, their S3
+ * folder is empty. A deletion that answered 202 is given until the stack is idle, then one reconcile run.
+ */
+export async function expectDeleted(stack: TestStack, token: string, ids: readonly string[]): Promise<DeletedState> {
+  stack.dataApi.faults.clear();
+  await stack.idle();
+  const stillThere = async () => (await Promise.all(ids.map(async (id) => ((await getVideo(stack, token, id)).status === 404 ? null : id)))).filter((id) => id !== null);
+  if ((await stillThere()).length > 0) {
+    await sleep(1_100); // the deletion grace of the reliability stack
+    await stack.invoke.reconcile({ action: 'reconcile' });
+    await stack.idle();
+  }
+  const visible = await stillThere();
+  const driver = await stackDatabase(stack);
+  let rows: number;
+  try {
+    const { rows: found } = await driver.execute<{ n: number }>('SELECT CAST(count(*) AS int) AS n FROM videos WHERE id = ANY(CAST(:ids AS uuid[]))', { ids: `{${ids.join(',')}}` });
+    rows = found[0]?.n ?? 0;
+  } finally {
+    await driver.close();
+  }
+  let orphanAssets = 0;
+  let orphanObjects = 0;
+  for (const id of ids) {
+    orphanAssets += assetsFor(stack, id).filter((asset) => !asset.deleted).length;
+    const listed = await stack.s3.client.send(new ListObjectsV2Command({ Bucket: stack.s3.bucket, Prefix: `${stack.env.UPLOAD_PREFIX ?? ''}${id}/` }));
+    orphanObjects += listed.KeyCount ?? 0;
+  }
+  const resurrected = Math.max(visible.length, rows);
+  expect(visible, 'deleted videos visible again').toEqual([]);
+  expect(rows, 'rows left of deleted videos').toBe(0);
+  expect(orphanAssets, 'live Mux assets of deleted videos').toBe(0);
+  expect(orphanObjects, 'objects left of deleted videos').toBe(0);
+  return { checked: ids.length, resurrected, orphanAssets, orphanObjects };
 }
 
 async function countRowsByTitle(stack: TestStack, titles: readonly string[]): Promise<Map<string, number>> {

@@ -72,15 +72,19 @@ describe.each(backends)('database privileges of each function in the local stack
     expect((await master.execute('SELECT id, title, status, owner_id FROM videos ORDER BY id')).rows).toEqual(before.rows);
   });
 
-  it('lets the video-changes function’s credentials update a video but never delete one', async () => {
+  it('lets the application role (video-changes, video-deletes) update and delete a video, but no webhook record, no DDL', async () => {
     const alice = await stack.tokens.mint(`alice-${randomUUID()}`);
     const created = await createUpload(stack, alice, uploadRequest(videoBytes(1024), { title: 'Editable' }));
     const changes = await driverOf('video-changes');
+    expect(stack.functionEnv('video-deletes').RDS_SECRET_ARN).toBe(stack.functionEnv('video-changes').RDS_SECRET_ARN);
     expect((await changes.execute(`UPDATE videos SET title = 'Edited' WHERE id = CAST(:id AS uuid)`, { id: created.video.id })).rowCount).toBe(1);
-    expect(await refusal(changes.execute('DELETE FROM videos WHERE id = CAST(:id AS uuid)', { id: created.video.id }))).toBe('42501');
+    expect(await refusal(changes.execute('DELETE FROM mux_webhook_events'))).toBe('42501');
     expect(await refusal(changes.execute('ALTER TABLE videos ADD COLUMN planted text'))).toBe('42501');
     const master = await driverOf('admin');
     expect((await master.execute('SELECT title FROM videos WHERE id = CAST(:id AS uuid)', { id: created.video.id })).rows).toEqual([{ title: 'Edited' }]);
+    const deletes = await driverOf('video-deletes');
+    expect((await deletes.execute('DELETE FROM videos WHERE id = CAST(:id AS uuid)', { id: created.video.id })).rowCount).toBe(1);
+    expect((await master.execute('SELECT title FROM videos WHERE id = CAST(:id AS uuid)', { id: created.video.id })).rows).toEqual([]);
   });
 
   it('refuses DDL and the migration ledger with the uploads function’s credentials', async () => {

@@ -1,0 +1,64 @@
+/**
+ * Deleting a video: `DELETE /api/videos/{id}` (shared/videos/video-deletion.ts). Owner or admin; another owner's
+ * video is a 404, like a missing one. `204` when everything is gone; `202` with the video (status `deleting`) when a
+ * part must wait — an ingest in flight, Mux or S3 unreachable — which the reconcile job finishes. A video already gone
+ * is a 404. The function logs in as the application role (it deletes rows), may delete objects under the upload
+ * prefix only, and reads the Mux secret (it deletes assets) and the binding key (it recognises reelay's assets).
+ */
+import type { Env } from '../../shared/config/reader.js';
+import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
+import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { muxRuntime } from '../../shared/runtime/mux.js';
+import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
+import { storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { presentVideo } from '../../shared/videos/presenter.js';
+import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
+
+export type VideoDeletesHandlerOptions = DatabaseFunctionOptions;
+
+/** Everything the video-deletes function reads from its environment, parsed once at cold start. */
+export interface VideoDeletesConfig extends HttpFunctionConfig {
+  readonly database: DatabaseConfig;
+  readonly mux: MuxSettings;
+  readonly storage: StorageSettings;
+  readonly deletion: Pick<VideoDeletionOptions, 'ingestGraceSeconds'>;
+}
+
+export function videoDeletesConfigFromEnv(env: Env): VideoDeletesConfig {
+  return {
+    ...httpFunctionConfigFromEnv(env),
+    database: databaseConfigFromEnv(env),
+    mux: muxSettingsFromEnv(env),
+    storage: storageSettingsFromEnv(env),
+    deletion: deletionSettingsFromEnv(env),
+  };
+}
+
+/** Route key (as in functions/routes.json) → route. */
+export function videoDeleteRoutes(deletion: Pick<VideoDeletion, 'request'>, playbackPolicy: MuxSettings['playbackPolicy']): Record<string, Route> {
+  return {
+    'DELETE /api/videos/{id}': route({
+      auth: 'user',
+      params: idParams,
+      handle: async ({ params, principal }) => {
+        const outcome = await deletion.request(principal, params.id);
+        if (outcome.result === 'deleted') return { status: 204 };
+        return { status: 202, body: { video: presentVideo(outcome.video, playbackPolicy), waitingFor: outcome.waitingFor } };
+      },
+    }),
+  };
+}
+
+export async function createHandler(env: Env, options: VideoDeletesHandlerOptions = {}): Promise<HttpHandler> {
+  const config = videoDeletesConfigFromEnv(env);
+  const logger = functionLogger(config, 'video-deletes', options);
+  const { driver } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const mux = muxRuntime(config.mux);
+  const deletion = new VideoDeletion({ executor: driver, storage: storageOnDemand(config.storage), gateway: mux.gateway, binding: mux.binding, logger, ...config.deletion });
+  return httpHandler({ name: 'video-deletes', logger, adminGroup: config.adminGroup, routes: videoDeleteRoutes(deletion, config.mux.playbackPolicy) });
+}
+
+export const handler = lazyHandler(() => createHandler(process.env));
