@@ -15,8 +15,8 @@
  *
  * This file composes the stack; its parts are modules of their own under `stack/`: `config.ts` (names, ARNs, the
  * options and handle), `services.ts` (starting the database, S3 and the Mux emulator), `env.ts` (the functions'
- * environment), `functions.ts` (building functions as Lambda's INIT does, the reconcile schedule) and `cleanups.ts`
- * (stopping in reverse order).
+ * environment), `functions.ts` (building functions as Lambda's INIT does, the reconcile schedule), `metrics.ts` (the
+ * functions' EMF lines added up for `GET /_local/metrics`) and `cleanups.ts` (stopping in reverse order).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
