@@ -9,8 +9,9 @@ import type { ConsoleSignIn, ReelayConfig, Stage } from './config.js';
 import { Alarms } from './constructs/alarms.js';
 import { Auth, hostedUiUrl, type HostedUiProps } from './constructs/auth.js';
 import { ConsoleSite, type ConsoleRuntimeConfig } from './constructs/console-site.js';
+import { ReelayDashboard } from './constructs/dashboard.js';
 import { Database } from './constructs/database.js';
-import { Functions, functionSizing } from './constructs/functions.js';
+import { Functions, functionSizing, reconcileEvery } from './constructs/functions.js';
 import { ReelayHttpApi } from './constructs/http-api.js';
 import { MigrationTrigger } from './constructs/migration-trigger.js';
 import { AssetBindingKey } from './constructs/asset-binding-key.js';
@@ -24,6 +25,8 @@ export const uploadPrefix = 'uploads/';
 export const migrationFunctionName = 'migrate';
 /** The function fed by the upload queue. */
 export const ingestFunctionName = 'ingest';
+/** The functions whose metrics the safety-net alarms and the dashboard read (their `Service` dimension). */
+export const metricServices = { uploads: 'uploads', webhooks: 'mux-webhook', ingest: ingestFunctionName, reconcile: 'reconcile' } as const;
 /** The local console (npm start), accepted as an OAuth callback by dev stacks so it can sign in against AWS. */
 export const localConsoleUrl = 'http://localhost:3000/';
 
@@ -41,6 +44,7 @@ export class ReelayStack extends Stack {
   readonly functions: Functions;
   readonly httpApi: ReelayHttpApi;
   readonly alarms: Alarms;
+  readonly dashboard: ReelayDashboard;
   readonly migration: MigrationTrigger;
   /** Present with `-c console=true`. */
   readonly console: ConsoleSite | undefined;
@@ -56,6 +60,8 @@ export class ReelayStack extends Stack {
     if (!ingest || !migrate) {
       throw new Error(`functions/routes.json must declare "${ingestFunctionName}" (sqs) and "${migrationFunctionName}" (invoke)`);
     }
+    const unknownServices = Object.values(metricServices).filter((name) => !manifest.functions.some((fn) => fn.name === name));
+    if (unknownServices.length > 0) throw new Error(`the alarms and dashboard read metrics of functions routes.json does not declare: ${unknownServices.join(', ')}`);
 
     const consoleSignIn = config.console?.signIn;
     const hostedUiPrefix =
@@ -130,7 +136,10 @@ export class ReelayStack extends Stack {
       deadLetterQueue: this.uploads.deadLetterQueue,
       apiStage: this.httpApi.stage,
       alarmEmail: config.alarmEmail,
+      reconcile: { service: metricServices.reconcile, every: reconcileEvery },
+      uploadsService: metricServices.uploads,
     });
+    this.dashboard = new ReelayDashboard(this, 'Dashboard', { alarms: this.alarms.alarms, services: metricServices, reconcileEvery });
     const migrationHandler = this.functions.get(migrationFunctionName);
     // Functions that log in as a role need it to exist with its password: the migration (0004 + passwords) comes first.
     const roleUsers = manifest.functions.filter((fn) => {

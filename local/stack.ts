@@ -15,8 +15,8 @@
  *
  * This file composes the stack; its parts are modules of their own under `stack/`: `config.ts` (names, ARNs, the
  * options and handle), `services.ts` (starting the database, S3 and the Mux emulator), `env.ts` (the functions'
- * environment), `functions.ts` (building functions as Lambda's INIT does, the reconcile schedule) and `cleanups.ts`
- * (stopping in reverse order).
+ * environment), `functions.ts` (building functions as Lambda's INIT does, the reconcile schedule), `metrics.ts` (the
+ * functions' EMF lines added up for `GET /_local/metrics`) and `cleanups.ts` (stopping in reverse order).
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -30,9 +30,10 @@ import { loadRouteTable, withRouteScopes } from './api-gateway/routes.js';
 import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
 import { createSqsBridge } from './s3/sqs-bridge.js';
 import { Cleanups } from './stack/cleanups.js';
-import { healthPath, legacyVersion, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
+import { healthPath, legacyVersion, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
 import { databaseSettings, functionsEnvironment } from './stack/env.js';
 import { everyInterval, FunctionRegistry, scheduledEvent } from './stack/functions.js';
+import { MetricsRecorder, recordingLogger } from './stack/metrics.js';
 import { emulatorSecrets, firstExistingDir, onPreferredPort, openDatabase, realMuxBindingKey, startMux, startS3 } from './stack/services.js';
 
 export {
@@ -77,7 +78,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   try {
     const objectCreated: S3EventRecord[] = [];
     // Every function is built on its first invocation, as a Lambda's INIT runs: start-up pays only for health.
-    const functions = new FunctionRegistry(routeTable, logger);
+    // The functions' EMF lines are also added up here, as CloudWatch would (GET /_local/metrics).
+    const metrics = new MetricsRecorder();
+    const functions = new FunctionRegistry(routeTable, recordingLogger(logger, metrics));
     const invokeIngest = async (event: SQSEvent) =>
       (await functions.handlerFor('ingest')(event, lambdaContext('ingest', { timeoutMs: 60_000 }))) as SQSBatchResponse | void;
     // The queue exists before the bucket can notify; a message that arrives before ingest can be built is redelivered.
@@ -182,6 +185,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handlers: httpHandlers,
       jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
       ...(staticDir && { staticDir }),
+      localRoutes: { [metricsPath]: () => metrics.snapshot() },
       logger: logger.child({ component: 'api-gateway' }),
     });
     cleanups.add(() => api.close());
@@ -215,6 +219,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       s3: s3.s3,
       sqs,
       objectCreated,
+      metrics,
       invoke: {
         reconcile: invokeReconcile,
         migrate: (payload) => functions.handlerFor('migrate')(payload, lambdaContext('migrate', { timeoutMs: 900_000 })),

@@ -84,7 +84,8 @@ function formatValue(value: unknown): string {
 
 /** One JSON log line as `12:00:01 INFO  component event key=value …`. */
 function prettyLine(line: string, colour: boolean): string {
-  const { level, event, time, component, function: functionName, ...fields } = JSON.parse(line) as LogFields;
+  // An EMF metric line's directive is for CloudWatch; the name, value and dimensions stay readable beside it.
+  const { level, event, time, component, function: functionName, _aws: _directive, ...fields } = JSON.parse(line) as LogFields;
   const clock = typeof time === 'string' ? time.slice(11, 19) : '';
   const label = String(level).toUpperCase().padEnd(5);
   const source = [component, functionName].filter((part) => typeof part === 'string').join('/');
@@ -126,6 +127,7 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
     `  Data API     ${urls.dataApi}`,
     `  S3           ${urls.s3}  bucket ${localBucket}, files in ${shown(`${localStateDir}/s3`)}`,
     `  Mux          ${mux}`,
+    `  Metrics      ${urls.api}/_local/metrics  (the functions' EMF metrics added up, as CloudWatch would)`,
     `  Reconcile    ${args.reconcileEverySeconds > 0 ? `every ${args.reconcileEverySeconds} s; ` : ''}type r + Enter here to run it now`,
     `  Admins       the group ${JSON.stringify(stack.env.ADMIN_GROUP)} (npm run token -- --admin${stack.env.ADMIN_GROUP === 'admin' ? '' : ` --admin-group ${stack.env.ADMIN_GROUP}`})`,
     ...(args.routeScopes === undefined ? [] : [`  Scopes       ${JSON.stringify(args.routeScopes)} (npm run token -- --scope <scope>)`]),

@@ -18,6 +18,11 @@ export interface Logger {
   info(event: string, fields?: LogFields): void;
   warn(event: string, fields?: LogFields): void;
   error(event: string, fields?: LogFields): void;
+  /**
+   * Writes `document` (an EMF metric, shared/metrics.ts) as one line whatever the level: a metric must reach
+   * CloudWatch at LOG_LEVEL=error too. The line carries the logger's keys and the invocation's, as every line does.
+   */
+  metric(document: LogFields): void;
   /** A logger that adds `keys` to every line (e.g. the request id). */
   child(keys: LogFields): Logger;
 }
@@ -65,15 +70,18 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   const threshold = levelOrder[options.level ?? 'info'];
   const sink = options.sink ?? ((line: string) => process.stdout.write(`${line}\n`));
   const keys = options.keys ?? {};
+  const line = (level: LogLevel, event: string, fields?: LogFields) =>
+    sink(JSON.stringify({ level, event, time: new Date().toISOString(), ...invocationLogKeys(), ...keys, ...fields }, replacer));
   const write = (level: LogLevel, event: string, fields?: LogFields) => {
     if (levelOrder[level] < threshold) return;
-    sink(JSON.stringify({ level, event, time: new Date().toISOString(), ...invocationLogKeys(), ...keys, ...fields }, replacer));
+    line(level, event, fields);
   };
   return {
     debug: (event, fields) => write('debug', event, fields),
     info: (event, fields) => write('info', event, fields),
     warn: (event, fields) => write('warn', event, fields),
     error: (event, fields) => write('error', event, fields),
+    metric: (document) => line('info', 'metric', document),
     child: (extra) => createLogger({ level: options.level, sink, keys: { ...keys, ...extra } }),
   };
 }

@@ -31,7 +31,7 @@ import {
 import { ConfigurationError, readDuration, type Env } from '../../shared/config/reader.js';
 import { createDriver } from '../../shared/db/create-driver.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
-import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import type { MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
@@ -139,11 +139,12 @@ export function migrationStatusBody(status: DatabaseStatus) {
 export async function createHandler(env: Env, options: AdminHandlerOptions = {}): Promise<HttpLambdaHandler> {
   const config = adminConfigFromEnv(env);
   const logger = functionLogger(config, 'admin', options);
-  const driver = options.driver ?? (await createDriver(config.database.driver, { logger, dataApiRetry: httpDataApiRetry }));
+  const metrics = functionMetrics(logger, 'admin', options);
+  const driver = options.driver ?? (await createDriver(config.database.driver, { logger, metrics, dataApiRetry: httpDataApiRetry }));
   // The health check answers fast: a short retry budget, and "resuming" (503) instead of waiting out a resume.
   const healthDriver =
     options.driver ??
-    (await createDriver(config.database.driver, { logger, dataApiRetry: { limitMs: config.healthDbWaitMs, baseDelayMs: 250, maxDelayMs: 1_000 } }));
+    (await createDriver(config.database.driver, { logger, metrics, dataApiRetry: { limitMs: config.healthDbWaitMs, baseDelayMs: 250, maxDelayMs: 1_000 } }));
   const thresholds = config.diagnostics;
   // Only the configuration is read here (no SDK, no secret): whether Mux is configured says nothing about its values.
   const mux = config.mux instanceof ConfigurationError ? config.mux : muxConfig(config.mux);

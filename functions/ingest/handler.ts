@@ -8,7 +8,7 @@
 import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Env } from '../../shared/config/reader.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
-import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler, once } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
@@ -45,7 +45,8 @@ const retryOutcomes: ReadonlySet<IngestOutcome['result']> = new Set(['retry']);
 export async function createHandler(env: Env, options: IngestHandlerOptions = {}): Promise<IngestHandler> {
   const config = ingestConfigFromEnv(env);
   const logger = functionLogger(config, 'ingest', options);
-  const { driver, videos } = await functionDatabase(config.database, logger, options);
+  const metrics = functionMetrics(logger, 'ingest', options);
+  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics });
   const mux = muxRuntime(config.mux);
   const storage = storageServices(config.storage).storage;
   // Only an upload that lost a race with DELETE needs it: the deletion's module is loaded then, not at cold start.
@@ -72,6 +73,10 @@ export async function createHandler(env: Env, options: IngestHandlerOptions = {}
         const again = settled.filter((outcome) => outcome.status === 'rejected' || retryOutcomes.has(outcome.value.result));
         for (const outcome of settled) {
           if (outcome.status === 'rejected') logger.error('ingest.failed', { messageId: message.messageId, error: outcome.reason });
+          // `Outcome` is the service's closed set of results, or `error` for a throw: never an id.
+          const result = outcome.status === 'rejected' ? 'error' : outcome.value.result;
+          const videoId = outcome.status === 'rejected' ? null : outcome.value.videoId;
+          metrics.count('IngestOutcomes', 1, { dimensions: { Outcome: result }, properties: { messageId: message.messageId, videoId, receiveCount } });
         }
         if (again.length > 0) failures.push({ itemIdentifier: message.messageId });
       }),

@@ -24,7 +24,7 @@ import { setRolePasswords, type RolePasswordReport } from '../../shared/db/roles
 // request.js alone: the rest of shared/http brings middy, which a non-HTTP function does not need.
 import { validateRequestPart } from '../../shared/http/request.js';
 import type { Logger } from '../../shared/log.js';
-import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
 import type { DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
@@ -85,7 +85,7 @@ export function migrateConfigFromEnv(env: Env): MigrateConfig {
 export async function createHandler(env: Env, options: MigrateHandlerOptions = {}): Promise<MigrateHandler> {
   const config = migrateConfigFromEnv(env);
   const baseLogger = functionLogger(config, 'migrate', options);
-  const driver = options.driver ?? (await createDriver(config.driver, { logger: baseLogger }));
+  const driver = options.driver ?? (await createDriver(config.driver, { logger: baseLogger, metrics: functionMetrics(baseLogger, 'migrate', options) }));
   const roleSecretArns = config.roleSecrets.arns;
 
   const setPasswords = async (logger: Logger, requireAll: boolean): Promise<RolePasswordReport[]> => {

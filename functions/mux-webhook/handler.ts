@@ -6,15 +6,17 @@
  */
 import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, route, type HttpHandler } from '../../shared/http/index.js';
+import type { CountMetric } from '../../shared/metrics.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
-import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import { WebhookSignatureError } from '../../shared/mux/webhooks.js';
+import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
 import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
-import { WebhookService } from '../../shared/videos/webhook-service.js';
+import { WebhookService, type WebhookOutcome } from '../../shared/videos/webhook-service.js';
 
 export interface MuxWebhookHandlerOptions extends DatabaseFunctionOptions {
   /** The clock signatures are checked against, ms. */
@@ -38,13 +40,23 @@ export function muxWebhookConfigFromEnv(env: Env): MuxWebhookConfig {
   };
 }
 
+/** What each outcome of WebhookService.handle counts as; `not_owned` is an event for an asset reelay does not know. */
+const webhookMetric: Record<WebhookOutcome['result'], CountMetric> = {
+  applied: 'WebhooksApplied',
+  ignored: 'WebhooksIgnored',
+  duplicate: 'WebhooksDuplicate',
+  rejected: 'WebhooksRejected',
+  not_owned: 'WebhooksUnknownAsset',
+};
+
 /** Mux event bodies are small; anything near this is not from Mux. */
 const maxWebhookBytes = 256 * 1024;
 
 export async function createHandler(env: Env, options: MuxWebhookHandlerOptions = {}): Promise<HttpHandler> {
   const config = muxWebhookConfigFromEnv(env);
   const logger = functionLogger(config, 'mux-webhook', options);
-  const { videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const metrics = functionMetrics(logger, 'mux-webhook', options);
+  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
   const mux = muxRuntime(config.mux);
   // Only caption tracks need S3: its SDK is loaded on the first one, not at cold start.
   const storage = storageOnDemand(config.storage);
@@ -58,7 +70,14 @@ export async function createHandler(env: Env, options: MuxWebhookHandlerOptions 
       'POST /api/webhooks/mux': route({
         auth: 'none',
         handle: async ({ rawBody, headers }) => {
-          const outcome = await webhooks.handle(rawBody, headers);
+          let outcome: WebhookOutcome;
+          try {
+            outcome = await webhooks.handle(rawBody, headers);
+          } catch (error) {
+            if (error instanceof WebhookSignatureError) metrics.count('WebhooksRefused', 1, { properties: { reason: error.reason } });
+            throw error;
+          }
+          metrics.count(webhookMetric[outcome.result], 1, { properties: { eventId: outcome.eventId, type: outcome.type } });
           return outcome.result === 'duplicate' ? { status: 204 } : { status: 200, body: outcome };
         },
       }),

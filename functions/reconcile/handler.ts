@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { readInteger, type Env } from '../../shared/config/reader.js';
 import { ValidationError } from '../../shared/errors.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
-import { functionConfigFromEnv, functionLogger, type FunctionConfig } from '../../shared/runtime/config.js';
+import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler, once } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
@@ -64,7 +64,8 @@ function parseRequest(event: unknown): { actions: readonly (typeof reconcileActi
 export async function createHandler(env: Env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
   const config = reconcileConfigFromEnv(env);
   const logger = functionLogger(config, 'reconcile', options);
-  const { driver, videos } = await functionDatabase(config.database, logger, options);
+  const metrics = functionMetrics(logger, 'reconcile', options);
+  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics });
   const mux = muxRuntime(config.mux);
   const settings = config.ingest;
   // Most runs find nothing to ingest and no captions to write: the ingest service and the S3 client it brings are
@@ -87,12 +88,22 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     ownership,
     deletion,
     logger,
+    metrics,
     ...(maxIngestAttempts === undefined ? {} : { maxIngestAttempts }),
     ...(settings.staleClaimSeconds === undefined ? {} : { staleClaimSeconds: settings.staleClaimSeconds }),
   });
   return async (event) => {
     const request = parseRequest(event);
-    return reconcile.run(request.actions, request.limit);
+    const summary = await reconcile.run(request.actions, request.limit);
+    // Every run counts every result, zeros too: a graph with a point per run shows that the schedule runs.
+    // (`restored` is DeferredPayloadsRestored, counted by the service with the pending gauge.)
+    const properties = { actions: request.actions };
+    metrics.count('ReconcileRecovered', summary.reconciled, { properties });
+    metrics.count('ReconcileCaptions', summary.captions, { properties });
+    metrics.count('ReconcileRetried', summary.retried, { properties });
+    metrics.count('ReconcileBackfilled', summary.backfilled, { properties });
+    metrics.count('ReconcileFailed', summary.failed, { properties });
+    return summary;
   };
 }
 

@@ -5,7 +5,7 @@
 import * as z from 'zod';
 import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
-import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { storageServices } from '../../shared/runtime/storage.js';
@@ -110,7 +110,8 @@ export function uploadsConfigFromEnv(env: Env): UploadsConfig {
 export async function createHandler(env: Env, options: UploadsHandlerOptions = {}): Promise<HttpHandler> {
   const config = uploadsConfigFromEnv(env);
   const logger = functionLogger(config, 'uploads', options);
-  const { videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const metrics = functionMetrics(logger, 'uploads', options);
+  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
   const { storage } = storageServices(config.storage);
   const service = new UploadService({
     videos,

@@ -8,7 +8,7 @@ import type { Env } from '../../shared/config/reader.js';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
-import { functionLogger } from '../../shared/runtime/config.js';
+import { functionLogger, functionMetrics } from '../../shared/runtime/config.js';
 import { functionDatabase, httpDataApiRetry, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { bucketLinker, playbackSigning, videoAnswersConfigFromEnv, type VideoAnswersConfig } from '../../shared/runtime/video-links.js';
@@ -50,7 +50,8 @@ export function videoEdits(driver: Driver, videos: VideoDB): VideoEdits {
 export async function createHandler(env: Env, options: VideoChangesHandlerOptions = {}): Promise<HttpHandler> {
   const config = videoChangesConfigFromEnv(env);
   const logger = functionLogger(config, 'video-changes', options);
-  const { driver, videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const metrics = functionMetrics(logger, 'video-changes', options);
+  const { driver, videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
   return httpHandler({
     name: 'video-changes',
     logger,

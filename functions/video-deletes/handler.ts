@@ -8,7 +8,7 @@
 import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
-import { functionLogger, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
+import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
@@ -55,7 +55,8 @@ export function videoDeleteRoutes(deletion: Pick<VideoDeletion, 'request'>, play
 export async function createHandler(env: Env, options: VideoDeletesHandlerOptions = {}): Promise<HttpHandler> {
   const config = videoDeletesConfigFromEnv(env);
   const logger = functionLogger(config, 'video-deletes', options);
-  const { driver } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const metrics = functionMetrics(logger, 'video-deletes', options);
+  const { driver } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
   const mux = muxRuntime(config.mux);
   const deletion = new VideoDeletion({ executor: driver, storage: storageOnDemand(config.storage), gateway: mux.gateway, binding: mux.binding, logger, ...config.deletion });
   return httpHandler({ name: 'video-deletes', logger, adminGroup: config.adminGroup, routes: videoDeleteRoutes(deletion, config.mux.playbackPolicy) });

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { Env } from '../../shared/config/reader.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
-import { functionLogger } from '../../shared/runtime/config.js';
+import { functionLogger, functionMetrics } from '../../shared/runtime/config.js';
 import { functionDatabase, httpDataApiRetry, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { bucketLinker, playbackSigning, videoAnswersConfigFromEnv, type VideoAnswersConfig } from '../../shared/runtime/video-links.js';
@@ -60,7 +60,8 @@ export const videosConfigFromEnv: (env: Env) => VideosConfig = videoAnswersConfi
 export async function createHandler(env: Env, options: VideosHandlerOptions = {}): Promise<HttpHandler> {
   const config = videosConfigFromEnv(env);
   const logger = functionLogger(config, 'videos', options);
-  const { videos } = await functionDatabase(config.database, logger, options, httpDataApiRetry);
+  const metrics = functionMetrics(logger, 'videos', options);
+  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
   return httpHandler({ name: 'videos', logger, adminGroup: config.adminGroup, routes: videoRoutes(videos, bucketLinker(config.storage), playbackSigning(config.mux)) });
 }
 

@@ -3,6 +3,17 @@
  * Mux without help), any Lambda error or throttle, and any 5xx from the API. All alarm on the first occurrence:
  * at reelay's volume one failure is already worth a look. An SNS topic with an e-mail subscription is added when
  * `-c alarmEmail=…` is given.
+ *
+ * Two more watch the schema safety net, from the functions' EMF metrics (reelay-metrics.ts):
+ * - `DeferredPayloadsPending`: Mux data deferred while columns were missing has waited for over an hour — every
+ *   reconcile run of four consecutive quarter hours (its schedule) still saw some left after restoring.
+ * - `FallbackAfterMigration`: a create fell back to the basic columns. On a deployed stack that only happens after
+ *   the latest migration was applied: the migration trigger applies every migration before the functions that write
+ *   videos are updated (`executeBefore`, stack.ts), so the code that falls back always runs on a schema its own
+ *   migrations were applied to. A fallback there means the live schema disagrees with the ledger (a restored
+ *   snapshot, a column dropped by hand, a role that cannot see a column: information_schema shows only the columns a
+ *   role holds privileges on). This costs nothing at run time — no ledger read (the application role has no grant
+ *   on the ledger, by design), no extra Data API call — where a per-create ledger check would cost a call.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,12 +24,24 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { reelayMetric } from './reelay-metrics.js';
 
 export interface AlarmsProps {
   readonly functions: ReadonlyMap<string, lambda.IFunction>;
   readonly deadLetterQueue: sqs.IQueue;
   readonly apiStage: apigwv2.IHttpStage;
   readonly alarmEmail: string | undefined;
+  /** The function that runs reconcile (its `Service` name) and how often it runs. */
+  readonly reconcile: { readonly service: string; readonly every: Duration };
+  /** The function that creates videos (`Service` of FallbackCreates). */
+  readonly uploadsService: string;
+}
+
+interface AlarmOptions {
+  readonly metric: cloudwatch.IMetric;
+  readonly alarmDescription: string;
+  /** Consecutive periods above the threshold. Default 1: the first occurrence. */
+  readonly evaluationPeriods?: number;
 }
 
 export class Alarms extends Construct {
@@ -48,6 +71,20 @@ export class Alarms extends Construct {
       alarmDescription: 'The HTTP API answered 5xx: a handler fault or an integration failure.',
     });
 
+    // One period per reconcile run; the minimum over it is what the emptiest run saw. An hour of runs that each left
+    // payloads behind alarms. No data (no run, or a run that stopped before looking) is not breaching: the reconcile
+    // function's Errors alarm covers a run that failed.
+    const runsPerHour = Math.max(1, Math.ceil(Duration.hours(1).toSeconds() / props.reconcile.every.toSeconds()));
+    this.add('DeferredPayloadsPending', {
+      metric: reelayMetric('DeferredPayloadsPending', { service: props.reconcile.service, statistic: 'Minimum', period: props.reconcile.every }),
+      evaluationPeriods: runsPerHour,
+      alarmDescription: 'Deferred Mux payloads have been pending for over an hour: reconcile could not restore them (see docs/DEPLOY.md, Alarms).',
+    });
+    this.add('FallbackAfterMigration', {
+      metric: reelayMetric('FallbackCreates', { service: props.uploadsService, statistic: 'Sum', period }),
+      alarmDescription: 'A video was created without its Mux columns although the deploy applied every migration: the schema drifted (see docs/DEPLOY.md, Alarms).',
+    });
+
     if (props.alarmEmail) {
       const topic = new sns.Topic(this, 'Topic', { displayName: 'reelay alarms', enforceSSL: true });
       topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
@@ -62,14 +99,16 @@ export class Alarms extends Construct {
     }
   }
 
-  private add(id: string, options: { metric: cloudwatch.IMetric; alarmDescription: string }): void {
+  private add(id: string, options: AlarmOptions): void {
+    const evaluationPeriods = options.evaluationPeriods ?? 1;
     this.alarms.push(
       new cloudwatch.Alarm(this, id, {
         metric: options.metric,
         alarmDescription: options.alarmDescription,
         threshold: 0,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
+        evaluationPeriods,
+        datapointsToAlarm: evaluationPeriods,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );

@@ -53,7 +53,9 @@ export const functionSizing: Readonly<Record<FunctionTrigger, FunctionSizing>> =
 };
 
 /** Runs the reconcile function (retries transient Mux errors, back-fills fallback rows). */
-export const reconcileSchedule = events.Schedule.rate(Duration.minutes(15));
+/** How often reconcile runs; also the period of its alarm and graphs (one data point per run). */
+export const reconcileEvery = Duration.minutes(15);
+export const reconcileSchedule = events.Schedule.rate(reconcileEvery);
 
 export interface FunctionsProps {
   readonly manifest: FunctionManifest;

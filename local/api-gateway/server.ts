@@ -33,6 +33,8 @@ export interface ApiGatewayOptions {
   readonly corsOrigins?: readonly string[];
   /** Like a Lambda timeout; API Gateway HTTP APIs stop waiting after 30 s. */
   readonly functionTimeoutMs?: number;
+  /** `GET` paths the emulator answers itself with the JSON the function returns (the local stack's `/_local/…`). */
+  readonly localRoutes?: Readonly<Record<string, () => unknown>>;
   readonly logger?: Logger;
 }
 
@@ -202,6 +204,8 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
       return send({ status: 204, headers: preflight, body: Buffer.alloc(0) });
     }
     if (request.method === 'GET' && url.pathname === jwksPath) return send(jsonReply(200, options.jwt.jwks));
+    const local = options.localRoutes && Object.hasOwn(options.localRoutes, url.pathname) ? options.localRoutes[url.pathname] : undefined;
+    if (local && (request.method === 'GET' || request.method === 'HEAD')) return send(jsonReply(200, local()));
 
     let body: Buffer;
     try {

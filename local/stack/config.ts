@@ -18,6 +18,7 @@ import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
 import type { MuxEmulator } from '../mux-emulator/server.js';
 import type { LocalS3 } from '../s3/server.js';
 import type { SqsBridge } from '../s3/sqs-bridge.js';
+import type { MetricsRecorder } from './metrics.js';
 
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const localStateDir = join(repositoryRoot, '.local');
@@ -62,6 +63,8 @@ export function conditionalWritesExemptKeys(uploadPrefix: string): string {
 
 /** The route the stack makes sure answers before it reports itself up (functions/routes.json names its function). */
 export const healthPath = '/api/database/health';
+/** The local stack's own route: the metric totals (not an API route; AWS has CloudWatch instead). */
+export const metricsPath = '/_local/metrics';
 
 /** `latest` applies every migration at start; `legacy` keeps the schema at 0001 (the basic table production had). */
 export type SchemaMode = 'latest' | 'legacy';
@@ -145,6 +148,8 @@ export interface LocalStack {
   readonly sqs: SqsBridge;
   /** Every object-created notification the bucket sent, in order (the bodies the ingest queue received). */
   readonly objectCreated: readonly S3EventRecord[];
+  /** The totals of the EMF metrics the functions logged since start (`GET /_local/metrics`, docs/LOCAL.md). */
+  readonly metrics: MetricsRecorder;
   /** Runs the non-HTTP functions the way their triggers would. */
   readonly invoke: {
     reconcile(event?: unknown): Promise<unknown>;

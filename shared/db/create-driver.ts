@@ -7,6 +7,7 @@ import type * as PgDriverModule from './pg-driver.js';
 import type * as PgliteDriverModule from './pglite-driver.js';
 import type { Env } from '../config/reader.js';
 import { silentLogger, type Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { Driver } from './driver.js';
 import type { DataApiRetryOptions } from './data-api-driver.js';
 
@@ -59,6 +60,8 @@ export const dataApiRequestTimeoutMs = 70_000;
 
 export interface CreateDriverOptions {
   readonly logger?: Logger;
+  /** Where the Data API driver counts its retries and resumes. */
+  readonly metrics?: Metrics;
   /**
    * The Data API driver's retry budget (default: wait out a Serverless v2 resume, ~60 s). A caller that must answer
    * fast, such as the health check, passes a short one and reports "resuming" instead of waiting.
@@ -105,6 +108,7 @@ export async function createDriver(config: DriverConfig, options: CreateDriverOp
         secretArn: config.secretArn,
         database: config.database,
         logger,
+        ...(options.metrics ? { metrics: options.metrics } : {}),
         ownsClient: true,
         ...(options.dataApiRetry ? { retry: options.dataApiRetry } : {}),
       });

@@ -23,6 +23,7 @@ import {
 } from '@aws-sdk/client-rds-data';
 import { DatabaseError, DatabaseUnavailableError, ReelayError, SqlState } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { noMetrics, type Metrics } from '../metrics.js';
 import { retry, systemClock, type RetryClock, type RetryPolicy } from '../retry.js';
 import { classifyDataApiFailure, DataApiRequestError, parseDataApiErrorMessage } from './data-api-errors.js';
 import { decodeDataApiRecords, encodeDataApiParameters } from './data-api-types.js';
@@ -58,6 +59,8 @@ export interface DataApiDriverOptions {
   readonly secretArn: string;
   readonly database: string;
   readonly logger?: Logger;
+  /** Counts retries (`DataApiRetries`), resumes waited out (`DataApiResumes`) and calls given up. */
+  readonly metrics?: Metrics;
   readonly retry?: DataApiRetryOptions;
   /** Destroy the client in close(): true when the caller made it for this driver alone. */
   readonly ownsClient?: boolean;
@@ -107,6 +110,7 @@ export class DataApiDriver implements Driver {
   private readonly secretArn: string;
   private readonly database: string;
   private readonly logger: Logger;
+  private readonly metrics: Metrics;
   private readonly retryPolicy: RetryPolicy;
   private readonly clock: RetryClock;
   private readonly remainingTimeMs: (() => number | undefined) | undefined;
@@ -119,6 +123,7 @@ export class DataApiDriver implements Driver {
     this.secretArn = options.secretArn;
     this.database = options.database;
     this.logger = options.logger ?? silentLogger;
+    this.metrics = options.metrics ?? noMetrics;
     const given = options.retry ?? {};
     this.retryPolicy = {
       baseDelayMs: given.baseDelayMs ?? defaultDataApiRetryPolicy.baseDelayMs,
@@ -236,10 +241,11 @@ export class DataApiDriver implements Driver {
     }
   }
 
-  private call<T>(policy: CallPolicy, send: () => Promise<T>): Promise<T> {
+  private async call<T>(policy: CallPolicy, send: () => Promise<T>): Promise<T> {
     const errorName = (error: unknown) => (error instanceof Error ? error.name : String(error));
     let reason: DatabaseUnavailableError['reason'] = 'unavailable';
-    return retry(() => send(), {
+    let resumed = false;
+    const result = await retry(() => send(), {
       policy: this.retryPolicy,
       clock: this.clock,
       ...(this.remainingTimeMs ? { remainingTimeMs: this.remainingTimeMs } : {}),
@@ -258,9 +264,12 @@ export class DataApiDriver implements Driver {
       },
       onRetry: (error, { attempt, delayMs }) => {
         this.logger.warn('dataapi.retry', { operation: policy.operation, attempt, delayMs, reason, error: errorName(error) });
+        this.metrics.count('DataApiRetries', 1, { dimensions: { Reason: reason }, properties: { operation: policy.operation, attempt } });
+        if (reason === 'resuming') resumed = true;
       },
       onExhausted: (error, { attempt }) => {
         this.logger.error('dataapi.retries_exhausted', { operation: policy.operation, attempts: attempt, reason, error: errorName(error) });
+        this.metrics.count('DataApiRetriesExhausted', 1, { dimensions: { Reason: reason }, properties: { operation: policy.operation, attempts: attempt } });
         return new DatabaseUnavailableError(
           `Data API ${policy.operation} still failing with ${errorName(error)} after ${attempt} attempts`,
           reason,
@@ -268,6 +277,9 @@ export class DataApiDriver implements Driver {
         );
       },
     });
+    // A call that waited out a resume and then got through: the cluster woke from 0 ACU for it.
+    if (resumed) this.metrics.count('DataApiResumes', 1, { properties: { operation: policy.operation } });
+    return result;
   }
 
   private assertOpen(): void {

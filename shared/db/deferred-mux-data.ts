@@ -8,12 +8,14 @@ import { sqlValue, type Executor, type JsonValue } from './driver.js';
 import { utcNow } from './schema.js';
 import type { MuxField, MuxFields } from './video-fields.js';
 import type { Logger } from '../log.js';
+import { noMetrics, type Metrics } from '../metrics.js';
 
 export async function deferMuxFields(
   executor: Executor,
   logger: Logger,
   capabilities: SchemaCapabilities,
   deferral: { videoId: string; mux: Partial<MuxFields>; fields: readonly MuxField[]; event: string },
+  metrics: Metrics = noMetrics,
 ): Promise<void> {
   const { videoId, mux, fields, event } = deferral;
   const payload: Record<string, JsonValue> = {};
@@ -22,12 +24,17 @@ export async function deferMuxFields(
     payload[field] = value instanceof Date ? value.toISOString() : ((value ?? null) as JsonValue);
   }
   logger.warn(event, { videoId, fields, payload });
-  if (!hasTable(capabilities, 'deferred_mux_data')) return;
-  await executor.execute(
-    `INSERT INTO deferred_mux_data (video_id, payload) VALUES (:videoId, :payload)
-     ON CONFLICT (video_id) DO UPDATE SET payload = deferred_mux_data.payload || EXCLUDED.payload, reconciled_at = NULL`,
-    { videoId: sqlValue.uuid(videoId), payload: sqlValue.json(payload) },
-  );
+  // Kept in the table once it exists; before that (0001) the log line above is the only copy, and reconcile
+  // restores the fields from Mux instead.
+  const stored = hasTable(capabilities, 'deferred_mux_data');
+  if (stored) {
+    await executor.execute(
+      `INSERT INTO deferred_mux_data (video_id, payload) VALUES (:videoId, :payload)
+       ON CONFLICT (video_id) DO UPDATE SET payload = deferred_mux_data.payload || EXCLUDED.payload, reconciled_at = NULL`,
+      { videoId: sqlValue.uuid(videoId), payload: sqlValue.json(payload) },
+    );
+  }
+  metrics.count('DeferredPayloadsWritten', 1, { properties: { videoId, stored, fields: [...fields] } });
 }
 
 /** Deferred payloads are JSON: timestamps come back as ISO strings and are turned into Dates again. */

@@ -30,6 +30,7 @@ import { insertVideo } from './video-insert.js';
 import { executeVideoWrite, givenMuxFields, SqlParams, type VideoWrite, type WritePlan } from './video-write.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { noMetrics, type Metrics } from '../metrics.js';
 import { acceptsAssetEvents, muxStatusRank, perAssetFields, stillLiving, videoStatusRank } from '../videos/status-rules.js';
 
 export type * from './video-types.js';
@@ -39,11 +40,13 @@ export class VideoDB {
   readonly #executor: Executor;
   readonly #capabilities: CapabilityCache;
   readonly #logger: Logger;
+  readonly #metrics: Metrics;
 
   constructor(options: VideoDBOptions) {
     this.#executor = options.executor;
     this.#capabilities = options.capabilities ?? new CapabilityCache(options.executor);
     this.#logger = options.logger ?? silentLogger;
+    this.#metrics = options.metrics ?? noMetrics;
   }
 
   get capabilities(): CapabilityCache {
@@ -71,10 +74,11 @@ export class VideoDB {
       videoId: input.id,
       ...(usedFallback ? { missingColumns } : {}),
     });
+    if (usedFallback) this.#metrics.count('FallbackCreates', 1, { properties: { videoId: input.id, missingColumns } });
     if (deferredFields.length > 0) {
       // Where to defer to is a question of the live schema too (a half-applied migration may have added the table).
       const capabilities = result.schemaChanged ? await this.#capabilities.get() : result.capabilities;
-      await deferMuxFields(this.#executor, this.#logger, capabilities, { videoId: input.id, mux: input.mux ?? {}, fields: deferredFields, event: 'videodb.create.deferred_mux_data' });
+      await deferMuxFields(this.#executor, this.#logger, capabilities, { videoId: input.id, mux: input.mux ?? {}, fields: deferredFields, event: 'videodb.create.deferred_mux_data' }, this.#metrics);
     }
     return { video: videoFromRow(result.row), usedFallback, missingColumns, deferredFields };
   }
@@ -391,7 +395,7 @@ export class VideoDB {
         mux: write.mux ?? {},
         fields: deferredFields,
         event: 'videodb.update.deferred_mux_data',
-      });
+      }, this.#metrics);
     }
     return { video, deferredFields, recorded: outcome.recorded, duplicate: outcome.duplicate, bound: outcome.bound };
   }

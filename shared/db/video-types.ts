@@ -5,6 +5,7 @@
 import type { CapabilityCache } from './capabilities.js';
 import type { Executor } from './driver.js';
 import type { Logger } from '../log.js';
+import type { Metrics } from '../metrics.js';
 import type { MuxField, MuxFields, VideoRecord, VideoStatus } from './video-fields.js';
 
 export interface NewVideo {
@@ -107,4 +108,6 @@ export interface VideoDBOptions {
   executor: Executor;
   capabilities?: CapabilityCache;
   logger?: Logger;
+  /** Counts fallback creates and deferred payloads (shared/metrics.ts). */
+  metrics?: Metrics;
 }

@@ -8,6 +8,7 @@
 import type { Env } from '../config/reader.js';
 import { parseAdminGroup } from '../http/principal.js';
 import { createLogger, logLevelFrom, type LogLevel, type Logger } from '../log.js';
+import { emfMetrics, type Metrics } from '../metrics.js';
 
 export interface FunctionConfig {
   /** LOG_LEVEL (`debug`, `info`, `warn`, `error`; `info` when unset or not a level). */
@@ -30,9 +31,16 @@ export function httpFunctionConfigFromEnv(env: Env): HttpFunctionConfig {
 /** The seams every function's `createHandler(env, options)` accepts, so tests and the local stack can inject. */
 export interface FunctionOptions {
   readonly logger?: Logger;
+  /** Instead of EMF lines through the function's logger (shared/metrics.ts). */
+  readonly metrics?: Metrics;
 }
 
 /** The function's logger: the injected one, or JSON lines at the configured level; tagged with the function name. */
 export function functionLogger(config: FunctionConfig, name: string, options: FunctionOptions = {}): Logger {
   return (options.logger ?? createLogger({ level: config.logLevel })).child({ function: name });
+}
+
+/** The function's metrics: the injected ones, or EMF lines through its logger, with `Service` = the function's name. */
+export function functionMetrics(logger: Logger, name: string, options: FunctionOptions = {}): Metrics {
+  return options.metrics ?? emfMetrics({ service: name, logger });
 }

@@ -6,6 +6,7 @@ import { createDriver, driverConfigFromEnv, type DriverConfig } from '../db/crea
 import { CapabilityCache } from '../db/capabilities.js';
 import { VideoDB } from '../db/video-db.js';
 import type { Logger } from '../log.js';
+import { noMetrics, type Metrics } from '../metrics.js';
 import type { FunctionOptions } from './config.js';
 
 export interface DatabaseServices {
@@ -46,12 +47,13 @@ export function databaseServices(
   driver: Driver,
   logger: Logger,
   config: Pick<DatabaseConfig, 'capabilityTtlMs' | 'capabilityIncompleteTtlMs'> = { capabilityTtlMs: defaultCapabilityTtlMs },
+  metrics: Metrics = noMetrics,
 ): DatabaseServices {
   const capabilities = new CapabilityCache(driver, {
     ttlMs: config.capabilityTtlMs,
     ...(config.capabilityIncompleteTtlMs === undefined ? {} : { incompleteTtlMs: config.capabilityIncompleteTtlMs }),
   });
-  return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger }) };
+  return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger, metrics }) };
 }
 
 /**
@@ -61,13 +63,20 @@ export function databaseServices(
  */
 export const httpDataApiRetry: DataApiRetryOptions = { maxElapsedMs: 20_000, safetyMarginMs: 5_000 };
 
+/** How a function's data layer retries the Data API, and where it counts fallbacks, deferrals and retries. */
+export interface FunctionDatabaseSeams {
+  readonly dataApiRetry?: DataApiRetryOptions;
+  readonly metrics?: Metrics;
+}
+
 /** The function's data layer: over the injected driver, or over the driver its configuration names. */
 export async function functionDatabase(
   config: DatabaseConfig,
   logger: Logger,
   options: DatabaseFunctionOptions = {},
-  dataApiRetry?: DataApiRetryOptions,
+  seams: FunctionDatabaseSeams = {},
 ): Promise<DatabaseServices> {
-  const driver = options.driver ?? (await createDriver(config.driver, { logger, ...(dataApiRetry && { dataApiRetry }) }));
-  return databaseServices(driver, logger, config);
+  const { dataApiRetry, metrics = noMetrics } = seams;
+  const driver = options.driver ?? (await createDriver(config.driver, { logger, metrics, ...(dataApiRetry && { dataApiRetry }) }));
+  return databaseServices(driver, logger, config, metrics);
 }

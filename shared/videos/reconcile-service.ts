@@ -23,6 +23,7 @@ import type { VideoDB } from '../db/video-db.js';
 import type { VideoRecord } from '../db/video-fields.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { noMetrics, type Metrics } from '../metrics.js';
 import type { MuxAsset, MuxAssetError } from '../mux/assets.js';
 import { videoFieldsFromAsset } from '../mux/webhooks.js';
 import type { MuxRuntime } from '../runtime/mux.js';
@@ -62,6 +63,8 @@ export interface ReconcileServiceOptions {
   /** Finishes half-done deletions; without it they are left alone (and logged by nobody). */
   readonly deletion?: Pick<VideoDeletion, 'listUnfinished' | 'finish'>;
   readonly logger?: Logger;
+  /** Where restores and the pending deferred payloads are counted (the handler counts the rest of the summary). */
+  readonly metrics?: Metrics;
   /** Attempts in total, the first ingest included (default 3). */
   readonly maxIngestAttempts?: number;
   /** Errors older than this are not retried automatically (default 24 h). */
@@ -121,6 +124,7 @@ export class ReconcileService {
   readonly #ownership: ReconcileServiceOptions['ownership'];
   readonly #deletion: ReconcileServiceOptions['deletion'];
   readonly #logger: Logger;
+  readonly #metrics: Metrics;
   readonly #maxAttempts: number;
   readonly #retryWindowSeconds: number;
   readonly #backfillAfterSeconds: number;
@@ -137,6 +141,7 @@ export class ReconcileService {
     this.#ownership = options.ownership;
     this.#deletion = options.deletion;
     this.#logger = options.logger ?? silentLogger;
+    this.#metrics = options.metrics ?? noMetrics;
     this.#maxAttempts = options.maxIngestAttempts ?? 3;
     this.#retryWindowSeconds = options.retryWindowSeconds ?? 24 * 3600;
     this.#backfillAfterSeconds = options.backfillAfterSeconds ?? 600;
@@ -168,6 +173,9 @@ export class ReconcileService {
     });
     summary.restored += restored.done;
     summary.failed += restored.failed;
+    // The pending gauge of the alarm on payloads waiting for over an hour; at most `limit` are seen per run.
+    this.#metrics.count('DeferredPayloadsRestored', restored.done);
+    this.#metrics.gauge('DeferredPayloadsPending', deferred.length - restored.done, { properties: { atLimit: deferred.length >= limit } });
 
     const orphans = await this.#videos.listWithoutMuxAsset(limit);
     if (orphans.length > 0) {

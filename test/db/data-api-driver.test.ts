@@ -15,6 +15,7 @@ import { decodeDataApiRecords, encodeDataApiParameters } from '../../shared/db/d
 import { sqlValue } from '../../shared/db/driver.js';
 import { DatabaseError, DatabaseUnavailableError } from '../../shared/errors.js';
 import { memoryLogger } from '../../shared/log.js';
+import { emfMetrics } from '../../shared/metrics.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startDataApi, type StartedDataApi } from '../support/data-api.js';
 import { caught } from '../support/driver-contract.js';
@@ -237,6 +238,41 @@ for (const backend of backends) {
         expect(error).toMatchObject({ reason: 'resuming' });
         expect(lambdaClock.slept).toEqual([1_000, 2_000, 4_000, 3_000]);
         expect(api.server.stats.calls.ExecuteStatement).toBe(5);
+        await driver.close();
+      });
+
+      it('counts retries, the resume it waited out, and give-ups as EMF metrics, by reason', async () => {
+        const metricsLog = memoryLogger('error');
+        const metricsClock = virtualClock();
+        const driver = new DataApiDriver({
+          client: api.client,
+          resourceArn: api.resourceArn,
+          secretArn: api.secretArn,
+          database: api.database,
+          metrics: emfMetrics({ service: 'uploads', logger: metricsLog }),
+          retry: { baseDelayMs: 1_000, maxDelayMs: 10_000, maxElapsedMs: 20_000, now: metricsClock.now, sleep: metricsClock.sleep, random: metricsClock.random },
+        });
+        const values = (name: string) => metricsLog.lines.filter((line) => name in line).map((line) => ({ value: line[name], reason: line.Reason, service: line.Service }));
+        api.server.faults.failNext('resuming', 2);
+        await driver.execute('SELECT 1 AS one');
+        expect(values('DataApiRetries')).toEqual([
+          { value: 1, reason: 'resuming', service: 'uploads' },
+          { value: 1, reason: 'resuming', service: 'uploads' },
+        ]);
+        expect(values('DataApiResumes')).toEqual([{ value: 1, reason: undefined, service: 'uploads' }]);
+
+        metricsLog.lines.length = 0;
+        api.server.faults.failNext('throttling', 1);
+        await driver.execute('SELECT 1 AS one');
+        expect(values('DataApiRetries')).toEqual([{ value: 1, reason: 'throttled', service: 'uploads' }]);
+        // Throttling is not a resume.
+        expect(values('DataApiResumes')).toEqual([]);
+
+        metricsLog.lines.length = 0;
+        api.server.faults.failNext('resuming', 100);
+        await caught(() => driver.execute('SELECT 1 AS one'));
+        expect(values('DataApiRetriesExhausted')).toEqual([{ value: 1, reason: 'resuming', service: 'uploads' }]);
+        expect(values('DataApiResumes')).toEqual([]);
         await driver.close();
       });
 

@@ -48,11 +48,20 @@ describe.each(backends)('ingest function on %s', (backend) => {
       const { video, record } = await pipeline.upload();
       const event = sqsEvent([{ record, messageId: 'same-message' }]);
 
+      pipeline.logger.lines.length = 0;
       expect((await pipeline.ingest(event)).batchItemFailures).toEqual([]);
       expect((await pipeline.ingest(sqsEvent([{ record, messageId: 'same-message' }], 2))).batchItemFailures).toEqual([]);
 
       expect(assetsFor(pipeline, video.id)).toHaveLength(1);
       expect((await pipeline.videos.findById(video.id))?.mux.ingestAttempts).toBe(1);
+      // One IngestOutcomes point per delivery, by Outcome; the ids are properties.
+      const outcomes = pipeline.logger.lines.filter((line) => 'IngestOutcomes' in line);
+      expect(outcomes.map((line) => [line.Outcome, line.IngestOutcomes, line.receiveCount])).toEqual([
+        ['created', 1, 1],
+        ['skipped', 1, 2],
+      ]);
+      expect(outcomes[0]).toMatchObject({ Service: 'ingest', videoId: video.id, messageId: 'same-message' });
+      expect((outcomes[0]?._aws as { CloudWatchMetrics: Array<{ Dimensions: string[][] }> }).CloudWatchMetrics[0]?.Dimensions).toEqual([['Service', 'Outcome']]);
     });
 
     it('creates one asset when the same message is delivered twice at once; the loser is redelivered and then finds it', async () => {

@@ -199,6 +199,24 @@ describe.each(backends)('mux-webhook function on %s', (backend) => {
       expect(foreign).toMatchObject({ status: 200, body: { result: 'not_owned', assetId: 'foreign-asset', reason: 'untagged' } });
     });
 
+    it('counts each outcome as its EMF metric, with the event id as a property', async () => {
+      const { body } = await ingested(pipeline);
+      pipeline.logger.lines.length = 0;
+      const ready = body('video.asset.ready');
+      await pipeline.postWebhook(ready, muxSignatureHeader(ready, 'not-the-secret'));
+      await pipeline.postWebhook(ready);
+      await pipeline.postWebhook(ready);
+      await pipeline.postWebhook(muxEvent('video.asset.ready', { id: 'foreign-asset-2', status: 'ready', passthrough: 'not-a-video-id' }));
+      await pipeline.postWebhook(muxEvent('video.live_stream.active', { id: 'live-2' }, { objectType: 'live_stream' }));
+      const counted = pipeline.logger.lines
+        .filter((line) => '_aws' in line && line.Service === 'mux-webhook' && !('DataApiRetries' in line))
+        .map((line) => Object.keys(line).find((key) => key.startsWith('Webhooks')));
+      expect(counted).toEqual(['WebhooksRefused', 'WebhooksApplied', 'WebhooksDuplicate', 'WebhooksUnknownAsset', 'WebhooksIgnored']);
+      const applied = pipeline.logger.lines.find((line) => 'WebhooksApplied' in line);
+      expect(applied).toMatchObject({ WebhooksApplied: 1, type: 'video.asset.ready', eventId: expect.any(String) });
+      expect((applied?._aws as { CloudWatchMetrics: Array<{ Dimensions: string[][] }> }).CloudWatchMetrics[0]?.Dimensions).toEqual([['Service']]);
+    });
+
     it('works the same through the Data API driver', async () => {
       const api = await startDataApi(pipeline.db);
       try {

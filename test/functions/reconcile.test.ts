@@ -9,6 +9,9 @@ import { backends } from '../support/databases.js';
 import { assetBinder } from '../../shared/mux/binding.js';
 import { age, assetsFor, bindingKey, eventually, sqsEvent, startPipeline, type Pipeline } from '../videos/ingest-support.js';
 
+/** The values of one EMF metric the pipeline's functions logged, oldest first. */
+const metricValues = (pipeline: Pipeline, name: string): unknown[] => pipeline.logger.lines.filter((line) => '_aws' in line && name in line).map((line) => line[name]);
+
 describe('which Mux asset errors are retried', () => {
   it('retries invalid_input once (it may be reelay’s own download URL) and other types up to the limit', () => {
     expect(isTransientAssetError({ type: 'invalid_input', messages: [] }, 1)).toBe(true);
@@ -88,6 +91,25 @@ describe.each(backends)('reconcile function on %s', (backend) => {
       const stored = await pipeline.videos.findById(video.id);
       expect(stored?.mux).toMatchObject({ aspectRatio: '4:3', durationSeconds: 42, createdAt: new Date('2026-01-02T03:04:05.000Z') });
       expect(await pipeline.videos.listDeferred(10)).toEqual([]);
+      // Its EMF metrics: one restored, none left pending (the gauge of the alarm).
+      expect(metricValues(pipeline, 'DeferredPayloadsRestored').at(-1)).toBe(1);
+      expect(metricValues(pipeline, 'DeferredPayloadsPending').at(-1)).toBe(0);
+    });
+
+    it('counts a deferred payload it cannot restore as pending, run after run', async () => {
+      const { video } = await pipeline.upload({ status: 'uploaded' });
+      // A duration the column cannot hold: the restore fails, and the payload stays for the next run.
+      await pipeline.db.driver.execute('INSERT INTO deferred_mux_data (video_id, payload) VALUES (:id, :payload)', {
+        id: sqlValue.uuid(video.id),
+        payload: sqlValue.json({ durationSeconds: 'not a number' }),
+      });
+      pipeline.logger.lines.length = 0;
+      for (let run = 0; run < 2; run += 1) expect(await pipeline.reconcile({ action: 'reconcile' })).toMatchObject({ restored: 0, failed: 1 });
+      expect(metricValues(pipeline, 'DeferredPayloadsPending')).toEqual([1, 1]);
+      expect(metricValues(pipeline, 'DeferredPayloadsRestored')).toEqual([0, 0]);
+      expect(metricValues(pipeline, 'ReconcileFailed')).toEqual([1, 1]);
+      expect(pipeline.logger.lines.find((line) => 'DeferredPayloadsPending' in line)).toMatchObject({ Service: 'reconcile', atLimit: false });
+      await pipeline.db.driver.execute('DELETE FROM deferred_mux_data WHERE video_id = :id', { id: sqlValue.uuid(video.id) });
     });
 
     it('re-ingests an errored video whose error is transient, onto a new asset, and ignores the old one', async () => {

@@ -409,7 +409,8 @@ describe('the dev stage (defaults)', () => {
 
     it('alarms on DLQ depth, every function’s errors and throttles, and API 5xx', () => {
       const alarms = resourcesOfType(dev.json, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
-      expect(alarms).toHaveLength(1 + 2 * manifest.functions.length + 1);
+      // DLQ, errors and throttles per function, API 5xx, and the two safety-net alarms (test/infra/metrics.test.ts).
+      expect(alarms).toHaveLength(1 + 2 * manifest.functions.length + 1 + 2);
       for (const alarm of alarms) expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
       expect(alarms.filter((alarm) => alarm.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
       expect(alarms.filter((alarm) => alarm.MetricName === 'Errors')).toHaveLength(manifest.functions.length);

@@ -53,6 +53,8 @@ const videos = httpHandler({
   },
 });
 
+let localMetricSum = 0;
+
 beforeAll(async () => {
   const root = await mkdtemp(join(tmpdir(), 'reelay-apigw-'));
   dirs.push(root);
@@ -70,6 +72,7 @@ beforeAll(async () => {
     handlers: { uploads: recorder, health: recorder, 'mux-webhook': recorder, admin, videos },
     jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
     staticDir,
+    localRoutes: { '/_local/metrics': () => ({ metrics: [{ metric: 'FallbackCreates', sum: localMetricSum }] }) },
     logger: silentLogger,
   });
 });
@@ -86,6 +89,22 @@ beforeEach(() => {
 });
 
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
+
+describe('the local stack’s own routes', () => {
+  it('answers GET with the JSON its function returns at that moment, without a token or a function invocation', async () => {
+    localMetricSum = 2;
+    const first = await fetch(`${gateway.url}/_local/metrics`);
+    expect(first.status).toBe(200);
+    expect(first.headers.get('content-type')).toBe('application/json');
+    expect(await first.json()).toEqual({ metrics: [{ metric: 'FallbackCreates', sum: 2 }] });
+    localMetricSum = 3;
+    expect(await (await fetch(`${gateway.url}/_local/metrics`)).json()).toEqual({ metrics: [{ metric: 'FallbackCreates', sum: 3 }] });
+    expect(invocations).toEqual([]);
+    // Only GET (and HEAD): anything else is API Gateway's 404, and other /_local paths are not routes.
+    expect((await fetch(`${gateway.url}/_local/metrics`, { method: 'POST' })).status).toBe(404);
+    expect((await fetch(`${gateway.url}/_local/other`)).status).toBe(404);
+  });
+});
 
 describe('the payload 2.0 event', () => {
   it('carries the route, path, query, cookies, headers, body and verified claims', async () => {
