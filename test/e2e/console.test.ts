@@ -128,6 +128,31 @@ describeInBrowser('the web console in Chromium', () => {
       await page.close();
     });
 
+    it('deletes a video from its card once the user confirms, and keeps it when they do not', async () => {
+      const created = await fetch(`${stack.stack.url}/api/videos/upload`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${aliceToken}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ title: 'outtake', filename: 'outtake.mp4', contentType: 'video/mp4', size: 1024 }),
+      });
+      expect(created.status).toBe(201);
+      const page = await browser.newPage();
+      await signIn(page, stack.stack.url, aliceToken);
+      const videoId = await videoIdByTitle(page, 'outtake');
+      const card = page.locator(`#video-list > li[data-video-id="${videoId}"]`);
+
+      page.once('dialog', (dialog) => void dialog.dismiss());
+      await card.getByRole('button', { name: 'Delete outtake' }).click();
+      expect((await apiGet(stack, `/api/videos/${videoId}`, aliceToken)).status).toBe(200);
+
+      page.once('dialog', (dialog) => void dialog.accept());
+      await card.getByRole('button', { name: 'Delete outtake' }).click();
+      await card.waitFor({ state: 'detached' });
+      await expect.poll(() => page.locator('#library-status').textContent()).toContain('“outtake” was deleted.');
+      expect((await apiGet(stack, `/api/videos/${videoId}`, aliceToken)).status).toBe(404);
+      expect(browser.pageErrors).toEqual([]);
+      await page.close();
+    });
+
     it('tells the user why a file is refused, in the API’s words', async () => {
       const page = await browser.newPage();
       await signIn(page, stack.stack.url, aliceToken);

@@ -109,6 +109,12 @@ export class Api {
     return this.request('DELETE', `/api/videos/${encodeURIComponent(videoId)}/upload`);
   }
 
+  /** Deletes the video: undefined when everything is gone (204), the video still `deleting` when part must wait (202). */
+  async deleteVideo(videoId: string): Promise<VideoJson | undefined> {
+    const answer = await this.request<{ video: VideoJson } | undefined>('DELETE', `/api/videos/${encodeURIComponent(videoId)}`);
+    return answer?.video;
+  }
+
   listVideos(cursor?: string | null, limit = 24): Promise<VideoPage> {
     const query = new URLSearchParams({ limit: String(limit), ...(cursor ? { cursor } : {}) });
     return this.request('GET', `/api/videos?${query}`);

@@ -14,9 +14,10 @@ const statusLabels: Record<VideoJson['status'], string> = {
   ready: 'Ready',
   errored: 'Errored',
   cancelled: 'Cancelled',
+  deleting: 'Deleting',
 };
 
-const moving = new Set<VideoJson['status']>(['awaiting_upload', 'uploaded', 'processing']);
+const moving = new Set<VideoJson['status']>(['awaiting_upload', 'uploaded', 'processing', 'deleting']);
 /** Polling slows down this much when nothing is changing. */
 const idleSlowdown = 5;
 
@@ -89,6 +90,11 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
       ? h('button', { type: 'button', class: 'primary', 'aria-expanded': 'false', 'aria-controls': playerArea.id, 'aria-label': `Play ${video.title}` }, 'Play')
       : null;
     play?.addEventListener('click', () => void togglePlayer(video, play, playerArea));
+    const remove =
+      video.status === 'deleting'
+        ? null
+        : h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${video.title}` }, 'Delete');
+    remove?.addEventListener('click', () => void deleteVideo(video, remove));
     return [
       thumbnailOf(video),
       h('div', { class: 'card-body' },
@@ -96,10 +102,48 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
         h('span', { class: `badge status-${video.status}`, 'data-status': video.status }, statusLabels[video.status]),
         video.description ? h('p', { class: 'description' }, video.description) : false,
         detailsOf(video),
-        play ?? false,
+        h('div', { class: 'card-actions' }, play ?? false, remove ?? false),
       ),
       playerArea,
     ];
+  }
+
+  /** A video shown as `deleting` goes from the page once the API no longer knows it (the deletion finished). */
+  async function forgetFinishedDeletions() {
+    for (const [id, { element, video }] of cards) {
+      if (video.status !== 'deleting') continue;
+      try {
+        await api.getVideo(id);
+      } catch (failure) {
+        if (!(failure instanceof ApiError) || failure.status !== 404) throw failure;
+        element.remove();
+        cards.delete(id);
+        status.textContent = `“${video.title}” was deleted.`;
+      }
+    }
+    empty.hidden = cards.size > 0;
+  }
+
+  /** Asks first; then the card goes (204), or shows `deleting` until the deletion is finished (202). */
+  async function deleteVideo(video: VideoJson, button: HTMLButtonElement) {
+    if (!window.confirm(`Delete “${video.title}”? Its file and its Mux asset are deleted too; this cannot be undone.`)) return;
+    button.disabled = true;
+    try {
+      const remaining = await api.deleteVideo(video.id);
+      if (remaining === undefined) {
+        cards.get(video.id)?.element.remove();
+        cards.delete(video.id);
+        empty.hidden = cards.size > 0;
+        status.textContent = `“${video.title}” was deleted.`;
+      } else {
+        render([remaining], false);
+        status.textContent = `“${video.title}” is being deleted.`;
+      }
+      error.textContent = '';
+    } catch (failure) {
+      button.disabled = false;
+      error.textContent = `Could not delete “${video.title}”: ${failure instanceof ApiError ? failure.describe() : (failure as Error).message}`;
+    }
   }
 
   function render(videos: readonly VideoJson[], append: boolean) {
@@ -144,6 +188,7 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
       if (cards.size === 0) nextCursor = page.nextCursor;
       render(page.videos, false);
       more.hidden = nextCursor === null;
+      await forgetFinishedDeletions();
     } catch (failure) {
       error.textContent = `Could not load the videos: ${failure instanceof ApiError ? failure.describe() : (failure as Error).message}`;
     } finally {
