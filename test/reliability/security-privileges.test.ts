@@ -71,13 +71,15 @@ describe('least privilege in the database, black-box through the local stack', (
         `INSERT INTO mux_webhook_events (event_id, type) VALUES ('forged', 'video.asset.ready')`,
         `UPDATE deferred_mux_data SET reconciled_at = now()`,
       ],
-      // The application role (uploads; the same for mux-webhook, ingest, reconcile): DDL, deletes, the ledger.
+      // The application role (uploads; the same for video-changes, video-deletes, mux-webhook, ingest, reconcile): DDL,
+      // deletes beyond a video's own row (0005 grants DELETE on videos for DELETE /api/videos/{id}), the ledger.
       uploads: [
         'CREATE TABLE planted (id int)',
         'ALTER TABLE videos ADD COLUMN planted text',
         'DROP TABLE videos',
         'TRUNCATE videos',
-        'DELETE FROM videos',
+        'DELETE FROM mux_webhook_events',
+        'DELETE FROM deferred_mux_data',
         `UPDATE schema_migrations SET checksum = 'forged'`,
         'DELETE FROM schema_migrations_lock',
         'SELECT * FROM schema_migrations',
