@@ -127,7 +127,7 @@ export class IngestService {
       log.warn('ingest.skipped', { reason: 'unknown_video', videoId });
       return { result: 'skipped', videoId, reason: 'unknown_video' };
     }
-    if (video.status === 'deleting') return this.#removeUploadOfDeleted(videoId, log);
+    if (video.status === 'deleting') return this.#removeUploadOfDeleted(videoId, log, video);
     if (video.status === 'cancelled') return this.#sealCancelled(video, log);
     if (object.size !== video.sizeBytes) {
       // The signed PUT fixes the length and multipart parts are signed one by one, so a difference means a client
@@ -198,7 +198,7 @@ export class IngestService {
     }
     // Cancelled or deleted between this delivery's read and its claim: the upload that landed must not stay either.
     if (current?.status === 'cancelled') return this.#sealCancelled(current, log);
-    if (current === null || current.status === 'deleting') return this.#removeUploadOfDeleted(videoId, log);
+    if (current === null || current.status === 'deleting') return this.#removeUploadOfDeleted(videoId, log, current);
     log.info('ingest.skipped', { reason: 'not_claimable', status: current?.status ?? null });
     return { result: 'skipped', videoId, reason: 'not_claimable' };
   }
@@ -219,16 +219,22 @@ export class IngestService {
     const folderOf = this.#storage.folderVideoIdFromKey(key);
     if (folderOf !== undefined && uuidPattern.test(folderOf)) {
       const video = await this.#videos.findById(folderOf);
-      if (video === null || video.status === 'deleting') return this.#removeUploadOfDeleted(folderOf, log);
+      if (video === null || video.status === 'deleting') return this.#removeUploadOfDeleted(folderOf, log, video);
     }
     log.debug('ingest.skipped', { reason: 'not_a_source_key' });
     return { result: 'skipped', videoId: null, reason: 'not_a_source_key' };
   }
 
   /** The objects of a video that is deleted or being deleted (an upload that landed late): deleted too. */
-  async #removeUploadOfDeleted(videoId: string, log: Logger): Promise<IngestOutcome> {
+  async #removeUploadOfDeleted(videoId: string, log: Logger, deleting: VideoRecord | null = null): Promise<IngestOutcome> {
     const deleted = await this.#storage.deleteVideoObjects(videoId);
     log.info('ingest.upload_of_deleted_video_removed', { videoId, objects: deleted });
+    // A deletion still under way (it may have waited for an ingest of this video, or its last step failed): finished
+    // here rather than on reconcile's next run.
+    if (deleting !== null && this.#deletion !== undefined) {
+      const finished = await (await this.#deletion()).finish(deleting);
+      log.info('ingest.deletion_finished', { result: finished.result });
+    }
     return { result: 'skipped', videoId, reason: 'deleted' };
   }
 

@@ -169,6 +169,23 @@ describe.each(['latest', 'legacy'] as const)('DELETE /api/videos/{id} through th
     await expectGone(created.video.id);
   });
 
+  it('deletes a video whose ingest Mux keeps refusing (uploaded, retried by SQS): the next delivery finds it gone', async () => {
+    stack.muxEmulator.faults.failNextCreates(3, 503);
+    const bytes = videoBytes(4096);
+    const created = await createUpload(stack, alice, uploadRequest(bytes));
+    if (created.upload.mode !== 'single') throw new Error('expected a single PUT');
+    const refused = () => stack.muxEmulator.requests.filter((request) => request.method === 'POST' && request.path === '/video/v1/assets' && request.status === 503).length;
+    const before = refused();
+    expect((await putSingle(created.upload, bytes)).status).toBe(200);
+    await eventually(async () => (refused() > before ? true : undefined), () => 'Mux never refused a create');
+    const deleted = await del(created.video.id);
+    expect([202, 204], deleted.text).toContain(deleted.status);
+    await eventually(async () => ((await getVideo(stack, alice, created.video.id)).status === 404 ? true : undefined), () => 'the deletion was not finished');
+    stack.muxEmulator.faults.reset();
+    await expectGone(created.video.id);
+    expect(assetsFor(stack, created.video.id)).toEqual([]);
+  });
+
   it('ignores webhooks of the deleted asset delivered again afterwards: nothing comes back', async () => {
     const ready = await readyVideo();
     const assetId = assetsFor(stack, ready.id)[0]?.json.id;
