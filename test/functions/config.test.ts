@@ -12,6 +12,7 @@ import { muxWebhookConfigFromEnv } from '../../functions/mux-webhook/handler.js'
 import { reconcileConfigFromEnv } from '../../functions/reconcile/handler.js';
 import { uploadsConfigFromEnv } from '../../functions/uploads/handler.js';
 import { videoChangesConfigFromEnv } from '../../functions/video-changes/handler.js';
+import { videoDeletesConfigFromEnv } from '../../functions/video-deletes/handler.js';
 import { videosConfigFromEnv } from '../../functions/videos/handler.js';
 
 const cluster = { RDS_RESOURCE_ARN: 'arn:aws:rds:eu-west-1:1:cluster:c', RDS_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:1:secret:s' };
@@ -110,5 +111,14 @@ describe("each function's configuration", () => {
       roleSecrets: { arns: ['arn:a', 'arn:b'], sessionToken: 't', extensionPort: '2773' },
     });
     expect(migrateConfigFromEnv({}).roleSecrets.arns).toEqual([]);
+  });
+
+  it('video-deletes: the database, Mux, the bucket (required: it deletes objects) and DELETION_GRACE_SECONDS', () => {
+    const config = videoDeletesConfigFromEnv({ ...cluster, ...bucket, ...mux, DELETION_GRACE_SECONDS: '5' });
+    expect(config).toMatchObject({ adminGroup: 'admin', storage: { config: { bucket: 'reelay-uploads', prefix: 'uploads/' } }, deletion: { ingestGraceSeconds: 5 } });
+    expect(videoDeletesConfigFromEnv({ ...cluster, ...bucket, ...mux }).deletion).toEqual({});
+    expect(variableOf(() => videoDeletesConfigFromEnv({ ...cluster, ...mux }))).toBe('UPLOAD_BUCKET');
+    expect(variableOf(() => videoDeletesConfigFromEnv({ ...cluster, ...bucket, ...mux, DELETION_GRACE_SECONDS: '-1' }))).toBe('DELETION_GRACE_SECONDS');
+    expect(reconcileConfigFromEnv({ ...cluster, ...mux, DELETION_GRACE_SECONDS: '0' }).deletion).toEqual({ ingestGraceSeconds: 0 });
   });
 });
