@@ -359,6 +359,7 @@ function eventLabel(name: string): string {
     uploads: 'POST /api/videos/upload of a 10 MiB file (single PUT)',
     videos: 'GET /api/videos',
     'video-changes': 'PATCH /api/videos/{id} (a new title)',
+    'video-deletes': 'DELETE /api/videos/{id}',
     health: 'GET /api/database/health',
     admin: 'GET /api/database/health/details',
     'mux-webhook': 'a signed video.asset.ready',

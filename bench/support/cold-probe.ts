@@ -111,6 +111,10 @@ export function typicalEvent(name: string): unknown {
       const id = randomUUID();
       return httpEvent('PATCH /api/videos/{id}', { path: `/api/videos/${id}`, pathParameters: { id }, body: JSON.stringify({ title: 'probe' }) });
     }
+    case 'video-deletes': {
+      const id = randomUUID();
+      return httpEvent('DELETE /api/videos/{id}', { path: `/api/videos/${id}`, pathParameters: { id } });
+    }
     case 'health':
       return httpEvent('GET /api/database/health');
     case 'admin':
