@@ -100,7 +100,12 @@ export interface VideoDiagnostics {
   readonly schema: { readonly muxColumns: MuxColumnReport; readonly deferredTable: boolean };
   readonly counts: Section<{ readonly total: number; readonly byStatus: Readonly<Record<VideoStatus, number>> }>;
   /** Oldest first. */
-  readonly stuck: Section<{ readonly uploads: Sampled<StuckVideo>; readonly ingests: Sampled<StuckVideo> }>;
+  readonly stuck: Section<{
+    readonly uploads: Sampled<StuckVideo>;
+    readonly ingests: Sampled<StuckVideo>;
+    /** Deletions still `deleting` after the ingest threshold: Mux or S3 keep refusing, or 0005 is not applied. */
+    readonly deletions: Sampled<StuckVideo>;
+  }>;
   /** Rows written while the schema lacked the Mux columns, whose Mux data is not in its columns yet. */
   readonly fallback: Section<{
     /** Deferred Mux data not yet reconciled into the columns, oldest first. */
@@ -132,19 +137,19 @@ const stuckSql = `
                  CAST(floor(extract(epoch FROM ${utcNow} - since) / 60) AS integer) AS age_minutes,
                  count(*) OVER (PARTITION BY kind) AS total,
                  row_number() OVER (PARTITION BY kind ORDER BY since, id) AS position
-            FROM (SELECT CASE WHEN status = 'awaiting_upload' THEN 'upload' ELSE 'ingest' END AS kind,
+            FROM (SELECT CASE WHEN status = 'awaiting_upload' THEN 'upload' WHEN status = 'deleting' THEN 'deletion' ELSE 'ingest' END AS kind,
                          CASE WHEN status = 'awaiting_upload' THEN created_at ELSE updated_at END AS since,
                          id, owner_id, status, created_at, updated_at
                     FROM videos
                    WHERE (status = 'awaiting_upload' AND created_at < ${utcNow} - make_interval(secs => :uploadSeconds))
-                      OR (status IN ('uploaded', 'processing') AND updated_at < ${utcNow} - make_interval(secs => :ingestSeconds))
+                      OR (status IN ('uploaded', 'processing', 'deleting') AND updated_at < ${utcNow} - make_interval(secs => :ingestSeconds))
                  ) candidates
          ) ranked
    WHERE position <= :limit
    ORDER BY kind, position`;
 
 interface StuckRow {
-  kind: 'upload' | 'ingest';
+  kind: 'upload' | 'ingest' | 'deletion';
   id: string;
   owner_id: string;
   status: VideoStatus;
@@ -172,7 +177,7 @@ async function findStuck(executor: Executor, thresholds: DiagnosticsThresholds):
         ageMinutes: row.age_minutes,
       }),
     );
-  return { available: true, uploads: group('upload'), ingests: group('ingest') };
+  return { available: true, uploads: group('upload'), ingests: group('ingest'), deletions: group('deletion') };
 }
 
 async function findFallbackRows(executor: Executor, limit: number): Promise<VideoDiagnostics['fallback']> {

@@ -138,19 +138,23 @@ describe.each(backends)('admin function on %s', (backend) => {
       const stuckIngest = await seedVideo(db.driver, { status: 'processing', createdMinutesAgo: 180, updatedMinutesAgo: 90 });
       await seedVideo(db.driver, { status: 'uploaded', createdMinutesAgo: 10, updatedMinutesAgo: 10 });
       await seedVideo(db.driver, { status: 'ready', createdMinutesAgo: 2000 });
+      const stuckDeletion = await seedVideo(db.driver, { status: 'deleting', createdMinutesAgo: 300, updatedMinutesAgo: 120 });
+      await seedVideo(db.driver, { status: 'deleting', createdMinutesAgo: 300, updatedMinutesAgo: 1 });
 
       const response = await call(handler, { routeKey: diagnosticsRoute, claims: adminClaims });
       expect(response.status).toBe(200);
       const body = response.body;
       expect(body.counts).toEqual({
         available: true,
-        total: 5,
-        byStatus: { awaiting_upload: 2, uploaded: 1, processing: 1, ready: 1, errored: 0, cancelled: 0, deleting: 0 },
+        total: 7,
+        byStatus: { awaiting_upload: 2, uploaded: 1, processing: 1, ready: 1, errored: 0, cancelled: 0, deleting: 2 },
       });
       expect(body.stuck.uploads.count).toBe(1);
       expect(body.stuck.uploads.sample).toEqual([expect.objectContaining({ id: stuckUpload, status: 'awaiting_upload', ageMinutes: 25 * 60 })]);
       expect(body.stuck.ingests.count).toBe(1);
       expect(body.stuck.ingests.sample).toEqual([expect.objectContaining({ id: stuckIngest, status: 'processing', ageMinutes: 90 })]);
+      expect(body.stuck.deletions.count).toBe(1);
+      expect(body.stuck.deletions.sample).toEqual([expect.objectContaining({ id: stuckDeletion, status: 'deleting', ageMinutes: 120 })]);
       expect(body.fallback).toEqual({ available: false, reason: 'unavailable until migration 0002' });
       expect(body.muxErrors).toEqual({ available: false, reason: 'unavailable until migration 0002' });
       expect(body.schema).toEqual({ muxColumns: { present: [], missing: allMuxColumns }, deferredTable: false });

@@ -176,6 +176,7 @@ function presentDiagnostics(answer: JsonObject): Node[] {
     ...section(answer.stuck, (stuck) => [
       ...sampled(`Uploads waiting over ${text(thresholds.stuckUploadHours)} h`, stuck.uploads, stuckColumns),
       ...sampled(`Ingests unchanged for ${text(thresholds.stuckIngestMinutes)} min`, stuck.ingests, stuckColumns),
+      ...(stuck.deletions === undefined ? [] : sampled(`Deletions unfinished for ${text(thresholds.stuckIngestMinutes)} min`, stuck.deletions, stuckColumns)),
     ]),
     h('h4', {}, 'Fallback rows'),
     ...section(answer.fallback, (fallback) => [
