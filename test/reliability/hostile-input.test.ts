@@ -418,6 +418,42 @@ describe('hostile requests to every route', () => {
     );
   });
 
+  /** PATCH bodies the route must refuse: no field, unknown fields, a title or description the create would refuse. */
+  const badEditBody = fc.oneof(
+    fc.constant({}),
+    fc.record({ title: fc.string({ maxLength: 20 }), status: fc.constantFrom('ready', 'deleting') }),
+    fc.record({ ownerId: fc.constant('mallory') }),
+    fc.constantFrom({ title: '' }, { title: '   ' }, { title: 'a'.repeat(201) }, { title: null }, { title: 5 }, { description: 5 }, { description: 'd'.repeat(5001) }),
+    unstorable.map((text) => ({ title: text })),
+    unstorable.map((text) => ({ description: text })),
+  );
+
+  it('PATCH /api/videos/{id}', async () => {
+    await hostile(
+      'PATCH /api/videos/{id}',
+      fc.oneof(
+        fc.tuple(badEditBody, fc.constantFrom(() => aliceReady.id, () => aliceMultipart.id)).map(([body, id]) => ({ method: 'PATCH', path: `/api/videos/${id()}`, headers: { ...bearer(alice), 'content-type': 'application/json' }, body: JSON.stringify(body) })),
+        // A valid edit of someone else's video, or of no video.
+        foreignOrBadId(() => bobMultipart.id).map((id) => ({ method: 'PATCH', path: `/api/videos/${id}`, headers: { ...bearer(alice), 'content-type': 'application/json' }, body: JSON.stringify({ title: 'defaced' }) })),
+        fc.constantFrom(() => aliceReady.id, () => aliceMultipart.id).map((id) => ({ method: 'PATCH', path: `/api/videos/${id()}`, headers: { ...bearer(bob), 'content-type': 'application/json' }, body: JSON.stringify({ title: 'defaced' }) })),
+        badAuthorization.map((authorization) => ({ method: 'PATCH', path: `/api/videos/${aliceReady.id}`, headers: { authorization, 'content-type': 'application/json' }, body: JSON.stringify({ title: 'defaced' }) })),
+      ),
+    );
+  });
+
+  it('DELETE /api/videos/{id}', async () => {
+    await hostile(
+      'DELETE /api/videos/{id}',
+      fc.oneof(
+        // Someone else's video, no video, or not an id: nothing is deleted.
+        foreignOrBadId(() => bobMultipart.id).map((id) => ({ method: 'DELETE', path: `/api/videos/${id}`, headers: bearer(alice) })),
+        fc.constantFrom(() => aliceReady.id, () => aliceMultipart.id, () => aliceSingle.id).map((id) => ({ method: 'DELETE', path: `/api/videos/${id()}`, headers: bearer(bob) })),
+        badAuthorization.map((authorization) => ({ method: 'DELETE', path: `/api/videos/${aliceReady.id}`, headers: { authorization } })),
+        fc.constantFrom('/api/videos/../database/run-mux-migration', '/api/videos/%2e%2e/%2e%2e/etc/passwd', '/api/videos/%20').map((path) => ({ method: 'DELETE', path, headers: bearer(alice) })),
+      ),
+    );
+  });
+
   it('POST /api/webhooks/mux', async () => {
     const now = () => Math.floor(Date.now() / 1000);
     await hostile(
@@ -458,7 +494,7 @@ describe('hostile requests to every route', () => {
       requests += tally.requests;
       for (const [status, count] of Object.entries(tally.statuses)) statuses[`HTTP ${status}`] = (statuses[`HTTP ${status}`] ?? 0) + count;
     }
-    expect(counts.size).toBe(11);
+    expect(counts.size).toBe(13);
     recordFigures(context, {
       scenario,
       case: `${runsPerRoute}+ generated requests on each of ${counts.size} routes (fast-check)`,
