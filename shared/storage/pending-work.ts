@@ -14,7 +14,7 @@ import type { S3Client } from '@aws-sdk/client-s3';
 import { readHttpUrl, readFlag, readString, type Env } from '../config/reader.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { localS3CredentialsFromEnv, s3ClientSettings, type LocalS3Credentials } from './config.js';
+import { localS3CredentialsFromEnv, type LocalS3Credentials } from './config.js';
 
 /** What left the work: a deferral, a half-done deletion, an ingest or a webhook to retry, an applied migration. */
 export const pendingWorkKinds = ['deferred', 'deletion', 'ingest', 'webhook', 'migration'] as const;
@@ -100,23 +100,26 @@ export interface S3PendingWorkOptions {
   readonly client?: () => Promise<S3Client>;
 }
 
-/** Markers in S3. The SDK is imported on the first call: a function that never notes anything never loads it. */
+/**
+ * Markers in S3. The S3 calls live in ./pending-work-s3.ts, imported on the first call, with named imports so a
+ * bundle keeps only the four commands used: a function that never notes anything never evaluates the SDK.
+ */
 export class S3PendingWork implements PendingWork {
   readonly durable = true;
-  readonly #settings: PendingWorkSettings;
+  readonly #bucket: string;
   readonly #logger: Logger;
   readonly #now: () => Date;
   readonly #client: () => Promise<S3Client>;
   #built: Promise<S3Client> | undefined;
 
   constructor(settings: PendingWorkSettings, options: S3PendingWorkOptions = {}) {
-    this.#settings = settings;
+    this.#bucket = settings.bucket;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? (() => new Date());
     this.#client =
       options.client ??
       (() => {
-        this.#built ??= import('@aws-sdk/client-s3').then(({ S3Client }) => new S3Client(s3ClientSettings(settings, settings.credentials)));
+        this.#built ??= import('./pending-work-s3.js').then(({ createMarkerClient }) => createMarkerClient(settings));
         return this.#built;
       });
   }
@@ -133,11 +136,9 @@ export class S3PendingWork implements PendingWork {
   }
 
   async list(): Promise<PendingWorkListing> {
-    const { ListObjectsV2Command } = await import('@aws-sdk/client-s3');
-    const client = await this.#client();
+    const { listKeys } = await import('./pending-work-s3.js');
     // One call for both: markers sort before stamps (`pending/` < `swept/`), a page holds 1000 keys.
-    const page = await client.send(new ListObjectsV2Command({ Bucket: this.#settings.bucket, Prefix: pendingWorkRoot }));
-    const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
+    const keys = await listKeys(await this.#client(), this.#bucket, pendingWorkRoot);
     const markers = keys.filter((key) => key.startsWith(pendingMarkerPrefix)).map((key) => ({ key, kind: key.slice(pendingMarkerPrefix.length).split('/')[0] ?? '' }));
     const stampKeys = keys.filter((key) => key.startsWith(sweepStampPrefix));
     // When the page was full of markers the stamps are on a later page: unknown, which reads as "never swept".
@@ -148,14 +149,10 @@ export class S3PendingWork implements PendingWork {
 
   async clear(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
-    const { DeleteObjectsCommand } = await import('@aws-sdk/client-s3');
-    const client = await this.#client();
-    for (let start = 0; start < keys.length; start += 1000) {
-      const batch = keys.slice(start, start + 1000);
-      const result = await client.send(new DeleteObjectsCommand({ Bucket: this.#settings.bucket, Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true } }));
-      // A marker that could not be removed only makes the next run sweep again.
-      if ((result.Errors ?? []).length > 0) this.#logger.warn('pending_work.clear_incomplete', { errors: result.Errors?.length, first: result.Errors?.[0]?.Code });
-    }
+    const { deleteKeys } = await import('./pending-work-s3.js');
+    const errors = await deleteKeys(await this.#client(), this.#bucket, keys);
+    // A marker that could not be removed only makes the next run sweep again.
+    if (errors.length > 0) this.#logger.warn('pending_work.clear_incomplete', { errors: errors.length, first: errors[0] ?? null });
   }
 
   async stampSweep(previous: readonly string[]): Promise<void> {
@@ -164,10 +161,8 @@ export class S3PendingWork implements PendingWork {
   }
 
   async #put(key: string, body: string): Promise<void> {
-    const { PutObjectCommand } = await import('@aws-sdk/client-s3');
-    const client = await this.#client();
-    // Keys are unique: the write-once condition costs nothing and keeps the bucket's rule that reelay never overwrites.
-    await client.send(new PutObjectCommand({ Bucket: this.#settings.bucket, Key: key, Body: body, ContentType: 'application/json', IfNoneMatch: '*' }));
+    const { putOnce } = await import('./pending-work-s3.js');
+    await putOnce(await this.#client(), this.#bucket, key, body);
   }
 }
 

@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../shared/log.js';
 import { cloudWatchActivityProbe } from '../../shared/runtime/cloudwatch-activity.js';
 import { databaseActivityProbe, databaseActivitySettingsFromEnv, localActivityProbe, type DatabaseActivityProbe } from '../../shared/runtime/database-activity.js';
@@ -46,6 +46,8 @@ describe('the CloudWatch probe, against a server posing as CloudWatch', () => {
   beforeEach(() => {
     seen.length = 0;
   });
+  // Nothing stubbed outlives its test: the files of a fork share one process (vitest.config.ts).
+  afterEach(() => vi.unstubAllEnvs());
 
   const client = () => new CloudWatchClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' }, maxAttempts: 1 });
   const now = new Date('2026-12-03T07:00:00.000Z');
@@ -104,7 +106,6 @@ describe('the CloudWatch probe, against a server posing as CloudWatch', () => {
     expect((await probe?.probe(now))?.lastActiveAt).toEqual(new Date('2026-12-03T06:59:00Z'));
     expect(seen.at(-1)?.body).toMatchObject({ MetricDataQueries: [{ MetricStat: { Metric: { Dimensions: [{ Value: 'from-env' }] } } }] });
     expect(databaseActivityProbe(databaseActivitySettingsFromEnv({}))).toBeUndefined();
-    vi.unstubAllEnvs();
   });
 });
 
