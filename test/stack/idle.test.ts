@@ -50,8 +50,11 @@ describe('an idle day: the schedule fires 96 times and the database is never cal
     }
     expect(stack.dataApi.stats.total()).toBe(0);
     expect(stack.logs.filter((line) => line.event === 'reconcile.skipped_idle')).toHaveLength(96);
-    // Skipped runs still report their (zero) results: the graphs and alarms see the schedule run.
+    // No sweep ran, but every skipped run still reports its (zero) results: the graphs see the schedule run.
     expect(stack.logs.filter((line) => line.event === 'reconcile.summary')).toHaveLength(0);
+    const failedPoints = stack.logs.filter((line) => 'ReconcileFailed' in line);
+    expect(failedPoints).toHaveLength(96);
+    expect(failedPoints.every((line) => line.ReconcileFailed === 0)).toBe(true);
   });
 
   it('runs as today when the database is awake anyway (recent traffic), then does not keep it awake by itself', async () => {
@@ -116,6 +119,20 @@ describe('work left pending wakes the next scheduled run, and its markers are cl
     stack.dataApi.stats.reset();
     expect(await scheduled(stack)).toMatchObject({ skipped: true, gate: 'idle' });
     expect(stack.dataApi.stats.total()).toBe(0);
+  });
+
+  it('notes an ingest that Mux refused (given back to SQS) and its redelivery, and the next scheduled run sweeps', async () => {
+    const bytes = videoBytes(64 * 1024);
+    stack.muxEmulator.faults.failNextCreates(1, 503);
+    const created = await createUpload(stack, alice, uploadRequest(bytes, { title: 'Retried ingest' }));
+    expect((await putSingle(created.upload as SingleUpload, bytes)).status).toBe(200);
+    await waitForVideo(stack, alice, created.video.id, (video) => video.status === 'ready');
+    await stack.idle();
+    expect((await markersOf(stack)).markers.map((marker) => marker.kind)).toContain('ingest');
+
+    letTheDatabaseIdle(stack);
+    expect(await scheduled(stack)).toMatchObject({ gate: 'pending', failed: 0 });
+    expect((await markersOf(stack)).markers).toEqual([]);
   });
 });
 
