@@ -137,7 +137,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     const request = parseRequest(event);
     const scheduled = isScheduledEvent(event);
     const decision = scheduled
-      ? await decideScheduledRun({ pendingWork, probe: activityProbe, autoPauseSeconds: config.activity.autoPauseSeconds, logger }, now())
+      ? await decideScheduledRun({ pendingWork, probe: activityProbe, autoPauseSeconds: config.activity.autoPauseSeconds, slackSeconds: config.activity.slackSeconds, logger }, now())
       : null;
     const gateFields = decision && {
       gate: decision.reason,

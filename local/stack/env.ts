@@ -39,6 +39,7 @@ const tunables = [
   'LOG_LEVEL',
   'DATABASE_AUTO_PAUSE_SECONDS',
   'RECONCILE_ACTIVITY_WINDOW_SECONDS',
+  'RECONCILE_ACTIVITY_SLACK_SECONDS',
 ] as const;
 
 /** The settings that reach the database; a function without database access gets none of them. */

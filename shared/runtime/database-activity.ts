@@ -32,6 +32,8 @@ export interface DatabaseActivitySettings {
   readonly autoPauseSeconds: number;
   /** RECONCILE_ACTIVITY_WINDOW_SECONDS: how far back the metric is read (default 600). */
   readonly windowSeconds: number;
+  /** RECONCILE_ACTIVITY_SLACK_SECONDS: how long past its own sweep + the auto-pause the activity is still its own (default 300). */
+  readonly slackSeconds: number;
   readonly region: string;
 }
 
@@ -45,6 +47,7 @@ export function databaseActivitySettingsFromEnv(env: Env): DatabaseActivitySetti
     ...(localActivityUrl === undefined ? {} : { localActivityUrl }),
     autoPauseSeconds: readDuration(env, 'DATABASE_AUTO_PAUSE_SECONDS', 'seconds', { min: 1 }) ?? 300,
     windowSeconds: readDuration(env, 'RECONCILE_ACTIVITY_WINDOW_SECONDS', 'seconds', { min: 60, max: 3 * 3600 }) ?? 600,
+    slackSeconds: readDuration(env, 'RECONCILE_ACTIVITY_SLACK_SECONDS', 'seconds', { min: 0, max: 3600 }) ?? 300,
     region: readString(env, 'AWS_REGION') ?? 'us-east-1',
   };
 }

@@ -30,7 +30,11 @@ export interface IdleGateOptions {
   readonly probe: DatabaseActivityProbe | undefined;
   /** The cluster's auto-pause delay. */
   readonly autoPauseSeconds: number;
-  /** Beyond the delay: pausing takes a moment, and metric periods start on the minute. Default 120 s. */
+  /**
+   * Beyond the delay: pausing takes a moment, data points stand for the minute they start, and CloudWatch is a minute
+   * or two late. Default 300 s (RECONCILE_ACTIVITY_SLACK_SECONDS). Too small, and the gate takes the writer's own
+   * pause for traffic and sweeps again, keeping it awake; too large only delays an opportunistic sweep.
+   */
   readonly slackSeconds?: number;
   readonly logger: Logger;
 }
@@ -55,7 +59,7 @@ export async function decideScheduledRun(options: IdleGateOptions, now: Date): P
     return { run: true, reason: 'probe_failed', listing, activity: null };
   }
   if (activity.lastActiveAt === null) return { run: false, reason: 'idle', listing, activity };
-  const ownUntil = listing.lastSweepAt === null ? null : listing.lastSweepAt.getTime() + (options.autoPauseSeconds + (options.slackSeconds ?? 120)) * 1000;
+  const ownUntil = listing.lastSweepAt === null ? null : listing.lastSweepAt.getTime() + (options.autoPauseSeconds + (options.slackSeconds ?? 300)) * 1000;
   if (ownUntil !== null && activity.lastActiveAt.getTime() <= ownUntil) return { run: false, reason: 'own_activity', listing, activity };
   return { run: true, reason: 'awake', listing, activity };
 }

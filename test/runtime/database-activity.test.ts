@@ -101,7 +101,7 @@ describe('the CloudWatch probe, against a server posing as CloudWatch', () => {
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
     const settings = databaseActivitySettingsFromEnv({ DATABASE_CLUSTER_ID: 'from-env', CLOUDWATCH_ENDPOINT: endpoint, DATABASE_AUTO_PAUSE_SECONDS: '3600' });
-    expect(settings).toMatchObject({ clusterId: 'from-env', autoPauseSeconds: 3600, windowSeconds: 600 });
+    expect(settings).toMatchObject({ clusterId: 'from-env', autoPauseSeconds: 3600, windowSeconds: 600, slackSeconds: 300 });
     const probe = databaseActivityProbe(settings);
     expect((await probe?.probe(now))?.lastActiveAt).toEqual(new Date('2026-12-03T06:59:00Z'));
     expect(seen.at(-1)?.body).toMatchObject({ MetricDataQueries: [{ MetricStat: { Metric: { Dimensions: [{ Value: 'from-env' }] } } }] });
@@ -173,8 +173,8 @@ describe('the idle gate', () => {
     const lastSweepAt = new Date('2026-12-03T06:00:00.000Z');
     // Up until 07:00 after a sweep at 06:00 under a 60-minute pause: ours.
     expect(await decide(markers(listing({ lastSweepAt })), probe(new Date('2026-12-03T07:00:00.000Z')))).toMatchObject({ run: false, reason: 'own_activity' });
-    // Up at 07:03: someone else's traffic.
-    const later = decideScheduledRun({ pendingWork: markers(listing({ lastSweepAt })), probe: probe(new Date('2026-12-03T07:03:00.000Z')), autoPauseSeconds: 3600, logger: silentLogger }, new Date('2026-12-03T07:04:00.000Z'));
+    // Up at 07:06, past 06:00 + 60 min + the 5-minute slack: someone else's traffic.
+    const later = decideScheduledRun({ pendingWork: markers(listing({ lastSweepAt })), probe: probe(new Date('2026-12-03T07:06:00.000Z')), autoPauseSeconds: 3600, logger: silentLogger }, new Date('2026-12-03T07:07:00.000Z'));
     expect(await later).toMatchObject({ run: true, reason: 'awake' });
     // Never swept (or the stamp is gone): awake means awake.
     expect(await decide(markers(listing()), probe(new Date('2026-12-03T06:59:00.000Z')))).toMatchObject({ run: true, reason: 'awake' });
