@@ -28,7 +28,7 @@ import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionCo
 import type { DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
-import { pendingWorkFor, pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { pendingNotesFor, pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { readRoleSecret, roleSecretSettingsFromEnv, type RoleSecretOptions, type RoleSecretSettings } from '../../shared/runtime/role-secrets.js';
 
 const versionSchema = z.number({ error: 'must be a migration version' }).int().positive();
@@ -90,7 +90,7 @@ export async function createHandler(env: Env, options: MigrateHandlerOptions = {
   const baseLogger = functionLogger(config, 'migrate', options);
   const driver = options.driver ?? (await createDriver(config.driver, { logger: baseLogger, metrics: functionMetrics(baseLogger, 'migrate', options) }));
   const roleSecretArns = config.roleSecrets.arns;
-  const pendingWork = options.pendingWork ?? pendingWorkFor(config.pendingWork, { logger: baseLogger });
+  const pendingWork = options.pendingWork ?? pendingNotesFor(config.pendingWork, { logger: baseLogger });
 
   const setPasswords = async (logger: Logger, requireAll: boolean): Promise<RolePasswordReport[]> => {
     const credentials = await Promise.all(roleSecretArns.map((arn) => readRoleSecret(arn, config.roleSecrets, options.roleSecrets)));

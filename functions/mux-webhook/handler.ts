@@ -15,7 +15,7 @@ import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
 import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
-import { pendingWorkSettingsFromEnv, type PendingWork, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { pendingWorkSettingsFromEnv, type PendingWorkNotes, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { CaptionsService, type CaptionsResult } from '../../shared/videos/captions-service.js';
 import { WebhookService, type WebhookOutcome } from '../../shared/videos/webhook-service.js';
 
@@ -46,9 +46,9 @@ export function muxWebhookConfigFromEnv(env: Env): MuxWebhookConfig {
 
 /** Captions whose transcript or SRT did not arrive within the webhook's budget are completed by reconcile: noted. */
 class NotingCaptionsService extends CaptionsService {
-  readonly #pendingWork: PendingWork;
+  readonly #pendingWork: PendingWorkNotes;
 
-  constructor(options: ConstructorParameters<typeof CaptionsService>[0], pendingWork: PendingWork) {
+  constructor(options: ConstructorParameters<typeof CaptionsService>[0], pendingWork: PendingWorkNotes) {
     super(options);
     this.#pendingWork = pendingWork;
   }

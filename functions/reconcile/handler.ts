@@ -19,7 +19,8 @@ import { lazyHandler, once } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
 import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
-import { pendingWorkFor, pendingWorkSettingsFromEnv, type PendingWork, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { pendingWorkSettingsFromEnv, type PendingWork, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { pendingWorkFor } from '../../shared/storage/pending-work-sweep.js';
 import { AssetOwnership } from '../../shared/videos/asset-ownership.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
 import type { IngestService, IngestServiceOptions } from '../../shared/videos/ingest-service.js';
@@ -28,6 +29,8 @@ import { reconcileActions, ReconcileService, type ReconcileSummary } from '../..
 import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
 
 export interface ReconcileHandlerOptions extends DatabaseFunctionOptions {
+  /** Instead of the markers PENDING_WORK_BUCKET names (tests): reconcile lists and clears them too. */
+  readonly pendingWork?: PendingWork;
   /** Instead of the probe DATABASE_CLUSTER_ID / DATABASE_ACTIVITY_URL name (tests). */
   readonly activityProbe?: DatabaseActivityProbe;
   readonly now?: () => Date;

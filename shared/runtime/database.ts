@@ -7,7 +7,7 @@ import { CapabilityCache } from '../db/capabilities.js';
 import { VideoDB } from '../db/video-db.js';
 import type { Logger } from '../log.js';
 import { noMetrics, type Metrics } from '../metrics.js';
-import { pendingWorkFor, type PendingWork, type PendingWorkSettings } from '../storage/pending-work.js';
+import { pendingNotesFor, type PendingWorkNotes, type PendingWorkSettings } from '../storage/pending-work.js';
 import type { FunctionOptions } from './config.js';
 
 export interface DatabaseServices {
@@ -42,15 +42,15 @@ export interface DatabaseFunctionOptions extends FunctionOptions {
   /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
   readonly driver?: Driver;
   /** Instead of the markers PENDING_WORK_BUCKET names (tests). */
-  readonly pendingWork?: PendingWork;
+  readonly pendingWork?: PendingWorkNotes;
 }
 
 /**
  * The function's "work pending" markers: the injected ones, or in S3 when PENDING_WORK_BUCKET is set (the SDK is
  * loaded on the first note), or none.
  */
-export function functionPendingWork(settings: PendingWorkSettings | undefined, logger: Logger, options: DatabaseFunctionOptions = {}): PendingWork {
-  return options.pendingWork ?? pendingWorkFor(settings, { logger });
+export function functionPendingWork(settings: PendingWorkSettings | undefined, logger: Logger, options: DatabaseFunctionOptions = {}): PendingWorkNotes {
+  return options.pendingWork ?? pendingNotesFor(settings, { logger });
 }
 
 /** Wraps a driver with the per-container capability cache and VideoDB. */
@@ -59,7 +59,7 @@ export function databaseServices(
   logger: Logger,
   config: Pick<DatabaseConfig, 'capabilityTtlMs' | 'capabilityIncompleteTtlMs'> = { capabilityTtlMs: defaultCapabilityTtlMs },
   metrics: Metrics = noMetrics,
-  pendingWork?: Pick<PendingWork, 'note'>,
+  pendingWork?: PendingWorkNotes,
 ): DatabaseServices {
   const capabilities = new CapabilityCache(driver, {
     ttlMs: config.capabilityTtlMs,
@@ -82,7 +82,7 @@ export interface FunctionDatabaseSeams {
   readonly dataApiRetry?: DataApiRetryOptions;
   readonly metrics?: Metrics;
   /** Where deferrals are noted as work pending (shared/storage/pending-work.ts). */
-  readonly pendingWork?: Pick<PendingWork, 'note'>;
+  readonly pendingWork?: PendingWorkNotes;
 }
 
 /** The function's data layer: over the injected driver, or over the driver its configuration names. */

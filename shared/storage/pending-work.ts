@@ -10,11 +10,10 @@
  * A marker says "look", not what to do: the sweeps still find the work in the database. Writing one never fails the
  * request that writes it (a warning is logged; the sweep then runs when the database is awake anyway).
  */
-import type { S3Client } from '@aws-sdk/client-s3';
 import { readHttpUrl, readFlag, readString, type Env } from '../config/reader.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
-import { localS3CredentialsFromEnv, type LocalS3Credentials } from './config.js';
+import { localS3CredentialsFromEnv, roleCredentialsFromEnv, type LocalS3Credentials, type RoleCredentials } from './config.js';
 
 /** What left the work: a deferral, a half-done deletion, an ingest or a webhook to retry, an applied migration. */
 export const pendingWorkKinds = ['deferred', 'deletion', 'ingest', 'webhook', 'migration'] as const;
@@ -38,9 +37,13 @@ export interface PendingWorkListing {
   readonly stampKeys: readonly string[];
 }
 
-export interface PendingWork {
-  /** Records that there is work; never throws (a failure is logged as a warning). */
+/** What the functions that leave work need: writing a marker. Never throws (a failure is logged as a warning). */
+export interface PendingWorkNotes {
   note(kind: PendingWorkKind, detail?: Readonly<Record<string, string | number | boolean | null>>): Promise<void>;
+}
+
+/** Reconcile's side: listing and clearing the markers, stamping its sweeps (shared/storage/pending-work-sweep.ts). */
+export interface PendingWork extends PendingWorkNotes {
   list(): Promise<PendingWorkListing>;
   /** Removes exactly these markers (the ones listed before a run that had no failures). */
   clear(keys: readonly string[]): Promise<void>;
@@ -64,21 +67,26 @@ export interface PendingWorkSettings {
   readonly region: string;
   readonly endpoint?: string;
   readonly forcePathStyle: boolean;
+  /** The local S3's keys (S3_ENDPOINT set). */
   readonly credentials?: LocalS3Credentials;
+  /** In AWS: the role's keys as Lambda puts them in the environment, which sign the marker PUTs. */
+  readonly roleCredentials?: RoleCredentials;
 }
 
-/** PENDING_WORK_BUCKET (unset: no markers) with the S3 client settings the storage uses (region, local endpoint). */
+/** PENDING_WORK_BUCKET (unset: no markers) with the S3 settings the storage uses (region, local endpoint, keys). */
 export function pendingWorkSettingsFromEnv(env: Env): PendingWorkSettings | undefined {
   const bucket = readString(env, 'PENDING_WORK_BUCKET');
   if (bucket === undefined) return undefined;
   const endpoint = readHttpUrl(env, 'S3_ENDPOINT');
   const credentials = localS3CredentialsFromEnv(env, { ...(endpoint === undefined ? {} : { endpoint }) });
+  const roleCredentials = credentials === undefined ? roleCredentialsFromEnv(env) : undefined;
   return {
     bucket,
     region: readString(env, 'AWS_REGION') ?? 'us-east-1',
     ...(endpoint === undefined ? {} : { endpoint }),
     forcePathStyle: readFlag(env, 'S3_FORCE_PATH_STYLE') ?? endpoint !== undefined,
     ...(credentials === undefined ? {} : { credentials }),
+    ...(roleCredentials === undefined ? {} : { roleCredentials }),
   };
 }
 
@@ -93,80 +101,66 @@ export function timeOfKey(key: string): Date | null {
   return match?.[1] === undefined ? null : new Date(match[1]);
 }
 
-export interface S3PendingWorkOptions {
+export interface PendingNotesOptions {
   readonly logger?: Logger;
   readonly now?: () => Date;
-  /** The S3 client (tests); default: built from the settings on first use, with the SDK imported then. */
-  readonly client?: () => Promise<S3Client>;
 }
 
 /**
- * Markers in S3. The S3 calls live in ./pending-work-s3.ts, imported on the first call, with named imports so a
- * bundle keeps only the four commands used: a function that never notes anything never evaluates the SDK.
+ * Markers written with one presigned PUT (shared/storage/presign.ts) sent with fetch: no S3Client, so the functions
+ * that only note work (admin and migrate carry no S3 client at all) stay as small as they were. The PUT is
+ * write-once (`if-none-match: *`): keys are unique, and the bucket's rule is that reelay never overwrites.
  */
-export class S3PendingWork implements PendingWork {
-  readonly durable = true;
-  readonly #bucket: string;
+export class S3PendingNotes implements PendingWorkNotes {
+  readonly #settings: PendingWorkSettings;
   readonly #logger: Logger;
   readonly #now: () => Date;
-  readonly #client: () => Promise<S3Client>;
-  #built: Promise<S3Client> | undefined;
 
-  constructor(settings: PendingWorkSettings, options: S3PendingWorkOptions = {}) {
-    this.#bucket = settings.bucket;
+  constructor(settings: PendingWorkSettings, options: PendingNotesOptions = {}) {
+    this.#settings = settings;
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? (() => new Date());
-    this.#client =
-      options.client ??
-      (() => {
-        this.#built ??= import('./pending-work-s3.js').then(({ createMarkerClient }) => createMarkerClient(settings));
-        return this.#built;
-      });
   }
 
   async note(kind: PendingWorkKind, detail: Readonly<Record<string, string | number | boolean | null>> = {}): Promise<void> {
     const key = timedKey(`${pendingMarkerPrefix}${kind}/`, this.#now());
     try {
-      await this.#put(key, JSON.stringify({ kind, ...detail }));
+      await putMarker(this.#settings, key, JSON.stringify({ kind, ...detail }));
       this.#logger.debug('pending_work.noted', { kind, key });
     } catch (error) {
       // The request that found the work must not fail for it: the sweep still runs whenever the database is awake.
       this.#logger.warn('pending_work.note_failed', { kind, key, error });
     }
   }
+}
 
-  async list(): Promise<PendingWorkListing> {
-    const { listKeys } = await import('./pending-work-s3.js');
-    // One call for both: markers sort before stamps (`pending/` < `swept/`), a page holds 1000 keys.
-    const keys = await listKeys(await this.#client(), this.#bucket, pendingWorkRoot);
-    const markers = keys.filter((key) => key.startsWith(pendingMarkerPrefix)).map((key) => ({ key, kind: key.slice(pendingMarkerPrefix.length).split('/')[0] ?? '' }));
-    const stampKeys = keys.filter((key) => key.startsWith(sweepStampPrefix));
-    // When the page was full of markers the stamps are on a later page: unknown, which reads as "never swept".
-    const times = stampKeys.map(timeOfKey).filter((time): time is Date => time !== null);
-    const lastSweepAt = times.length === 0 ? null : new Date(Math.max(...times.map((time) => time.getTime())));
-    return { markers, lastSweepAt, stampKeys };
-  }
-
-  async clear(keys: readonly string[]): Promise<void> {
-    if (keys.length === 0) return;
-    const { deleteKeys } = await import('./pending-work-s3.js');
-    const errors = await deleteKeys(await this.#client(), this.#bucket, keys);
-    // A marker that could not be removed only makes the next run sweep again.
-    if (errors.length > 0) this.#logger.warn('pending_work.clear_incomplete', { errors: errors.length, first: errors[0] ?? null });
-  }
-
-  async stampSweep(previous: readonly string[]): Promise<void> {
-    await this.#put(timedKey(sweepStampPrefix, this.#now()), '{}');
-    await this.clear(previous);
-  }
-
-  async #put(key: string, body: string): Promise<void> {
-    const { putOnce } = await import('./pending-work-s3.js');
-    await putOnce(await this.#client(), this.#bucket, key, body);
+/** Thrown when S3 refuses a marker PUT (the caller logs it). */
+export class MarkerWriteError extends Error {
+  constructor(readonly status: number, readonly key: string, readonly body: string) {
+    super(`S3 answered ${status} to the marker PUT of ${key}: ${body.slice(0, 200)}`);
+    this.name = 'MarkerWriteError';
   }
 }
 
-/** The markers of a function: in S3 when PENDING_WORK_BUCKET is set, none otherwise. */
-export function pendingWorkFor(settings: PendingWorkSettings | undefined, options: S3PendingWorkOptions = {}): PendingWork {
-  return settings === undefined ? noPendingWork : new S3PendingWork(settings, options);
+/** One write-once PUT of `body` at `key`, presigned (on the real clock) for a minute and sent at once. */
+export async function putMarker(settings: PendingWorkSettings, key: string, body: string): Promise<void> {
+  const credentials = settings.credentials ?? settings.roleCredentials;
+  if (credentials === undefined) throw new Error('no credentials to sign the marker PUT with (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY)');
+  const { UrlSigner } = await import('./presign.js');
+  const signer = new UrlSigner({
+    region: settings.region,
+    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    forcePathStyle: settings.forcePathStyle,
+    credentials: async () => credentials,
+  });
+  const headers = { 'content-type': 'application/json', 'if-none-match': '*' };
+  const { url } = await signer.presign({ method: 'PUT', bucket: settings.bucket, key, operation: 'PutObject', headers, expiresIn: 60, signingDate: new Date() });
+  const response = await fetch(url, { method: 'PUT', headers, body, signal: AbortSignal.timeout(5_000) });
+  if (!response.ok) throw new MarkerWriteError(response.status, key, await response.text().catch(() => ''));
+  await response.body?.cancel().catch(() => undefined);
+}
+
+/** The notes of a function: in S3 when PENDING_WORK_BUCKET is set, none otherwise. */
+export function pendingNotesFor(settings: PendingWorkSettings | undefined, options: PendingNotesOptions = {}): PendingWorkNotes {
+  return settings === undefined ? noPendingWork : new S3PendingNotes(settings, options);
 }

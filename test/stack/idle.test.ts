@@ -6,7 +6,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pendingWorkSettingsFromEnv, S3PendingWork, type PendingWorkListing } from '../../shared/storage/pending-work.js';
+import { pendingWorkSettingsFromEnv, type PendingWorkListing } from '../../shared/storage/pending-work.js';
+import { S3PendingWork } from '../../shared/storage/pending-work-sweep.js';
 import { scheduledEvent } from '../../local/stack/functions.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
 import { assetsFor, createUpload, getVideo, putSingle, uploadRequest, videoBytes, waitForVideo, type SingleUpload, type VideoJson } from './support.js';

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localS3Credentials } from '../../local/s3/server.js';
 import { createLogger, type LogFields } from '../../shared/log.js';
-import { noPendingWork, pendingWorkFor, pendingWorkSettingsFromEnv, S3PendingWork, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { noPendingWork, pendingNotesFor, pendingWorkSettingsFromEnv, S3PendingNotes, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { pendingWorkFor, S3PendingWork } from '../../shared/storage/pending-work-sweep.js';
 import { startTestS3, type TestS3 } from './local-s3.js';
 
 describe('S3 markers', () => {
@@ -29,6 +30,16 @@ describe('S3 markers', () => {
     await markers.note('webhook', { eventId: 'e1' }); // during "the run"
     await markers.clear(before.markers.map((marker) => marker.key));
     expect((await markers.list()).markers.map((marker) => marker.kind)).toEqual(['webhook']);
+  });
+
+  it('writes a marker with the notes alone (one presigned, write-once PUT), which the sweep side lists', async () => {
+    const notes = new S3PendingNotes(settings);
+    await notes.note('migration', { by: 'admin', ran: 4 });
+    const markers = new S3PendingWork(settings);
+    const listing = await markers.list();
+    expect(listing.markers.map((marker) => marker.kind)).toContain('migration');
+    await markers.clear(listing.markers.map((marker) => marker.key));
+    expect((await markers.list()).markers).toEqual([]);
   });
 
   it('stamps each sweep, keeping only the newest stamp, and reads its time back', async () => {
@@ -55,9 +66,17 @@ describe('S3 markers', () => {
   it('is configured by PENDING_WORK_BUCKET, and is none without it', () => {
     expect(pendingWorkSettingsFromEnv({})).toBeUndefined();
     expect(pendingWorkFor(undefined)).toBe(noPendingWork);
+    expect(pendingNotesFor(undefined)).toBe(noPendingWork);
     expect(noPendingWork.durable).toBe(false);
     const parsed = pendingWorkSettingsFromEnv({ PENDING_WORK_BUCKET: 'b', S3_ENDPOINT: s3.endpoint, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' });
     expect(parsed).toEqual({ bucket: 'b', region: 'us-east-1', endpoint: s3.endpoint, forcePathStyle: true, credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
     expect(pendingWorkFor(parsed).durable).toBe(true);
+    // In AWS the role's keys from Lambda's environment sign the PUT (no S3 client in the writers' bundles).
+    expect(pendingWorkSettingsFromEnv({ PENDING_WORK_BUCKET: 'b', AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's', AWS_SESSION_TOKEN: 't' })).toEqual({
+      bucket: 'b',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      roleCredentials: { accessKeyId: 'AKIA', secretAccessKey: 's', sessionToken: 't' },
+    });
   });
 });
