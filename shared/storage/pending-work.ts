@@ -77,9 +77,11 @@ export interface PendingWorkSettings {
 export function pendingWorkSettingsFromEnv(env: Env): PendingWorkSettings | undefined {
   const bucket = readString(env, 'PENDING_WORK_BUCKET');
   if (bucket === undefined) return undefined;
-  const endpoint = readHttpUrl(env, 'S3_ENDPOINT');
-  const credentials = localS3CredentialsFromEnv(env, { ...(endpoint === undefined ? {} : { endpoint }) });
+  const localEndpoint = readHttpUrl(env, 'S3_ENDPOINT');
+  const credentials = localS3CredentialsFromEnv(env, { ...(localEndpoint === undefined ? {} : { endpoint: localEndpoint }) });
   const roleCredentials = credentials === undefined ? roleCredentialsFromEnv(env) : undefined;
+  // The signed PUT goes where the SDK's S3Client would: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL are its own settings.
+  const endpoint = localEndpoint ?? readHttpUrl(env, 'AWS_ENDPOINT_URL_S3') ?? readHttpUrl(env, 'AWS_ENDPOINT_URL');
   return {
     bucket,
     region: readString(env, 'AWS_REGION') ?? 'us-east-1',
