@@ -30,6 +30,7 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
  */
 export const capabilities = [
   'database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'bucket-delete', 'mux', 'mux-binding', 'mux-playback',
+  'pending-work', 'pending-work-sweep',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 

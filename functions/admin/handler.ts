@@ -32,8 +32,9 @@ import { ConfigurationError, readDuration, type Env } from '../../shared/config/
 import { createDriver } from '../../shared/db/create-driver.js';
 import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
 import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
-import { databaseConfigFromEnv, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { databaseConfigFromEnv, functionPendingWork, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import type { MigratorOptions } from '../../shared/migrations/engine.js';
+import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { muxConfig, muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import {
@@ -77,6 +78,8 @@ export interface AdminConfig extends HttpFunctionConfig {
   readonly stage: string | null;
   readonly region: string | null;
   readonly storage: { readonly bucket: string | null; readonly prefix: string | null };
+  /** PENDING_WORK_BUCKET: after migrations apply, reconcile must restore what was deferred; noted there. */
+  readonly pendingWork: PendingWorkSettings | undefined;
 }
 
 function muxSettingsOrError(env: Env): MuxSettings | ConfigurationError {
@@ -98,6 +101,7 @@ export function adminConfigFromEnv(env: Env): AdminConfig {
     stage: env.REELAY_STAGE ?? null,
     region: env.AWS_REGION ?? null,
     storage: { bucket: env.UPLOAD_BUCKET ?? null, prefix: env.UPLOAD_PREFIX ?? null },
+    pendingWork: pendingWorkSettingsFromEnv(env),
   };
 }
 
@@ -145,6 +149,7 @@ export async function createHandler(env: Env, options: AdminHandlerOptions = {})
   const healthDriver =
     options.driver ??
     (await createDriver(config.database.driver, { logger, metrics, dataApiRetry: { limitMs: config.healthDbWaitMs, baseDelayMs: 250, maxDelayMs: 1_000 } }));
+  const pendingWork = functionPendingWork(config.pendingWork, logger, options);
   const thresholds = config.diagnostics;
   // Only the configuration is read here (no SDK, no secret): whether Mux is configured says nothing about its values.
   const mux = config.mux instanceof ConfigurationError ? config.mux : muxConfig(config.mux);
@@ -170,6 +175,8 @@ export async function createHandler(env: Env, options: AdminHandlerOptions = {})
             logger: requestLogger,
             ...(query.to !== undefined && { to: query.to }),
           });
+          // Columns that were missing exist now: reconcile restores the deferred data on its next run, paused or not.
+          if (result.ran.length > 0) await pendingWork.note('migration', { by: 'admin', ran: result.ran.length });
           const status = migrationStatusBody(await getDatabaseStatus(driver));
           return { status: 200, body: { ran: result.ran, repaired: result.repaired, durationMs: result.durationMs, status } };
         },

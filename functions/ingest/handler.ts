@@ -9,12 +9,13 @@ import type { SQSBatchItemFailure, SQSBatchResponse, SQSEvent } from 'aws-lambda
 import type { Env } from '../../shared/config/reader.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
-import { databaseConfigFromEnv, functionDatabase, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { databaseConfigFromEnv, functionDatabase, functionPendingWork, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler, once } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageServices } from '../../shared/runtime/storage.js';
 import { storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { objectsCreated, parseS3SqsEvent } from '../../shared/storage/events.js';
+import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { IngestService, type IngestOutcome } from '../../shared/videos/ingest-service.js';
 import { ingestSettingsFromEnv, type IngestSettings } from '../../shared/videos/ingest-settings.js';
 
@@ -26,6 +27,8 @@ export interface IngestConfig extends FunctionConfig {
   readonly mux: MuxSettings;
   readonly storage: StorageSettings;
   readonly ingest: IngestSettings;
+  /** PENDING_WORK_BUCKET: where an ingest that must be retried (or a redelivery) notes work for reconcile. */
+  readonly pendingWork: PendingWorkSettings | undefined;
 }
 
 export function ingestConfigFromEnv(env: Env): IngestConfig {
@@ -35,18 +38,22 @@ export function ingestConfigFromEnv(env: Env): IngestConfig {
     mux: muxSettingsFromEnv(env),
     storage: storageSettingsFromEnv(env),
     ingest: ingestSettingsFromEnv(env),
+    pendingWork: pendingWorkSettingsFromEnv(env),
   };
 }
 
 export type IngestHandler = (event: SQSEvent) => Promise<SQSBatchResponse>;
 
 const retryOutcomes: ReadonlySet<IngestOutcome['result']> = new Set(['retry']);
+/** Outcomes whose video the reconcile sweeps may still have to move (the retry, or a rejection to re-check). */
+const leftForReconcile: ReadonlySet<IngestOutcome['result']> = new Set(['retry', 'rejected']);
 
 export async function createHandler(env: Env, options: IngestHandlerOptions = {}): Promise<IngestHandler> {
   const config = ingestConfigFromEnv(env);
   const logger = functionLogger(config, 'ingest', options);
   const metrics = functionMetrics(logger, 'ingest', options);
-  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics });
+  const pendingWork = functionPendingWork(config.pendingWork, logger, options);
+  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics, pendingWork });
   const mux = muxRuntime(config.mux);
   const storage = storageServices(config.storage).storage;
   // Only an upload that lost a race with DELETE needs it: the deletion's module is loaded then, not at cold start.
@@ -60,6 +67,9 @@ export async function createHandler(env: Env, options: IngestHandlerOptions = {}
     const receiveCounts = new Map(event.Records.map((record) => [record.messageId, Number(record.attributes?.ApproximateReceiveCount ?? '1') || 1]));
     const messages = parseS3SqsEvent(event);
     const failures: SQSBatchItemFailure[] = [];
+    // Ingests reconcile may have to finish (backfill, a stale claim, a retry): noted once per batch, whatever the
+    // SQS redelivery then does. A redelivered message counts too: the delivery before it died without an answer.
+    const unfinished: string[] = [];
     await Promise.all(
       messages.map(async (message) => {
         if (message.kind === 'ignored') return;
@@ -71,6 +81,8 @@ export async function createHandler(env: Env, options: IngestHandlerOptions = {}
         const receiveCount = receiveCounts.get(message.messageId) ?? 1;
         const settled = await Promise.allSettled(objectsCreated([message]).map((object) => ingest.ingestObject(object, { receiveCount })));
         const again = settled.filter((outcome) => outcome.status === 'rejected' || retryOutcomes.has(outcome.value.result));
+        const leftOver = settled.filter((outcome) => outcome.status === 'rejected' || leftForReconcile.has(outcome.value.result));
+        if (leftOver.length > 0 || receiveCount > 1) unfinished.push(message.messageId);
         for (const outcome of settled) {
           if (outcome.status === 'rejected') logger.error('ingest.failed', { messageId: message.messageId, error: outcome.reason });
           // `Outcome` is the service's closed set of results, or `error` for a throw: never an id.
@@ -81,6 +93,7 @@ export async function createHandler(env: Env, options: IngestHandlerOptions = {}
         if (again.length > 0) failures.push({ itemIdentifier: message.messageId });
       }),
     );
+    if (unfinished.length > 0) await pendingWork.note('ingest', { messages: unfinished.length, first: unfinished[0] ?? null });
     logger.info('ingest.batch', { messages: messages.length, failed: failures.length });
     return { batchItemFailures: failures };
   };

@@ -28,6 +28,7 @@ import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionCo
 import type { DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { createMigrator, type MigratorOptions } from '../../shared/migrations/engine.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { pendingNotesFor, pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { readRoleSecret, roleSecretSettingsFromEnv, type RoleSecretOptions, type RoleSecretSettings } from '../../shared/runtime/role-secrets.js';
 
 const versionSchema = z.number({ error: 'must be a migration version' }).int().positive();
@@ -76,10 +77,12 @@ export interface MigrateConfig extends FunctionConfig {
   /** The driver only: migrations build no VideoDB, so no capability cache. */
   readonly driver: DriverConfig;
   readonly roleSecrets: RoleSecretSettings;
+  /** PENDING_WORK_BUCKET: after migrations apply, reconcile must restore what was deferred; noted there. */
+  readonly pendingWork: PendingWorkSettings | undefined;
 }
 
 export function migrateConfigFromEnv(env: Env): MigrateConfig {
-  return { ...functionConfigFromEnv(env), driver: driverConfigFromEnv(env), roleSecrets: roleSecretSettingsFromEnv(env) };
+  return { ...functionConfigFromEnv(env), driver: driverConfigFromEnv(env), roleSecrets: roleSecretSettingsFromEnv(env), pendingWork: pendingWorkSettingsFromEnv(env) };
 }
 
 export async function createHandler(env: Env, options: MigrateHandlerOptions = {}): Promise<MigrateHandler> {
@@ -87,6 +90,7 @@ export async function createHandler(env: Env, options: MigrateHandlerOptions = {
   const baseLogger = functionLogger(config, 'migrate', options);
   const driver = options.driver ?? (await createDriver(config.driver, { logger: baseLogger, metrics: functionMetrics(baseLogger, 'migrate', options) }));
   const roleSecretArns = config.roleSecrets.arns;
+  const pendingWork = options.pendingWork ?? pendingNotesFor(config.pendingWork, { logger: baseLogger });
 
   const setPasswords = async (logger: Logger, requireAll: boolean): Promise<RolePasswordReport[]> => {
     const credentials = await Promise.all(roleSecretArns.map((arn) => readRoleSecret(arn, config.roleSecrets, options.roleSecrets)));
@@ -117,6 +121,9 @@ export async function createHandler(env: Env, options: MigrateHandlerOptions = {
       const result =
         payload.action === 'status' ? await migrator.status() : payload.action === 'plan' ? await migrator.plan(to) : await migrator.up(to);
       const roles = payload.action === 'up' && roleSecretArns.length > 0 ? await setPasswords(logger, to.to === undefined) : undefined;
+      // Columns that were missing exist now: reconcile restores the deferred data on its next run, paused or not.
+      const ran = payload.action === 'up' && 'ran' in result && Array.isArray(result.ran) ? result.ran.length : 0;
+      if (ran > 0) await pendingWork.note('migration', { by: payload.source, ran });
       logger.info('migrate.invoke.ok', { action: payload.action });
       return { action: payload.action, source: payload.source, driver: driver.name, result, ...(roles && { roles }) };
     } catch (error) {

@@ -10,12 +10,13 @@ import type { CountMetric } from '../../shared/metrics.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import { WebhookSignatureError } from '../../shared/mux/webhooks.js';
 import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
-import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { databaseConfigFromEnv, functionDatabase, functionPendingWork, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
 import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
-import { CaptionsService } from '../../shared/videos/captions-service.js';
+import { pendingWorkSettingsFromEnv, type PendingWorkNotes, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { CaptionsService, type CaptionsResult } from '../../shared/videos/captions-service.js';
 import { WebhookService, type WebhookOutcome } from '../../shared/videos/webhook-service.js';
 
 export interface MuxWebhookHandlerOptions extends DatabaseFunctionOptions {
@@ -29,6 +30,8 @@ export interface MuxWebhookConfig extends FunctionConfig {
   readonly mux: MuxSettings;
   /** Only caption tracks need the bucket; undefined when UPLOAD_BUCKET is unset. */
   readonly storage: StorageSettings | undefined;
+  /** PENDING_WORK_BUCKET: where an errored asset, a rejected event or missing captions note work for reconcile. */
+  readonly pendingWork: PendingWorkSettings | undefined;
 }
 
 export function muxWebhookConfigFromEnv(env: Env): MuxWebhookConfig {
@@ -37,7 +40,29 @@ export function muxWebhookConfigFromEnv(env: Env): MuxWebhookConfig {
     database: databaseConfigFromEnv(env),
     mux: muxSettingsFromEnv(env),
     storage: optionalStorageSettingsFromEnv(env),
+    pendingWork: pendingWorkSettingsFromEnv(env),
   };
+}
+
+/** Captions whose transcript or SRT did not arrive within the webhook's budget are completed by reconcile: noted. */
+class NotingCaptionsService extends CaptionsService {
+  readonly #pendingWork: PendingWorkNotes;
+
+  constructor(options: ConstructorParameters<typeof CaptionsService>[0], pendingWork: PendingWorkNotes) {
+    super(options);
+    this.#pendingWork = pendingWork;
+  }
+
+  override async collect(...args: Parameters<CaptionsService['collect']>): Promise<CaptionsResult | null> {
+    const result = await super.collect(...args);
+    if (result !== null && result.missing.length > 0) await this.#pendingWork.note('webhook', { videoId: args[0], missing: result.missing.join(',') });
+    return result;
+  }
+}
+
+/** Outcomes reconcile may act on: an errored asset (retry-errored), an event that could not be stored (recovery). */
+function leavesWork(outcome: WebhookOutcome): boolean {
+  return outcome.result === 'rejected' || (outcome.result === 'applied' && outcome.type === 'video.asset.errored');
 }
 
 /** What each outcome of WebhookService.handle counts as; `not_owned` is an event for an asset reelay does not know. */
@@ -56,11 +81,12 @@ export async function createHandler(env: Env, options: MuxWebhookHandlerOptions 
   const config = muxWebhookConfigFromEnv(env);
   const logger = functionLogger(config, 'mux-webhook', options);
   const metrics = functionMetrics(logger, 'mux-webhook', options);
-  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
+  const pendingWork = functionPendingWork(config.pendingWork, logger, options);
+  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics, pendingWork });
   const mux = muxRuntime(config.mux);
   // Only caption tracks need S3: its SDK is loaded on the first one, not at cold start.
   const storage = storageOnDemand(config.storage);
-  const captions = new CaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger });
+  const captions = new NotingCaptionsService({ storage, urls: mux.urls, playbackPolicy: mux.config.playbackPolicy, signingKey: () => mux.config.loadSigningKey(), logger }, pendingWork);
   const webhooks = new WebhookService({ videos, mux, captions, logger, ...(options.now ? { now: options.now } : {}) });
   return httpHandler({
     name: 'mux-webhook',
@@ -78,6 +104,7 @@ export async function createHandler(env: Env, options: MuxWebhookHandlerOptions 
             throw error;
           }
           metrics.count(webhookMetric[outcome.result], 1, { properties: { eventId: outcome.eventId, type: outcome.type } });
+          if (leavesWork(outcome)) await pendingWork.note('webhook', { eventId: outcome.eventId, type: outcome.type, result: outcome.result });
           return outcome.result === 'duplicate' ? { status: 204 } : { status: 200, body: outcome };
         },
       }),

@@ -1,18 +1,26 @@
 /**
- * The retry-and-reconcile Lambda. On its schedule (an EventBridge event) it runs every sweep; invoked directly
- * (`aws lambda invoke --payload '{"action":"backfill","limit":50}'`) it runs the one asked for. Returns the summary
- * `{ restored, reconciled, captions, retried, backfilled, deleted, failed }` (shared/videos/reconcile-service.ts).
+ * The retry-and-reconcile Lambda. On its schedule (an EventBridge event) it runs every sweep — if there is work or
+ * the database is awake anyway: first it lists the "work pending" markers in the bucket and asks CloudWatch whether
+ * the writer has been up (shared/runtime/idle-gate.ts); with neither it returns at once, with zero Data API calls,
+ * so a paused Aurora writer stays paused. Invoked directly (`aws lambda invoke --payload
+ * '{"action":"backfill","limit":50}'`, or `{}` for every sweep) it always runs. Returns the summary
+ * `{ restored, reconciled, captions, retried, backfilled, deleted, failed }` (shared/videos/reconcile-service.ts);
+ * a scheduled run adds `gate` (why it ran or skipped) and, when it skipped, `skipped: true`.
  */
 import * as z from 'zod';
 import { readInteger, type Env } from '../../shared/config/reader.js';
 import { ValidationError } from '../../shared/errors.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
+import { databaseActivityProbe, databaseActivitySettingsFromEnv, type DatabaseActivityProbe, type DatabaseActivitySettings } from '../../shared/runtime/database-activity.js';
 import { databaseConfigFromEnv, functionDatabase, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { decideScheduledRun, type GateReason } from '../../shared/runtime/idle-gate.js';
 import { lazyHandler, once } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
 import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { pendingWorkSettingsFromEnv, type PendingWork, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
+import { pendingWorkFor } from '../../shared/storage/pending-work-sweep.js';
 import { AssetOwnership } from '../../shared/videos/asset-ownership.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
 import type { IngestService, IngestServiceOptions } from '../../shared/videos/ingest-service.js';
@@ -20,7 +28,16 @@ import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
 import { reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
 import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
 
-export type ReconcileHandlerOptions = DatabaseFunctionOptions;
+export interface ReconcileHandlerOptions extends DatabaseFunctionOptions {
+  /** Instead of the markers PENDING_WORK_BUCKET names (tests): reconcile lists and clears them too. */
+  readonly pendingWork?: PendingWork;
+  /** Instead of the probe DATABASE_CLUSTER_ID / DATABASE_ACTIVITY_URL name (tests). */
+  readonly activityProbe?: DatabaseActivityProbe;
+  readonly now?: () => Date;
+}
+
+/** A scheduled run's summary: why it ran, or that it skipped (all counts zero). */
+export type ReconcileResult = ReconcileSummary & { readonly gate?: GateReason; readonly skipped?: true };
 
 /** Everything the reconcile function reads from its environment, parsed once at cold start. */
 export interface ReconcileConfig extends FunctionConfig {
@@ -32,6 +49,10 @@ export interface ReconcileConfig extends FunctionConfig {
   /** MAX_INGEST_ATTEMPTS: the service's default when unset. */
   readonly maxIngestAttempts: number | undefined;
   readonly deletion: Pick<VideoDeletionOptions, 'ingestGraceSeconds'>;
+  /** PENDING_WORK_BUCKET: where the markers are; undefined: none, and every scheduled run sweeps. */
+  readonly pendingWork: PendingWorkSettings | undefined;
+  /** DATABASE_CLUSTER_ID or DATABASE_ACTIVITY_URL, the auto-pause delay and the probe's window. */
+  readonly activity: DatabaseActivitySettings;
 }
 
 export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
@@ -43,7 +64,16 @@ export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
     ingest: ingestSettingsFromEnv(env),
     maxIngestAttempts: readInteger(env, 'MAX_INGEST_ATTEMPTS', { min: 1 }),
     deletion: deletionSettingsFromEnv(env),
+    pendingWork: pendingWorkSettingsFromEnv(env),
+    activity: databaseActivitySettingsFromEnv(env),
   };
+}
+
+/** EventBridge's scheduled event: the one invocation that may skip. Anything else is an operator's, and runs. */
+function isScheduledEvent(event: unknown): boolean {
+  if (typeof event !== 'object' || event === null) return false;
+  const fields = event as Record<string, unknown>;
+  return fields['detail-type'] === 'Scheduled Event' && fields.source === 'aws.events';
 }
 
 const invocation = z.strictObject({
@@ -61,11 +91,16 @@ function parseRequest(event: unknown): { actions: readonly (typeof reconcileActi
   return { actions: [parsed.data.action], ...(parsed.data.limit === undefined ? {} : { limit: parsed.data.limit }) };
 }
 
-export async function createHandler(env: Env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileSummary>> {
+export async function createHandler(env: Env, options: ReconcileHandlerOptions = {}): Promise<(event: unknown) => Promise<ReconcileResult>> {
   const config = reconcileConfigFromEnv(env);
   const logger = functionLogger(config, 'reconcile', options);
   const metrics = functionMetrics(logger, 'reconcile', options);
-  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics });
+  const now = options.now ?? (() => new Date());
+  const pendingWork = options.pendingWork ?? pendingWorkFor(config.pendingWork, { logger, now });
+  const activityProbe = options.activityProbe ?? databaseActivityProbe(config.activity);
+  // Building the data layer makes no Data API call (the capability cache reads the catalog on first use), so a run
+  // that skips has touched nothing but S3 and CloudWatch.
+  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics, pendingWork });
   const mux = muxRuntime(config.mux);
   const settings = config.ingest;
   // Most runs find nothing to ingest and no captions to write: the ingest service and the S3 client it brings are
@@ -92,19 +127,76 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     ...(maxIngestAttempts === undefined ? {} : { maxIngestAttempts }),
     ...(settings.staleClaimSeconds === undefined ? {} : { staleClaimSeconds: settings.staleClaimSeconds }),
   });
-  return async (event) => {
-    const request = parseRequest(event);
-    const summary = await reconcile.run(request.actions, request.limit);
-    // Every run counts every result, zeros too: a graph with a point per run shows that the schedule runs.
-    // (`restored` is DeferredPayloadsRestored, counted by the service with the pending gauge.)
-    const properties = { actions: request.actions };
+  // Every run counts every result, zeros too (a skipped one as well): a graph with a point per run shows that the
+  // schedule runs. (`restored` is DeferredPayloadsRestored, counted by the service with the pending gauge.)
+  const countResults = (summary: ReconcileSummary, properties: Record<string, unknown>) => {
     metrics.count('ReconcileRecovered', summary.reconciled, { properties });
     metrics.count('ReconcileCaptions', summary.captions, { properties });
     metrics.count('ReconcileRetried', summary.retried, { properties });
     metrics.count('ReconcileBackfilled', summary.backfilled, { properties });
     metrics.count('ReconcileFailed', summary.failed, { properties });
-    return summary;
+  };
+  return async (event) => {
+    const request = parseRequest(event);
+    const scheduled = isScheduledEvent(event);
+    const decision = scheduled
+      ? await decideScheduledRun({ pendingWork, probe: activityProbe, autoPauseSeconds: config.activity.autoPauseSeconds, slackSeconds: config.activity.slackSeconds, logger }, now())
+      : null;
+    const gateFields = decision && {
+      gate: decision.reason,
+      markers: decision.listing?.markers.length ?? null,
+      lastSweepAt: decision.listing?.lastSweepAt?.toISOString() ?? null,
+      lastActiveAt: decision.activity?.lastActiveAt?.toISOString() ?? null,
+    };
+    if (decision && !decision.run) {
+      logger.info('reconcile.skipped_idle', { ...gateFields });
+      const skipped = { restored: 0, reconciled: 0, captions: 0, retried: 0, backfilled: 0, deleted: 0, failed: 0 };
+      countResults(skipped, { actions: request.actions, skipped: decision.reason });
+      return { ...skipped, gate: decision.reason, skipped: true };
+    }
+    if (decision) logger.info('reconcile.gate', { ...gateFields });
+    // Listed before the sweeps: a marker noted while they run is newer, not in this list, and kept for the next run.
+    const listing = decision?.listing ?? (request.actions.length === reconcileActions.length ? await listOrNull(pendingWork, logger) : null);
+    const summary = await reconcile.run(request.actions, request.limit);
+    countResults(summary, { actions: request.actions });
+    await afterSweeps(pendingWork, listing, summary, request.actions.length === reconcileActions.length, logger);
+    return decision ? { ...summary, gate: decision.reason } : summary;
   };
 }
 
-export const handler = lazyHandler<unknown, unknown, ReconcileSummary>(() => createHandler(process.env));
+async function listOrNull(pendingWork: PendingWork, logger: ReturnType<typeof functionLogger>) {
+  if (!pendingWork.durable) return null;
+  return pendingWork.list().catch((error: unknown) => {
+    logger.warn('reconcile.gate_listing_failed', { error });
+    return null;
+  });
+}
+
+/**
+ * After the sweeps: the time they ran is stamped (the gate tells its own activity from traffic by it), and the
+ * markers listed before them are cleared — only after a run of every sweep that had no failure; otherwise they stay
+ * and the next scheduled run sweeps again. A failure here is logged: at worst the next run sweeps once more.
+ */
+async function afterSweeps(
+  pendingWork: PendingWork,
+  listing: Awaited<ReturnType<PendingWork['list']>> | null,
+  summary: ReconcileSummary,
+  everySweep: boolean,
+  logger: ReturnType<typeof functionLogger>,
+): Promise<void> {
+  if (!pendingWork.durable) return;
+  try {
+    await pendingWork.stampSweep(listing?.stampKeys ?? []);
+    if (listing === null || !everySweep) return;
+    if (summary.failed > 0) {
+      logger.info('reconcile.markers_kept', { markers: listing.markers.length, failed: summary.failed });
+      return;
+    }
+    await pendingWork.clear(listing.markers.map((marker) => marker.key));
+    if (listing.markers.length > 0) logger.info('reconcile.markers_cleared', { markers: listing.markers.length });
+  } catch (error) {
+    logger.warn('reconcile.markers_update_failed', { error });
+  }
+}
+
+export const handler = lazyHandler<unknown, unknown, ReconcileResult>(() => createHandler(process.env));

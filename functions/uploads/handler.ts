@@ -6,8 +6,9 @@ import * as z from 'zod';
 import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
 import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
-import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { databaseConfigFromEnv, functionDatabase, functionPendingWork, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { storageServices } from '../../shared/runtime/storage.js';
 import { S3Limits, storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { muxSettingsFromEnv } from '../../shared/mux/config.js';
@@ -96,6 +97,8 @@ export interface UploadsConfig extends HttpFunctionConfig {
   readonly storage: StorageSettings;
   /** MUX_PLAYBACK_POLICY, which the upload answers name (the other Mux variables are checked with it). */
   readonly playbackPolicy: MuxPlaybackPolicy;
+  /** PENDING_WORK_BUCKET: where a create that defers Mux data notes work for reconcile. */
+  readonly pendingWork: PendingWorkSettings | undefined;
 }
 
 export function uploadsConfigFromEnv(env: Env): UploadsConfig {
@@ -104,6 +107,7 @@ export function uploadsConfigFromEnv(env: Env): UploadsConfig {
     database: databaseConfigFromEnv(env),
     storage: storageSettingsFromEnv(env),
     playbackPolicy: muxSettingsFromEnv(env).playbackPolicy,
+    pendingWork: pendingWorkSettingsFromEnv(env),
   };
 }
 
@@ -111,7 +115,8 @@ export async function createHandler(env: Env, options: UploadsHandlerOptions = {
   const config = uploadsConfigFromEnv(env);
   const logger = functionLogger(config, 'uploads', options);
   const metrics = functionMetrics(logger, 'uploads', options);
-  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
+  const pendingWork = functionPendingWork(config.pendingWork, logger, options);
+  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics, pendingWork });
   const { storage } = storageServices(config.storage);
   const service = new UploadService({
     videos,

@@ -9,11 +9,12 @@ import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
-import { databaseConfigFromEnv, functionDatabase, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
+import { databaseConfigFromEnv, functionDatabase, functionPendingWork, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
 import { storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
+import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { presentVideo } from '../../shared/videos/presenter.js';
 import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
 
@@ -25,6 +26,8 @@ export interface VideoDeletesConfig extends HttpFunctionConfig {
   readonly mux: MuxSettings;
   readonly storage: StorageSettings;
   readonly deletion: Pick<VideoDeletionOptions, 'ingestGraceSeconds'>;
+  /** PENDING_WORK_BUCKET: where a deletion left half-done (202) notes work for reconcile. */
+  readonly pendingWork: PendingWorkSettings | undefined;
 }
 
 export function videoDeletesConfigFromEnv(env: Env): VideoDeletesConfig {
@@ -34,6 +37,7 @@ export function videoDeletesConfigFromEnv(env: Env): VideoDeletesConfig {
     mux: muxSettingsFromEnv(env),
     storage: storageSettingsFromEnv(env),
     deletion: deletionSettingsFromEnv(env),
+    pendingWork: pendingWorkSettingsFromEnv(env),
   };
 }
 
@@ -59,7 +63,16 @@ export async function createHandler(env: Env, options: VideoDeletesHandlerOption
   const { driver } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
   const mux = muxRuntime(config.mux);
   const deletion = new VideoDeletion({ executor: driver, storage: storageOnDemand(config.storage), gateway: mux.gateway, binding: mux.binding, logger, ...config.deletion });
-  return httpHandler({ name: 'video-deletes', logger, adminGroup: config.adminGroup, routes: videoDeleteRoutes(deletion, config.mux.playbackPolicy) });
+  const pendingWork = functionPendingWork(config.pendingWork, logger, options);
+  // A deletion that must wait (202) is finished by reconcile: noted, so its next run comes even to a paused database.
+  const noting: Pick<VideoDeletion, 'request'> = {
+    request: async (viewer, id) => {
+      const outcome = await deletion.request(viewer, id);
+      if (outcome.result === 'deleting') await pendingWork.note('deletion', { videoId: outcome.video.id, waitingFor: outcome.waitingFor });
+      return outcome;
+    },
+  };
+  return httpHandler({ name: 'video-deletes', logger, adminGroup: config.adminGroup, routes: videoDeleteRoutes(noting, config.mux.playbackPolicy) });
 }
 
 export const handler = lazyHandler(() => createHandler(process.env));

@@ -8,7 +8,7 @@
  * migration 0004 creates (`reelay_app`, `reelay_read`). The migrate function gives the roles their secrets'
  * passwords at deploy time (shared/db/roles.ts); each function may read only the secret of the role it logs in as.
  */
-import { Validations, type RemovalPolicy } from 'aws-cdk-lib';
+import { Validations, type Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -65,10 +65,13 @@ export class Database extends Construct {
   /** The roles' generated credentials (`{username, password}` plus the cluster's connection fields), by capability. */
   readonly roleSecrets: Readonly<Record<RoleAccess, secretsmanager.ISecret>>;
   readonly databaseName: string;
+  /** How long the writer stays up without connections before pausing; undefined when it never pauses (min > 0 ACU). */
+  readonly autoPause: Duration | undefined;
 
   constructor(scope: Construct, id: string, props: DatabaseProps) {
     super(scope, id);
     this.databaseName = props.databaseName ?? 'reelay';
+    this.autoPause = props.config.minCapacity === 0 ? props.config.autoPause : undefined;
 
     this.vpc = new ec2.Vpc(this, 'Vpc', {
       maxAzs: 2,

@@ -216,6 +216,10 @@ export class Functions extends Construct {
         props.muxBindingKey.grantRead(fn);
         fn.addEnvironment('MUX_BINDING_KEY_SECRET_ARN', props.muxBindingKey.secretArn);
         return;
+      case 'pending-work':
+      case 'pending-work-sweep':
+        grantPendingWork(fn, props, capability === 'pending-work' ? 'note' : 'sweep');
+        return;
     }
   }
 
@@ -238,6 +242,38 @@ export class Functions extends Construct {
       });
     }
   }
+}
+
+/**
+ * "Work pending" markers under `_reelay/` in the upload bucket (PENDING_WORK_BUCKET). The sweep (reconcile) also
+ * reads the writer's ServerlessDatabaseCapacity metric (DATABASE_CLUSTER_ID, DATABASE_AUTO_PAUSE_SECONDS) to tell an
+ * idle database, which it must not wake, from one awake anyway.
+ */
+function grantPendingWork(fn: NodejsFunction, props: FunctionsProps, access: 'note' | 'sweep'): void {
+  const keyPattern = props.uploads.grantPendingWork(fn, access);
+  fn.addEnvironment('PENDING_WORK_BUCKET', props.uploads.bucket.bucketName);
+  const policy = fn.role?.node.tryFindChild('DefaultPolicy');
+  if (!policy) throw new Error(`expected a default policy on the role of ${fn.node.path}`);
+  const bucketLogicalId = Stack.of(props.uploads).getLogicalId(props.uploads.bucket.node.defaultChild as s3.CfnBucket);
+  Validations.of(policy).acknowledge({
+    id: `AwsSolutions-IAM5[Resource::<${bucketLogicalId}.Arn>/${keyPattern}]`,
+    reason: `Markers are written under ${keyPattern} with keys made at run time (<kind>/<time>-<uuid>), so a prefix wildcard is the least privilege possible; nothing under the upload prefix.`,
+  });
+  if (access === 'note') return;
+  fn.addEnvironment('DATABASE_CLUSTER_ID', props.database.cluster.clusterIdentifier);
+  const autoPause = props.database.autoPause;
+  if (autoPause !== undefined) fn.addEnvironment('DATABASE_AUTO_PAUSE_SECONDS', String(autoPause.toSeconds()));
+  // A policy of its own: the default policy's `*` is acknowledged for X-Ray's two actions alone.
+  const metricsPolicy = new iam.Policy(fn, 'DatabaseActivityPolicy', {
+    statements: [new iam.PolicyStatement({ actions: ['cloudwatch:GetMetricData'], resources: ['*'] })],
+  });
+  fn.role?.attachInlinePolicy(metricsPolicy);
+  Validations.of(metricsPolicy).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'cloudwatch:GetMetricData supports no resource-level permissions (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazoncloudwatch.html); ' +
+      'reconcile reads one metric, the cluster capacity, to leave a paused database paused.',
+  });
 }
 
 /**

@@ -198,6 +198,34 @@ export class UploadBucket extends Construct {
     return keyPattern;
   }
 
+  /**
+   * Where the "work pending" markers live: shared/storage/pending-work.ts's `pendingWorkRoot` (infra imports no
+   * runtime code; test/infra/iam.test.ts checks the two agree).
+   */
+  static readonly pendingWorkRoot = '_reelay/';
+
+  /**
+   * "Work pending" markers (shared/storage/pending-work.ts), outside the upload prefix: `note` writes them (PutObject
+   * on `_reelay/pending/*` only); `sweep` is reconcile's, which lists `_reelay/`, and writes and deletes under it
+   * (clearing markers, stamping its sweeps). Returns the key pattern granted.
+   */
+  grantPendingWork(grantee: iam.IGrantable, access: 'note' | 'sweep'): string {
+    if (access === 'note') {
+      const keyPattern = `${UploadBucket.pendingWorkRoot}pending/*`;
+      this.grantObjects(grantee, ['s3:PutObject'], keyPattern);
+      return keyPattern;
+    }
+    const keyPattern = `${UploadBucket.pendingWorkRoot}*`;
+    this.grantObjects(grantee, ['s3:PutObject', 's3:DeleteObject'], keyPattern);
+    iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['s3:ListBucket'],
+      resourceArns: [this.bucket.bucketArn],
+      conditions: { StringLike: { 's3:prefix': keyPattern } },
+    });
+    return keyPattern;
+  }
+
   private grantObjects(grantee: iam.IGrantable, actions: readonly string[], keyPattern: string): iam.Grant {
     return iam.Grant.addToPrincipal({ grantee, actions: [...actions], resourceArns: [this.bucket.arnForObjects(keyPattern)] });
   }

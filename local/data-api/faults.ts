@@ -80,6 +80,12 @@ export class DataApiFaults {
 export class DataApiStats {
   calls: Record<DataApiOperation, number> = DataApiStats.zero();
   statements: string[] = [];
+  /**
+   * When the last call arrived (null: none yet): the local stand-in for the cluster's capacity metric, served at
+   * `GET /_local/activity` (docs/LOCAL.md). Not cleared by `reset()`; a test moves it back to make the database look
+   * idle.
+   */
+  lastCallAt: Date | null = null;
 
   /** Every call received, whatever its operation. */
   total(): number {
@@ -94,6 +100,7 @@ export class DataApiStats {
   /** @internal */
   record(operation: DataApiOperation, sql?: string): void {
     this.calls[operation] += 1;
+    this.lastCallAt = new Date();
     if (sql !== undefined) this.statements.push(sql);
   }
 

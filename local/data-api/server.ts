@@ -65,6 +65,9 @@ export interface LocalDataApi {
   close(): Promise<void>;
 }
 
+/** The record of the last call (reconcile's DATABASE_ACTIVITY_URL locally; shared/runtime/database-activity.ts). */
+export const activityPath = '/_local/activity';
+
 const oneMiB = 1024 * 1024;
 const threeMinutes = 3 * 60 * 1000;
 
@@ -306,6 +309,12 @@ export async function startLocalDataApi(options: LocalDataApiOptions): Promise<L
 
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const path = (request.url ?? '').split('?')[0] ?? '';
+    if (request.method === 'GET' && path === activityPath) {
+      // Not a Data API call, and not counted as one: it stands in for CloudWatch's view of the cluster.
+      request.resume();
+      send(response, 200, JSON.stringify({ lastCallAt: stats.lastCallAt?.toISOString() ?? null, calls: stats.total() }));
+      return;
+    }
     const operation = request.method === 'POST' ? routes[path] : undefined;
     const chunks: Buffer[] = [];
     for await (const chunk of request) chunks.push(chunk as Buffer);

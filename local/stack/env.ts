@@ -37,6 +37,9 @@ const tunables = [
   'MUX_VIDEO_QUALITY',
   'PLAYBACK_TOKEN_TTL_SECONDS',
   'LOG_LEVEL',
+  'DATABASE_AUTO_PAUSE_SECONDS',
+  'RECONCILE_ACTIVITY_WINDOW_SECONDS',
+  'RECONCILE_ACTIVITY_SLACK_SECONDS',
 ] as const;
 
 /** The settings that reach the database; a function without database access gets none of them. */
@@ -91,6 +94,12 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
     AWS_ACCESS_KEY_ID: input.s3.credentials.accessKeyId,
     AWS_SECRET_ACCESS_KEY: input.s3.credentials.secretAccessKey,
     ADMIN_GROUP: adminGroup,
+    // "Work pending" markers in the local bucket, and reconcile's activity probe: the local Data API's record of its
+    // last call, read as a cluster that pauses 300 s (dev's auto-pause) after it (docs/LOCAL.md).
+    PENDING_WORK_BUCKET: localBucket,
+    // The path is local/data-api/server.ts's `activityPath` (not imported: that module loads with the server, later).
+    DATABASE_ACTIVITY_URL: `${input.dataApiEndpoint}/_local/activity`,
+    DATABASE_AUTO_PAUSE_SECONDS: '300',
     ...(input.muxEmulator
       ? {
           MUX_TOKEN_ID: input.muxEmulator.tokenId,

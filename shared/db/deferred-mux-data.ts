@@ -7,6 +7,7 @@ import { hasTable, type SchemaCapabilities } from './capabilities.js';
 import { sqlValue, type Executor, type JsonValue } from './driver.js';
 import { utcNow } from './schema.js';
 import type { MuxField, MuxFields } from './video-fields.js';
+import type { DeferralListener } from './video-types.js';
 import type { Logger } from '../log.js';
 import { noMetrics, type Metrics } from '../metrics.js';
 
@@ -16,6 +17,7 @@ export async function deferMuxFields(
   capabilities: SchemaCapabilities,
   deferral: { videoId: string; mux: Partial<MuxFields>; fields: readonly MuxField[]; event: string },
   metrics: Metrics = noMetrics,
+  onDeferred?: DeferralListener,
 ): Promise<void> {
   const { videoId, mux, fields, event } = deferral;
   const payload: Record<string, JsonValue> = {};
@@ -35,6 +37,7 @@ export async function deferMuxFields(
     );
   }
   metrics.count('DeferredPayloadsWritten', 1, { properties: { videoId, stored, fields: [...fields] } });
+  await onDeferred?.({ videoId, stored });
 }
 
 /** Deferred payloads are JSON: timestamps come back as ISO strings and are turned into Dates again. */

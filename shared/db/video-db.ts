@@ -41,12 +41,14 @@ export class VideoDB {
   readonly #capabilities: CapabilityCache;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
+  readonly #onDeferred: VideoDBOptions['onDeferred'];
 
   constructor(options: VideoDBOptions) {
     this.#executor = options.executor;
     this.#capabilities = options.capabilities ?? new CapabilityCache(options.executor);
     this.#logger = options.logger ?? silentLogger;
     this.#metrics = options.metrics ?? noMetrics;
+    this.#onDeferred = options.onDeferred;
   }
 
   get capabilities(): CapabilityCache {
@@ -78,7 +80,7 @@ export class VideoDB {
     if (deferredFields.length > 0) {
       // Where to defer to is a question of the live schema too (a half-applied migration may have added the table).
       const capabilities = result.schemaChanged ? await this.#capabilities.get() : result.capabilities;
-      await deferMuxFields(this.#executor, this.#logger, capabilities, { videoId: input.id, mux: input.mux ?? {}, fields: deferredFields, event: 'videodb.create.deferred_mux_data' }, this.#metrics);
+      await deferMuxFields(this.#executor, this.#logger, capabilities, { videoId: input.id, mux: input.mux ?? {}, fields: deferredFields, event: 'videodb.create.deferred_mux_data' }, this.#metrics, this.#onDeferred);
     }
     return { video: videoFromRow(result.row), usedFallback, missingColumns, deferredFields };
   }
@@ -395,7 +397,7 @@ export class VideoDB {
         mux: write.mux ?? {},
         fields: deferredFields,
         event: 'videodb.update.deferred_mux_data',
-      }, this.#metrics);
+      }, this.#metrics, this.#onDeferred);
     }
     return { video, deferredFields, recorded: outcome.recorded, duplicate: outcome.duplicate, bound: outcome.bound };
   }

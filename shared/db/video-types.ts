@@ -110,4 +110,12 @@ export interface VideoDBOptions {
   logger?: Logger;
   /** Counts fallback creates and deferred payloads (shared/metrics.ts). */
   metrics?: Metrics;
+  /**
+   * Told of every deferral once it is logged and stored, so the reconcile job learns there is work without querying
+   * (a "work pending" marker, shared/storage/pending-work.ts). Must not throw.
+   */
+  onDeferred?: DeferralListener;
 }
+
+/** A deferral of Mux fields: the video, and whether the payload is in `deferred_mux_data` (else only in the log). */
+export type DeferralListener = (deferral: { readonly videoId: string; readonly stored: boolean }) => Promise<void>;

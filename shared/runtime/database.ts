@@ -7,6 +7,7 @@ import { CapabilityCache } from '../db/capabilities.js';
 import { VideoDB } from '../db/video-db.js';
 import type { Logger } from '../log.js';
 import { noMetrics, type Metrics } from '../metrics.js';
+import { pendingNotesFor, type PendingWorkNotes, type PendingWorkSettings } from '../storage/pending-work.js';
 import type { FunctionOptions } from './config.js';
 
 export interface DatabaseServices {
@@ -40,6 +41,16 @@ export function databaseConfigFromEnv(env: Env): DatabaseConfig {
 export interface DatabaseFunctionOptions extends FunctionOptions {
   /** Use this driver instead of the one the environment describes (tests on an in-memory database). */
   readonly driver?: Driver;
+  /** Instead of the markers PENDING_WORK_BUCKET names (tests). */
+  readonly pendingWork?: PendingWorkNotes;
+}
+
+/**
+ * The function's "work pending" markers: the injected ones, or in S3 when PENDING_WORK_BUCKET is set (the SDK is
+ * loaded on the first note), or none.
+ */
+export function functionPendingWork(settings: PendingWorkSettings | undefined, logger: Logger, options: DatabaseFunctionOptions = {}): PendingWorkNotes {
+  return options.pendingWork ?? pendingNotesFor(settings, { logger });
 }
 
 /** Wraps a driver with the per-container capability cache and VideoDB. */
@@ -48,12 +59,15 @@ export function databaseServices(
   logger: Logger,
   config: Pick<DatabaseConfig, 'capabilityTtlMs' | 'capabilityIncompleteTtlMs'> = { capabilityTtlMs: defaultCapabilityTtlMs },
   metrics: Metrics = noMetrics,
+  pendingWork?: PendingWorkNotes,
 ): DatabaseServices {
   const capabilities = new CapabilityCache(driver, {
     ttlMs: config.capabilityTtlMs,
     ...(config.capabilityIncompleteTtlMs === undefined ? {} : { incompleteTtlMs: config.capabilityIncompleteTtlMs }),
   });
-  return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger, metrics }) };
+  // A deferral leaves work for reconcile: it is noted, so the next scheduled run sweeps even if the database pauses.
+  const onDeferred = pendingWork && (async ({ videoId, stored }: { videoId: string; stored: boolean }) => pendingWork.note('deferred', { videoId, stored }));
+  return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger, metrics, ...(onDeferred && { onDeferred }) }) };
 }
 
 /**
@@ -67,6 +81,8 @@ export const httpDataApiRetry: DataApiRetryOptions = { maxElapsedMs: 20_000, saf
 export interface FunctionDatabaseSeams {
   readonly dataApiRetry?: DataApiRetryOptions;
   readonly metrics?: Metrics;
+  /** Where deferrals are noted as work pending (shared/storage/pending-work.ts). */
+  readonly pendingWork?: PendingWorkNotes;
 }
 
 /** The function's data layer: over the injected driver, or over the driver its configuration names. */
@@ -76,7 +92,7 @@ export async function functionDatabase(
   options: DatabaseFunctionOptions = {},
   seams: FunctionDatabaseSeams = {},
 ): Promise<DatabaseServices> {
-  const { dataApiRetry, metrics = noMetrics } = seams;
+  const { dataApiRetry, metrics = noMetrics, pendingWork } = seams;
   const driver = options.driver ?? (await createDriver(config.driver, { logger, metrics, ...(dataApiRetry && { dataApiRetry }) }));
-  return databaseServices(driver, logger, config, metrics);
+  return databaseServices(driver, logger, config, metrics, pendingWork);
 }

@@ -167,6 +167,8 @@ const fakeTokenValues: Record<string, string> = {
   RDS_RESOURCE_ARN: 'arn:aws:rds:us-east-1:123456789012:cluster:smoke',
   RDS_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-db-AbCdEf',
   UPLOAD_BUCKET: 'smoke-bucket',
+  PENDING_WORK_BUCKET: 'smoke-bucket',
+  DATABASE_CLUSTER_ID: 'smoke-cluster',
   MUX_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-mux-AbCdEf',
   MUX_BINDING_KEY_SECRET_ARN: smokeBindingKeyArn,
   DATABASE_ROLE_SECRET_ARNS: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-app-AbCdEf,arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-read-AbCdEf',

@@ -4,7 +4,8 @@
  * its `uses` in functions/routes.json imply.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { deleteObjectActions, storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
+import { deleteObjectActions, storedFileReadActions, UploadBucket, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
+import { pendingWorkRoot } from '../../shared/storage/pending-work.js';
 import { databaseAccessOf, loadManifest, type FunctionSpec } from '../../infra/manifest.js';
 import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
@@ -95,7 +96,11 @@ describe.each([
     expect(unjustified).toEqual([]);
   });
 
-  it('never allows a bare "*" action, nor a service-wide "service:*" action; a bare "*" resource only for X-Ray tracing', () => {
+  it('puts the markers where the functions look for them', () => {
+    expect(UploadBucket.pendingWorkRoot).toBe(pendingWorkRoot);
+  });
+
+  it('never allows a bare "*" action, nor a service-wide "service:*" action; a bare "*" resource only for X-Ray tracing and the capacity metric', () => {
     for (const finding of iamFindings(synth.json)) {
       expect(finding.id).not.toMatch(/\[Action::\*\]$/);
       expect(finding.id).not.toMatch(/\[Action::[a-z0-9-]+:\*\]$/);
@@ -104,7 +109,8 @@ describe.each([
     for (const [, policy] of resourcesOfType(synth.json, 'AWS::IAM::Policy')) {
       for (const statement of (policy.Properties?.PolicyDocument as { Statement: Statement[] }).Statement) {
         const resources = Array.isArray(statement.Resource) ? statement.Resource : [statement.Resource];
-        if (resources.includes('*')) expect(actionsOf([statement]).sort()).toEqual(xrayActions);
+        // cloudwatch:GetMetricData supports no resource-level permissions either: reconcile's idle gate alone reads it.
+        if (resources.includes('*')) expect([xrayActions, ['cloudwatch:GetMetricData']]).toContainEqual(actionsOf([statement]).sort());
       }
     }
   });
@@ -119,7 +125,8 @@ describe.each([
     if (database) expected.add('rds-data').add('secretsmanager');
     if (spec.uses.includes('database-roles')) expected.add('secretsmanager');
     if (readsMuxSecret(spec, signed)) expected.add('secretsmanager');
-    if (spec.uses.some((use) => use === 'bucket' || use === 'bucket-read' || use === 'bucket-delete')) expected.add('s3');
+    if (spec.uses.some((use) => use === 'bucket' || use === 'bucket-read' || use === 'bucket-delete' || use.startsWith('pending-work'))) expected.add('s3');
+    if (spec.uses.includes('pending-work-sweep')) expected.add('cloudwatch');
     if (spec.trigger === 'sqs') expected.add('sqs');
     expect([...services].sort()).toEqual([...expected].sort());
 
@@ -129,9 +136,31 @@ describe.each([
     expect(actions.filter((action) => action.startsWith('logs:')).sort()).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
     for (const target of resourcesFor(statements, 'logs:')) expect(target).toMatch(/^<Functions\w+Logs\w+\.Arn>$/);
 
+    // CloudWatch: reconcile reads the capacity metric, and nothing else of CloudWatch; no other function reads it.
+    expect(actions.filter((action) => action.startsWith('cloudwatch:'))).toEqual(spec.uses.includes('pending-work-sweep') ? ['cloudwatch:GetMetricData'] : []);
+
+    // Markers: writing under _reelay/pending/ (notes), or writing, deleting and listing under _reelay/ (the sweep).
+    const onMarkers = (statement: Statement) => resourcesFor([statement], 's3:').some((resource) => resource.includes(`/${pendingWorkRoot}`)) ||
+      JSON.stringify(statement.Condition ?? {}).includes(pendingWorkRoot);
+    const markerStatements = statements.filter(onMarkers);
+    if (spec.uses.includes('pending-work')) {
+      expect(markerStatements.map((statement) => [actionsOf([statement]).sort(), resourcesFor([statement], 's3:').map((resource) => /\/(_reelay\/.*)$/.exec(resource)?.[1])])).toEqual([
+        [['s3:PutObject'], ['_reelay/pending/*']],
+      ]);
+    } else if (spec.uses.includes('pending-work-sweep')) {
+      const objects = markerStatements.filter((statement) => !actionsOf([statement]).includes('s3:ListBucket'));
+      expect(objects.map((statement) => [actionsOf([statement]).sort(), resourcesFor([statement], 's3:').map((resource) => /\/(_reelay\/.*)$/.exec(resource)?.[1])])).toEqual([
+        [['s3:DeleteObject', 's3:PutObject'], ['_reelay/*']],
+      ]);
+      const markerListing = markerStatements.filter((statement) => actionsOf([statement]).includes('s3:ListBucket'));
+      expect(markerListing.map((statement) => statement.Condition)).toEqual([{ StringLike: { 's3:prefix': '_reelay/*' } }]);
+    } else {
+      expect(markerStatements).toEqual([]);
+    }
+
     // S3: each capability's actions, on object ARNs under the upload prefix; listing (for deletions) on the bucket,
     // only for keys under the prefix.
-    const objectStatements = statements.filter((statement) => actionsOf([statement]).some((action) => action.startsWith('s3:') && action !== 's3:ListBucket'));
+    const objectStatements = statements.filter((statement) => !onMarkers(statement) && actionsOf([statement]).some((action) => action.startsWith('s3:') && action !== 's3:ListBucket'));
     const objectActions = new Set(actionsOf(objectStatements));
     const expectedObjectActions = new Set<string>([
       ...(spec.uses.includes('bucket') ? uploadObjectActions : []),
@@ -144,7 +173,7 @@ describe.each([
     if (spec.uses.includes('bucket') || spec.uses.includes('bucket-delete')) expectedObjectResources.add('uploads/*');
     if (spec.uses.includes('bucket-read')) expectedObjectResources.add('uploads/*/captions/*');
     expect([...objectResources].map((resource) => /^<Uploads\w+\.Arn>\/(.+)$/.exec(resource)?.[1] ?? resource).sort()).toEqual([...expectedObjectResources].sort());
-    const listing = statements.filter((statement) => actionsOf([statement]).includes('s3:ListBucket'));
+    const listing = statements.filter((statement) => !onMarkers(statement) && actionsOf([statement]).includes('s3:ListBucket'));
     if (spec.uses.includes('bucket-delete')) {
       expect(listing).toHaveLength(1);
       expect(actionsOf(listing)).toEqual(['s3:ListBucket']);

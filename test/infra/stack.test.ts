@@ -50,6 +50,18 @@ describe('the dev stage (defaults)', () => {
     dev = synthesize();
   });
 
+  it('tells reconcile where the markers are, which cluster to probe and its auto-pause; the writers only where to note', () => {
+    const clusterRef = { Ref: logicalIdOf(dev, 'AWS::RDS::DBCluster', '/Database/Cluster/Resource') };
+    const bucketRef = { Ref: logicalIdOf(dev, 'AWS::S3::Bucket', '/Uploads/Bucket/Resource') };
+    expect(environmentOf(dev, 'reconcile')).toMatchObject({ PENDING_WORK_BUCKET: bucketRef, DATABASE_CLUSTER_ID: clusterRef, DATABASE_AUTO_PAUSE_SECONDS: '300' });
+    for (const name of ['uploads', 'ingest', 'mux-webhook', 'video-deletes', 'admin', 'migrate']) {
+      const env = environmentOf(dev, name);
+      expect(env.PENDING_WORK_BUCKET, name).toEqual(bucketRef);
+      expect(env.DATABASE_CLUSTER_ID, name).toBeUndefined();
+    }
+    expect(environmentOf(dev, 'videos').PENDING_WORK_BUCKET).toBeUndefined();
+  });
+
   describe('Aurora PostgreSQL Serverless v2', () => {
     it('enables the Data API, scales to 0 ACU with auto-pause, encrypts storage and keeps backups', () => {
       dev.template.resourceCountIs('AWS::RDS::DBCluster', 1);
@@ -433,6 +445,10 @@ describe('the prod stage', () => {
   let prod: Synthesized;
   beforeAll(() => {
     prod = synthesize({ stage: 'prod', alarmEmail: 'ops@example.com', corsOrigins: 'https://video.example.com' });
+  });
+
+  it("gives reconcile prod's auto-pause delay (60 minutes)", () => {
+    expect(environmentOf(prod, 'reconcile').DATABASE_AUTO_PAUSE_SECONDS).toBe('3600');
   });
 
   it('protects data: deletion protection, retained cluster, bucket and secrets, longer backups', () => {
