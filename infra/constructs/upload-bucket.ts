@@ -186,15 +186,8 @@ export class UploadBucket extends Construct {
     const spec = objectAccess[access];
     const keyPattern = spec.keyPattern(this.uploadPrefix);
     this.grantObjects(grantee, spec.actions, keyPattern);
-    if (access === 'delete') {
-      // Finding a video's objects needs ListObjectsV2, a bucket action: limited to keys under the prefix.
-      iam.Grant.addToPrincipal({
-        grantee,
-        actions: ['s3:ListBucket'],
-        resourceArns: [this.bucket.bucketArn],
-        conditions: { StringLike: { 's3:prefix': keyPattern } },
-      });
-    }
+    // Finding a video's objects needs ListObjectsV2, a bucket action: limited to keys under the prefix.
+    if (access === 'delete') this.grantListing(grantee, keyPattern);
     return keyPattern;
   }
 
@@ -217,13 +210,18 @@ export class UploadBucket extends Construct {
     }
     const keyPattern = `${UploadBucket.pendingWorkRoot}*`;
     this.grantObjects(grantee, ['s3:PutObject', 's3:DeleteObject'], keyPattern);
-    iam.Grant.addToPrincipal({
+    this.grantListing(grantee, keyPattern);
+    return keyPattern;
+  }
+
+  /** `s3:ListBucket` on the bucket, for keys matching `keyPattern` only. */
+  private grantListing(grantee: iam.IGrantable, keyPattern: string): iam.Grant {
+    return iam.Grant.addToPrincipal({
       grantee,
       actions: ['s3:ListBucket'],
       resourceArns: [this.bucket.bucketArn],
       conditions: { StringLike: { 's3:prefix': keyPattern } },
     });
-    return keyPattern;
   }
 
   private grantObjects(grantee: iam.IGrantable, actions: readonly string[], keyPattern: string): iam.Grant {
