@@ -231,11 +231,14 @@ export class IngestService {
     log.info('ingest.upload_of_deleted_video_removed', { videoId, objects: deleted });
     // A deletion still under way (it may have waited for an ingest of this video, or its last step failed): finished
     // here rather than on reconcile's next run.
-    if (deleting !== null && this.#deletion !== undefined) {
-      const finished = await (await this.#deletion()).finish(deleting);
-      log.info('ingest.deletion_finished', { result: finished.result });
-    }
+    if (deleting !== null) await this.#finishDeletion(deleting, log);
     return { result: 'skipped', videoId, reason: 'deleted' };
+  }
+
+  async #finishDeletion(video: VideoRecord, log: Logger): Promise<void> {
+    if (this.#deletion === undefined) return;
+    const finished = await (await this.#deletion()).finish(video);
+    log.info('ingest.deletion_finished', { result: finished.result });
   }
 
   /**
@@ -247,10 +250,7 @@ export class IngestService {
     if (current !== null && current.status !== 'deleting') return null;
     const outcome = await (await this.#gateway()).deleteAsset(assetId);
     log.info('ingest.asset_of_deleted_video_removed', { assetId, outcome });
-    if (current !== null && this.#deletion !== undefined) {
-      const finished = await (await this.#deletion()).finish(current);
-      log.info('ingest.deletion_finished', { result: finished.result });
-    }
+    if (current !== null) await this.#finishDeletion(current, log);
     return { result: 'skipped', videoId, reason: 'deleted' };
   }
 

@@ -12,11 +12,11 @@
  *      has gone stale (its ingest died before creating one) is ingested again;
  *   3. ready videos whose caption track is known but whose transcript or SRT is missing (a fetch failed inside the
  *      webhook's time budget) get them now.
+ *   4. deletions left half-done (Mux or S3 unreachable, a crash, an ingest that was waited for and died) are finished
+ *      (shared/videos/video-deletion.ts).
  *   Restoring only fills what is empty and never moves a status backwards (VideoDB.restoreMuxFields).
  * - `retry-errored`: errored videos whose error is transient (see {@link isTransientAssetError}) are re-ingested,
  *   up to `maxIngestAttempts` in total: the row is reset and gets the new asset, the old asset's events are ignored.
- *   4. deletions left half-done (Mux or S3 unreachable, a crash, an ingest that was waited for and died) are finished
- *      (shared/videos/video-deletion.ts).
  * - `backfill`: videos left `uploaded` (their S3 event went to the DLQ, or they predate the pipeline) are ingested.
  */
 import type { VideoDB } from '../db/video-db.js';

@@ -172,13 +172,13 @@ export class VideoDeletion {
   /** Deletes the stored asset and any asset tagged for the video; a 404 from Mux counts as deleted. */
   async #deleteAssets(video: VideoRecord, log: Logger): Promise<number> {
     const ids = new Set<string>(video.mux.assetId === null ? [] : [video.mux.assetId]);
-    if (ids.size > 0 || this.#mayHaveUnstoredAsset(video)) {
-      const gateway = await this.#gateway();
-      if (this.#mayHaveUnstoredAsset(video)) for (const asset of await this.#taggedAssets(video.id, gateway)) ids.add(asset.id);
-      for (const assetId of ids) {
-        const outcome = await gateway.deleteAsset(assetId);
-        log.info('video.deletion_asset', { assetId, outcome });
-      }
+    const search = this.#mayHaveUnstoredAsset(video);
+    if (ids.size === 0 && !search) return 0;
+    const gateway = await this.#gateway();
+    if (search) for (const asset of await this.#taggedAssets(video.id, gateway)) ids.add(asset.id);
+    for (const assetId of ids) {
+      const outcome = await gateway.deleteAsset(assetId);
+      log.info('video.deletion_asset', { assetId, outcome });
     }
     return ids.size;
   }
