@@ -5,7 +5,7 @@
  * times, then reported as failed: the outbox leaves them for the reconcile sweep. The SDK's own retries are off so
  * that one policy, with one bound, decides.
  */
-import type { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { EventBridgeClient, PutEventsCommand } from '@aws-sdk/client-eventbridge';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { once } from '../runtime/lazy.js';
@@ -53,7 +53,7 @@ export class EventBridgePublisher implements EventPublisher {
   readonly #logger: Logger;
   readonly #policy: RetryPolicy;
   readonly #clock: RetryClock | undefined;
-  readonly #client: () => Promise<{ client: Pick<EventBridgeClient, 'send'>; PutEventsCommand: typeof import('@aws-sdk/client-eventbridge').PutEventsCommand }>;
+  readonly #client: () => Promise<{ client: Pick<EventBridgeClient, 'send'>; PutEventsCommand: typeof PutEventsCommand }>;
 
   constructor(settings: EventBusSettings, options: EventBridgePublisherOptions = {}) {
     this.#settings = settings;
