@@ -52,13 +52,22 @@ export const countMetrics = [
   'ReconcileRetried',
   'ReconcileBackfilled',
   'ReconcileFailed',
-  // Issue J (the outbox) adds `EventsPublished` here, and `EventsPending` to the gauges: not emitted before it exists.
+  /** Lifecycle events put on the bus by the function that made the change (shared/events/outbox.ts). */
+  'EventsPublished',
+  /** Events whose publish failed (after retries) or was cut short: left unacknowledged for reconcile's sweep. */
+  'EventsDeferred',
+  /** Events reconcile's sweep put on the bus (a crash or a failed publish left them). */
+  'EventsRepublished',
+  /** Events published directly, best effort, on a schema without the outbox (before migration 0006). */
+  'EventsPublishedDirectly',
 ] as const;
 
 /** Gauges: a level observed at one moment (CloudWatch `Maximum` per period). */
 export const gaugeMetrics = [
   /** Deferred payloads still waiting after a reconcile run restored what it could (emitted by every run that looks). */
   'DeferredPayloadsPending',
+  /** Events still unpublished after a reconcile sweep (emitted by every run that sweeps events). */
+  'EventsUnacknowledged',
 ] as const;
 
 export type CountMetric = (typeof countMetrics)[number];

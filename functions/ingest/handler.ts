@@ -18,8 +18,10 @@ import { objectsCreated, parseS3SqsEvent } from '../../shared/storage/events.js'
 import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { IngestService, type IngestOutcome } from '../../shared/videos/ingest-service.js';
 import { ingestSettingsFromEnv, type IngestSettings } from '../../shared/videos/ingest-settings.js';
+import { eventBusSettingsFromEnv, type EventBusSettings } from '../../shared/events/config.js';
+import { functionEventPublishing, type EventFunctionOptions } from '../../shared/runtime/events.js';
 
-export type IngestHandlerOptions = DatabaseFunctionOptions;
+export type IngestHandlerOptions = DatabaseFunctionOptions & EventFunctionOptions;
 
 /** Everything the ingest function reads from its environment, parsed once at cold start. */
 export interface IngestConfig extends FunctionConfig {
@@ -29,6 +31,8 @@ export interface IngestConfig extends FunctionConfig {
   readonly ingest: IngestSettings;
   /** PENDING_WORK_BUCKET: where an ingest that must be retried (or a redelivery) notes work for reconcile. */
   readonly pendingWork: PendingWorkSettings | undefined;
+  /** EVENT_BUS_NAME: where the lifecycle changes this function makes are announced (unset: recorded only). */
+  readonly events: EventBusSettings | undefined;
 }
 
 export function ingestConfigFromEnv(env: Env): IngestConfig {
@@ -39,6 +43,7 @@ export function ingestConfigFromEnv(env: Env): IngestConfig {
     storage: storageSettingsFromEnv(env),
     ingest: ingestSettingsFromEnv(env),
     pendingWork: pendingWorkSettingsFromEnv(env),
+    events: eventBusSettingsFromEnv(env),
   };
 }
 
@@ -53,13 +58,14 @@ export async function createHandler(env: Env, options: IngestHandlerOptions = {}
   const logger = functionLogger(config, 'ingest', options);
   const metrics = functionMetrics(logger, 'ingest', options);
   const pendingWork = functionPendingWork(config.pendingWork, logger, options);
-  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics, pendingWork });
+  const events = functionEventPublishing(config.events, config.mux.playbackPolicy, logger, options);
+  const { driver, videos, capabilities, events: outbox } = await functionDatabase(config.database, logger, options, { metrics, pendingWork, events });
   const mux = muxRuntime(config.mux);
   const storage = storageServices(config.storage).storage;
   // Only an upload that lost a race with DELETE needs it: the deletion's module is loaded then, not at cold start.
   const deletion = once(async () => {
     const { VideoDeletion } = await import('../../shared/videos/video-deletion.js');
-    return new VideoDeletion({ executor: driver, storage: async () => storage, gateway: mux.gateway, binding: mux.binding, logger });
+    return new VideoDeletion({ executor: driver, storage: async () => storage, gateway: mux.gateway, binding: mux.binding, logger, capabilities, ...(outbox && { events: outbox }) });
   });
   const ingest = new IngestService({ videos, storage, gateway: mux.gateway, binding: mux.binding, logger, deletion, ...config.ingest });
 

@@ -18,8 +18,10 @@ import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shar
 import { pendingWorkSettingsFromEnv, type PendingWorkNotes, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { CaptionsService, type CaptionsResult } from '../../shared/videos/captions-service.js';
 import { WebhookService, type WebhookOutcome } from '../../shared/videos/webhook-service.js';
+import { eventBusSettingsFromEnv, type EventBusSettings } from '../../shared/events/config.js';
+import { functionEventPublishing, type EventFunctionOptions } from '../../shared/runtime/events.js';
 
-export interface MuxWebhookHandlerOptions extends DatabaseFunctionOptions {
+export interface MuxWebhookHandlerOptions extends DatabaseFunctionOptions, EventFunctionOptions {
   /** The clock signatures are checked against, ms. */
   readonly now?: () => number;
 }
@@ -32,6 +34,8 @@ export interface MuxWebhookConfig extends FunctionConfig {
   readonly storage: StorageSettings | undefined;
   /** PENDING_WORK_BUCKET: where an errored asset, a rejected event or missing captions note work for reconcile. */
   readonly pendingWork: PendingWorkSettings | undefined;
+  /** EVENT_BUS_NAME: where the lifecycle changes this function makes are announced (unset: recorded only). */
+  readonly events: EventBusSettings | undefined;
 }
 
 export function muxWebhookConfigFromEnv(env: Env): MuxWebhookConfig {
@@ -41,6 +45,7 @@ export function muxWebhookConfigFromEnv(env: Env): MuxWebhookConfig {
     mux: muxSettingsFromEnv(env),
     storage: optionalStorageSettingsFromEnv(env),
     pendingWork: pendingWorkSettingsFromEnv(env),
+    events: eventBusSettingsFromEnv(env),
   };
 }
 
@@ -82,7 +87,8 @@ export async function createHandler(env: Env, options: MuxWebhookHandlerOptions 
   const logger = functionLogger(config, 'mux-webhook', options);
   const metrics = functionMetrics(logger, 'mux-webhook', options);
   const pendingWork = functionPendingWork(config.pendingWork, logger, options);
-  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics, pendingWork });
+  const events = functionEventPublishing(config.events, config.mux.playbackPolicy, logger, options);
+  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics, pendingWork, events });
   const mux = muxRuntime(config.mux);
   // Only caption tracks need S3: its SDK is loaded on the first one, not at cold start.
   const storage = storageOnDemand(config.storage);

@@ -25,10 +25,12 @@ import { AssetOwnership } from '../../shared/videos/asset-ownership.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
 import type { IngestService, IngestServiceOptions } from '../../shared/videos/ingest-service.js';
 import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
-import { reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
+import { emptySummary, reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
 import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
+import { eventBusSettingsFromEnv, type EventBusSettings } from '../../shared/events/config.js';
+import { functionEventPublishing, type EventFunctionOptions } from '../../shared/runtime/events.js';
 
-export interface ReconcileHandlerOptions extends DatabaseFunctionOptions {
+export interface ReconcileHandlerOptions extends DatabaseFunctionOptions, EventFunctionOptions {
   /** Instead of the markers PENDING_WORK_BUCKET names (tests): reconcile lists and clears them too. */
   readonly pendingWork?: PendingWork;
   /** Instead of the probe DATABASE_CLUSTER_ID / DATABASE_ACTIVITY_URL name (tests). */
@@ -53,6 +55,8 @@ export interface ReconcileConfig extends FunctionConfig {
   readonly pendingWork: PendingWorkSettings | undefined;
   /** DATABASE_CLUSTER_ID or DATABASE_ACTIVITY_URL, the auto-pause delay and the probe's window. */
   readonly activity: DatabaseActivitySettings;
+  /** EVENT_BUS_NAME: where the lifecycle changes this function makes are announced (unset: recorded only). */
+  readonly events: EventBusSettings | undefined;
 }
 
 export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
@@ -66,6 +70,7 @@ export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
     deletion: deletionSettingsFromEnv(env),
     pendingWork: pendingWorkSettingsFromEnv(env),
     activity: databaseActivitySettingsFromEnv(env),
+    events: eventBusSettingsFromEnv(env),
   };
 }
 
@@ -100,13 +105,14 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
   const activityProbe = options.activityProbe ?? databaseActivityProbe(config.activity);
   // Building the data layer makes no Data API call (the capability cache reads the catalog on first use), so a run
   // that skips has touched nothing but S3 and CloudWatch.
-  const { driver, videos } = await functionDatabase(config.database, logger, options, { metrics, pendingWork });
+  const publishing = functionEventPublishing(config.events, config.mux.playbackPolicy, logger, options);
+  const { driver, videos, capabilities, events } = await functionDatabase(config.database, logger, options, { metrics, pendingWork, events: publishing });
   const mux = muxRuntime(config.mux);
   const settings = config.ingest;
   // Most runs find nothing to ingest and no captions to write: the ingest service and the S3 client it brings are
   // loaded by the first sweep that needs them, not at cold start (the settings were checked with the rest).
   const storage = storageOnDemand(config.storage);
-  const deletion = new VideoDeletion({ executor: driver, storage, gateway: mux.gateway, binding: mux.binding, logger, ...config.deletion });
+  const deletion = new VideoDeletion({ executor: driver, storage, gateway: mux.gateway, binding: mux.binding, logger, capabilities, ...(events && { events }), ...config.deletion });
   const ingestService = once(async () => {
     const { IngestService } = await import('../../shared/videos/ingest-service.js');
     return new IngestService({ videos, storage: await storage(), gateway: mux.gateway, binding: mux.binding, logger, deletion: async () => deletion, ...settings });
@@ -122,6 +128,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     mux,
     ownership,
     deletion,
+    ...(events && { events }),
     logger,
     metrics,
     ...(maxIngestAttempts === undefined ? {} : { maxIngestAttempts }),
@@ -150,7 +157,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     };
     if (decision && !decision.run) {
       logger.info('reconcile.skipped_idle', { ...gateFields });
-      const skipped = { restored: 0, reconciled: 0, captions: 0, retried: 0, backfilled: 0, deleted: 0, failed: 0 };
+      const skipped = emptySummary();
       countResults(skipped, { actions: request.actions, skipped: decision.reason });
       return { ...skipped, gate: decision.reason, skipped: true };
     }

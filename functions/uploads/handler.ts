@@ -8,6 +8,8 @@ import { httpHandler, idParams, route, text, type HttpHandler, type Route } from
 import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, functionPendingWork, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
+import { eventBusSettingsFromEnv, type EventBusSettings } from '../../shared/events/config.js';
+import { functionEventPublishing, type EventFunctionOptions } from '../../shared/runtime/events.js';
 import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { storageServices } from '../../shared/runtime/storage.js';
 import { S3Limits, storageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
@@ -86,7 +88,7 @@ export function uploadRoutes(service: UploadService): Record<string, Route> {
   };
 }
 
-export interface UploadsHandlerOptions extends DatabaseFunctionOptions {
+export interface UploadsHandlerOptions extends DatabaseFunctionOptions, EventFunctionOptions {
   /** Part URLs in the create response (default 100). */
   readonly initialPartBatch?: number;
 }
@@ -99,6 +101,8 @@ export interface UploadsConfig extends HttpFunctionConfig {
   readonly playbackPolicy: MuxPlaybackPolicy;
   /** PENDING_WORK_BUCKET: where a create that defers Mux data notes work for reconcile. */
   readonly pendingWork: PendingWorkSettings | undefined;
+  /** EVENT_BUS_NAME: where created, uploaded and cancelled videos are announced (unset: recorded only). */
+  readonly events: EventBusSettings | undefined;
 }
 
 export function uploadsConfigFromEnv(env: Env): UploadsConfig {
@@ -108,6 +112,7 @@ export function uploadsConfigFromEnv(env: Env): UploadsConfig {
     storage: storageSettingsFromEnv(env),
     playbackPolicy: muxSettingsFromEnv(env).playbackPolicy,
     pendingWork: pendingWorkSettingsFromEnv(env),
+    events: eventBusSettingsFromEnv(env),
   };
 }
 
@@ -116,7 +121,8 @@ export async function createHandler(env: Env, options: UploadsHandlerOptions = {
   const logger = functionLogger(config, 'uploads', options);
   const metrics = functionMetrics(logger, 'uploads', options);
   const pendingWork = functionPendingWork(config.pendingWork, logger, options);
-  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics, pendingWork });
+  const events = functionEventPublishing(config.events, config.playbackPolicy, logger, options);
+  const { videos } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics, pendingWork, events });
   const { storage } = storageServices(config.storage);
   const service = new UploadService({
     videos,

@@ -8,6 +8,8 @@
 import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, idParams, route, type HttpHandler, type Route } from '../../shared/http/index.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
+import { eventBusSettingsFromEnv, type EventBusSettings } from '../../shared/events/config.js';
+import { functionEventPublishing, type EventFunctionOptions } from '../../shared/runtime/events.js';
 import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, functionPendingWork, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
@@ -18,7 +20,7 @@ import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shar
 import { presentVideo } from '../../shared/videos/presenter.js';
 import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
 
-export type VideoDeletesHandlerOptions = DatabaseFunctionOptions;
+export type VideoDeletesHandlerOptions = DatabaseFunctionOptions & EventFunctionOptions;
 
 /** Everything the video-deletes function reads from its environment, parsed once at cold start. */
 export interface VideoDeletesConfig extends HttpFunctionConfig {
@@ -28,6 +30,8 @@ export interface VideoDeletesConfig extends HttpFunctionConfig {
   readonly deletion: Pick<VideoDeletionOptions, 'ingestGraceSeconds'>;
   /** PENDING_WORK_BUCKET: where a deletion left half-done (202) notes work for reconcile. */
   readonly pendingWork: PendingWorkSettings | undefined;
+  /** EVENT_BUS_NAME: where the lifecycle changes this function makes are announced (unset: recorded only). */
+  readonly events: EventBusSettings | undefined;
 }
 
 export function videoDeletesConfigFromEnv(env: Env): VideoDeletesConfig {
@@ -38,6 +42,7 @@ export function videoDeletesConfigFromEnv(env: Env): VideoDeletesConfig {
     storage: storageSettingsFromEnv(env),
     deletion: deletionSettingsFromEnv(env),
     pendingWork: pendingWorkSettingsFromEnv(env),
+    events: eventBusSettingsFromEnv(env),
   };
 }
 
@@ -60,10 +65,20 @@ export async function createHandler(env: Env, options: VideoDeletesHandlerOption
   const config = videoDeletesConfigFromEnv(env);
   const logger = functionLogger(config, 'video-deletes', options);
   const metrics = functionMetrics(logger, 'video-deletes', options);
-  const { driver } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics });
-  const mux = muxRuntime(config.mux);
-  const deletion = new VideoDeletion({ executor: driver, storage: storageOnDemand(config.storage), gateway: mux.gateway, binding: mux.binding, logger, ...config.deletion });
   const pendingWork = functionPendingWork(config.pendingWork, logger, options);
+  const publishing = functionEventPublishing(config.events, config.mux.playbackPolicy, logger, options);
+  const { driver, capabilities, events } = await functionDatabase(config.database, logger, options, { dataApiRetry: httpDataApiRetry, metrics, pendingWork, events: publishing });
+  const mux = muxRuntime(config.mux);
+  const deletion = new VideoDeletion({
+    executor: driver,
+    storage: storageOnDemand(config.storage),
+    gateway: mux.gateway,
+    binding: mux.binding,
+    logger,
+    capabilities,
+    ...(events && { events }),
+    ...config.deletion,
+  });
   // A deletion that must wait (202) is finished by reconcile: noted, so its next run comes even to a paused database.
   const noting: Pick<VideoDeletion, 'request'> = {
     request: async (viewer, id) => {

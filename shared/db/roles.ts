@@ -27,7 +27,7 @@ export type TablePrivilege = (typeof tablePrivilegeKinds)[number];
 
 const appWrites: readonly TablePrivilege[] = ['SELECT', 'INSERT', 'UPDATE'];
 const readOnly: readonly TablePrivilege[] = ['SELECT'];
-/** 0005: a deletion removes the row (shared/db/video-deletion-db.ts). */
+/** 0005: a deletion removes the row (shared/db/video-deletion-db.ts); 0006: the outbox's prune. */
 const appWritesAndDeletes: readonly TablePrivilege[] = [...appWrites, 'DELETE'];
 
 /**
@@ -38,6 +38,8 @@ export const tablePrivileges: Readonly<Record<SchemaTable, Readonly<Record<Datab
   videos: { reelay_app: appWritesAndDeletes, reelay_read: readOnly },
   mux_webhook_events: { reelay_app: appWrites, reelay_read: readOnly },
   deferred_mux_data: { reelay_app: appWrites, reelay_read: readOnly },
+  /** 0006: reconcile prunes published events. */
+  video_events: { reelay_app: appWritesAndDeletes, reelay_read: readOnly },
 };
 
 export interface RoleCredentials {

@@ -104,6 +104,17 @@ export const deferredDataColumns = [
   { name: 'reconciled_at', type: timestamp, notNull: false },
 ] as const satisfies readonly ColumnModel[];
 
+/** The events outbox (0006): each lifecycle event, kept until reconcile prunes it long after it was published. */
+export const videoEventColumns = [
+  { name: 'event_id', type: 'uuid', notNull: true, default: 'gen_random_uuid()' },
+  { name: 'video_id', type: 'uuid', notNull: true },
+  { name: 'status', type: text, notNull: true },
+  { name: 'video', type: 'jsonb', notNull: true },
+  { name: 'occurred_at', type: timestamp, notNull: true, default: utcNowDefault },
+  { name: 'published_at', type: timestamp, notNull: false },
+  { name: 'publish_attempts', type: 'integer', notNull: true, default: '0' },
+] as const satisfies readonly ColumnModel[];
+
 export interface TableModel {
   readonly name: string;
   /** In catalog order (attnum). */
@@ -118,6 +129,7 @@ export const schemaTables = [
   { name: 'videos', columns: [...basicVideoColumns, ...muxColumns] },
   { name: 'mux_webhook_events', columns: webhookEventColumns },
   { name: 'deferred_mux_data', columns: deferredDataColumns },
+  { name: 'video_events', columns: videoEventColumns },
 ] as const satisfies readonly TableModel[];
 
 export type SchemaTable = (typeof schemaTables)[number]['name'];

@@ -27,7 +27,8 @@ import type {
 } from './video-types.js';
 import { bindingClause, byId, progressGuard } from './video-clauses.js';
 import { insertVideo } from './video-insert.js';
-import { executeVideoWrite, givenMuxFields, SqlParams, type VideoWrite, type WritePlan } from './video-write.js';
+import { executeVideoWrite, givenMuxFields, SqlParams, type VideoWrite, type WriteOutcome, type WritePlan } from './video-write.js';
+import { noLifecycleEvents, type LifecycleEventSink } from './video-events-db.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { noMetrics, type Metrics } from '../metrics.js';
@@ -42,6 +43,7 @@ export class VideoDB {
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #onDeferred: VideoDBOptions['onDeferred'];
+  readonly #events: LifecycleEventSink;
 
   constructor(options: VideoDBOptions) {
     this.#executor = options.executor;
@@ -49,6 +51,7 @@ export class VideoDB {
     this.#logger = options.logger ?? silentLogger;
     this.#metrics = options.metrics ?? noMetrics;
     this.#onDeferred = options.onDeferred;
+    this.#events = options.events ?? noLifecycleEvents;
   }
 
   get capabilities(): CapabilityCache {
@@ -77,6 +80,7 @@ export class VideoDB {
       ...(usedFallback ? { missingColumns } : {}),
     });
     if (usedFallback) this.#metrics.count('FallbackCreates', 1, { properties: { videoId: input.id, missingColumns } });
+    await this.#announce(result);
     if (deferredFields.length > 0) {
       // Where to defer to is a question of the live schema too (a half-applied migration may have added the table).
       const capabilities = result.schemaChanged ? await this.#capabilities.get() : result.capabilities;
@@ -367,6 +371,12 @@ export class VideoDB {
     return rows.map(videoFromRow);
   }
 
+  /** Hands a committed statement's lifecycle event to the sink (which publishes it; it never throws). */
+  async #announce(outcome: Pick<WriteOutcome, 'event' | 'change'>): Promise<void> {
+    if (outcome.event !== null) await this.#events.recorded([outcome.event]);
+    else if (outcome.change !== null) await this.#events.unrecorded([outcome.change]);
+  }
+
   /** An update of the one video `id`. */
   async #update(
     id: string,
@@ -389,6 +399,7 @@ export class VideoDB {
       outcome: await executeVideoWrite(this.#executor, capabilities, write),
       capabilities,
     }));
+    await this.#announce(outcome);
     const deferredFields = given.filter((field) => !outcome.writable.includes(field));
     const video = outcome.row ? videoFromRow(outcome.row) : null;
     if (deferredFields.length > 0 && video) {

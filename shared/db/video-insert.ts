@@ -12,9 +12,12 @@ import { hasColumn } from './capabilities.js';
 import { sqlValue, type Executor, type JsonValue, type ParamValue, type Params, type Row } from './driver.js';
 import { isDatabaseError, SqlState } from '../errors.js';
 import { basicVideoColumns, muxColumnNames, muxColumns } from './schema.js';
-import { basicColumns, encodeColumn, muxFieldColumns, type MuxField } from './video-fields.js';
+import { basicColumns, encodeColumn, muxFieldColumns, videoFromRow, type MuxField } from './video-fields.js';
 import type { NewVideo } from './video-types.js';
 import { SqlParams } from './video-write.js';
+import { eventColumns, recordedEventOf, recordEventsSql, withoutEventColumns, type RecordedEvent, type UnrecordedChange } from './video-events-db.js';
+import { hasTable } from './capabilities.js';
+import { isEventStatus } from '../events/video-events.js';
 
 export interface InsertOutcome {
   readonly row: Row;
@@ -24,6 +27,17 @@ export interface InsertOutcome {
   readonly missingColumns: readonly string[];
   /** The live schema differs from `capabilities`: the caller's cache is stale. */
   readonly schemaChanged: boolean;
+  /** The `Video Upload Created` event the statement recorded in the outbox. */
+  readonly event: RecordedEvent | null;
+  /** Without the outbox (before 0006): the creation, to publish directly. */
+  readonly change: UnrecordedChange | null;
+}
+
+/** The INSERT, and in the same statement its `Video Upload Created` event when the outbox exists. */
+function recordingCreation(sql: string, outbox: boolean): string {
+  if (!outbox) return sql;
+  return `WITH created AS (${sql}), reelay_events AS (${recordEventsSql('created', 'created.status')})
+          SELECT created.*, ${eventColumns('reelay_events')} FROM created LEFT JOIN reelay_events ON reelay_events.video_id = created.id`;
 }
 
 const modelColumns: ReadonlySet<string> = new Set([...basicVideoColumns, ...muxColumns].map((column) => column.name));
@@ -64,22 +78,31 @@ export function adaptiveInsertVideoStatement(input: NewVideo): { sql: string; pa
 
 /** Inserts `input`, writing every given Mux field the live schema has a column for. */
 export async function insertVideo(executor: Executor, capabilities: SchemaCapabilities, input: NewVideo, given: readonly MuxField[]): Promise<InsertOutcome> {
+  const outbox = hasTable(capabilities, 'video_events');
+  const created = (returned: Row) => {
+    const row = withoutEventColumns(returned);
+    const status = isEventStatus(row.status) ? row.status : 'awaiting_upload';
+    return { row, event: outbox ? recordedEventOf(returned) : null, change: outbox ? null : { status, video: videoFromRow(row) } };
+  };
   if (capabilities.mux.exist) {
     const writable = given.filter((field) => hasColumn(capabilities, 'videos', muxFieldColumns[field].column));
     const insert = insertVideoStatement(input, writable);
-    const { rows } = await executor.execute(insert.sql, insert.params);
-    return { row: rows[0] as Row, writable, missingColumns: [], schemaChanged: false };
+    const { rows } = await executor.execute(recordingCreation(insert.sql, outbox), insert.params);
+    return { ...created(rows[0] as Row), writable, missingColumns: [], schemaChanged: false };
   }
-  let row: Row;
+  let returned: Row;
   try {
     const insert = adaptiveInsertVideoStatement(input);
-    row = (await executor.execute(insert.sql, insert.params)).rows[0] as Row;
+    returned = (await executor.execute(recordingCreation(insert.sql, outbox), insert.params)).rows[0] as Row;
   } catch (error) {
     // A NOT NULL column this code does not know (a schema newer than the code) has no value in the document.
     if (!isDatabaseError(error, SqlState.notNullViolation)) throw error;
     const insert = insertVideoStatement(input, []);
-    return { row: (await executor.execute(insert.sql, insert.params)).rows[0] as Row, writable: [], missingColumns: capabilities.mux.missing, schemaChanged: true };
+    const { rows } = await executor.execute(recordingCreation(insert.sql, outbox), insert.params);
+    return { ...created(rows[0] as Row), writable: [], missingColumns: capabilities.mux.missing, schemaChanged: true };
   }
+  const { event, change } = created(returned);
+  let row = withoutEventColumns(returned);
   const unknown = Object.keys(row).filter((column) => !modelColumns.has(column));
   if (unknown.length > 0) {
     // Columns this code does not know got NULL, not their defaults: give them their defaults (rare: a schema newer
@@ -90,7 +113,7 @@ export async function insertVideo(executor: Executor, capabilities: SchemaCapabi
   const missingColumns = muxColumnNames.filter((column) => !(column in row));
   const writable = given.filter((field) => muxFieldColumns[field].column in row);
   const schemaChanged = missingColumns.join() !== capabilities.mux.missing.join() || unknown.length > 0;
-  return { row, writable, missingColumns, schemaChanged };
+  return { row, writable, missingColumns, schemaChanged, event, change: change === null ? null : { ...change, video: videoFromRow(row) } };
 }
 
 function basicValues(input: NewVideo): [keyof typeof basicColumns, unknown][] {

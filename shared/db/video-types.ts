@@ -3,6 +3,7 @@
  * to a video, claim and list options.
  */
 import type { CapabilityCache } from './capabilities.js';
+import type { LifecycleEventSink } from './video-events-db.js';
 import type { Executor } from './driver.js';
 import type { Logger } from '../log.js';
 import type { Metrics } from '../metrics.js';
@@ -115,6 +116,8 @@ export interface VideoDBOptions {
    * (a "work pending" marker, shared/storage/pending-work.ts). Must not throw.
    */
   onDeferred?: DeferralListener;
+  /** Where the lifecycle events the writes record go once committed (shared/events/outbox.ts); default: nowhere. */
+  events?: LifecycleEventSink;
 }
 
 /** A deferral of Mux fields: the video, and whether the payload is in `deferred_mux_data` (else only in the log). */

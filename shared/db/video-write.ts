@@ -1,8 +1,13 @@
 /**
  * The one UPDATE of `videos` (the INSERT is video-insert.ts): a write names the row and its guarded change ({@link WritePlan}), gives the Mux fields
  * it carries and how they merge into their columns ({@link MuxWriteMode}); every field whose column exists is written,
- * the rest are returned for deferral. With an event, the update is wrapped in the statement that records it
+ * the rest are returned for deferral. With a Mux webhook event, the update is wrapped in the statement that records it
  * (see VideoDB.applyMuxEvent).
+ *
+ * The row is locked and read before it is changed (`UPDATE … FROM (SELECT … FOR UPDATE)`), so the statement knows the
+ * status it moved the video from: when it changed, the same statement records the lifecycle event in the outbox
+ * (video-events-db.ts), or, before the outbox exists, returns the change for a direct publish. Locking makes a
+ * concurrent writer's pre-image its predecessor's result (PostgreSQL re-reads a locked row), never a stale one.
  */
 import { hasColumn, hasTable, type SchemaCapabilities } from './capabilities.js';
 import type { Executor, ParamValue, Params, Row } from './driver.js';
@@ -10,6 +15,7 @@ import { utcNow } from './schema.js';
 import { encodeColumn, muxFieldColumns, muxFieldNames, type MuxField, type MuxFields } from './video-fields.js';
 import type { MuxEventKey } from './video-types.js';
 import { earliestFields, muxStatusRank } from '../videos/status-rules.js';
+import { eventColumns, eventStatusOf, previousStatusColumn, recordedEventOf, recordEventsSql, statusChangedSql, unrecordedChangeOf, type RecordedEvent, type UnrecordedChange } from './video-events-db.js';
 
 /** Named parameters collected while a statement is built: `add(value)` returns its placeholder (`:v1`, …). */
 export class SqlParams {
@@ -69,6 +75,10 @@ export interface WriteOutcome {
   readonly duplicate: boolean;
   /** A video is bound to the event's asset (or, without an event, was updated). */
   readonly bound: boolean;
+  /** The lifecycle event the statement recorded in the outbox (its status changed). */
+  readonly event: RecordedEvent | null;
+  /** Without the outbox (before 0006): the status change to publish directly. */
+  readonly change: UnrecordedChange | null;
 }
 
 export function givenMuxFields(partial: Partial<MuxFields> | undefined): MuxField[] {
@@ -91,13 +101,29 @@ export async function executeVideoWrite(executor: Executor, capabilities: Schema
       sets.push(`${column} = ${assignMuxColumn(write.muxMode ?? 'overwrite', field, column, value)}`);
     }
     sets.push(`updated_at = ${utcNow}`);
-    update = `UPDATE videos SET ${sets.join(', ')} WHERE ${located.where} AND ${located.guard}`;
+    update = `UPDATE videos SET ${sets.join(', ')}
+                FROM (SELECT id AS reelay_locked_id, status AS ${previousStatusColumn} FROM videos WHERE ${located.where} FOR UPDATE) AS reelay_before
+               WHERE videos.id = reelay_before.reelay_locked_id AND ${located.guard}`;
   }
+  const returning = `RETURNING videos.*, reelay_before.${previousStatusColumn}`;
+  const outbox = hasTable(capabilities, 'video_events');
+  // The event CTE and its columns: recorded when the status changed (on a schema with the outbox).
+  const events = outbox ? `, reelay_events AS (${recordEventsSql('applied', eventStatusOf('applied.status'), statusChangedSql('applied'))})` : '';
+  const eventSelect = outbox ? `, ${eventColumns('reelay_events')}` : '';
+  const eventJoin = outbox ? ' LEFT JOIN reelay_events ON reelay_events.video_id = applied.id' : '';
   const values = params.values as Params;
-  const done = (row: Row | undefined, recorded: boolean, duplicate: boolean, bound: boolean): WriteOutcome => ({ row, writable, recorded, duplicate, bound });
+  const done = (row: Row | undefined, recorded: boolean, duplicate: boolean, bound: boolean): WriteOutcome => ({
+    row,
+    writable,
+    recorded,
+    duplicate,
+    bound,
+    event: outbox ? recordedEventOf(row) : null,
+    change: outbox ? null : unrecordedChangeOf(row),
+  });
   if (write.event === undefined) {
     if (update === null) return done(undefined, false, false, false);
-    const { rows } = await executor.execute(`${update} RETURNING *`, values);
+    const { rows } = await executor.execute(`WITH applied AS (${update} ${returning})${events} SELECT applied.*${eventSelect} FROM applied${eventJoin}`, values);
     return done(rows[0], false, false, rows.length > 0);
   }
   // Whether a video is bound to the event's asset, seen in the statement's snapshot (before its own update), so an
@@ -108,8 +134,8 @@ export async function executeVideoWrite(executor: Executor, capabilities: Schema
   if (!hasTable(capabilities, 'mux_webhook_events')) {
     if (update === null) return done(undefined, false, false, false);
     const { rows } = await executor.execute(
-      `WITH applied AS (${update} RETURNING videos.*)
-       SELECT ${bound} AS reelay_event_bound, applied.* FROM (SELECT 1) AS single LEFT JOIN applied ON TRUE`,
+      `WITH applied AS (${update} ${returning})${events}
+       SELECT ${bound} AS reelay_event_bound, applied.*${eventSelect} FROM (SELECT 1) AS single LEFT JOIN applied ON TRUE${eventJoin}`,
       values,
     );
     return single(rows[0], false, false);
@@ -123,9 +149,9 @@ export async function executeVideoWrite(executor: Executor, capabilities: Schema
   }
   const { rows } = await executor.execute(
     `WITH recorded AS (${record}),
-          applied AS (${update} AND EXISTS (SELECT 1 FROM recorded) RETURNING videos.*)
-     SELECT (SELECT count(*) FROM recorded)::int AS reelay_event_recorded, ${bound} AS reelay_event_bound, applied.*
-       FROM (SELECT 1) AS single LEFT JOIN applied ON TRUE`,
+          applied AS (${update} AND EXISTS (SELECT 1 FROM recorded) ${returning})${events}
+     SELECT (SELECT count(*) FROM recorded)::int AS reelay_event_recorded, ${bound} AS reelay_event_bound, applied.*${eventSelect}
+       FROM (SELECT 1) AS single LEFT JOIN applied ON TRUE${eventJoin}`,
     values,
   );
   const recorded = Number(rows[0]?.reelay_event_recorded ?? 0) > 0;

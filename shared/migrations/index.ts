@@ -8,7 +8,8 @@ import { muxColumnsMigration } from './0002_mux_columns.js';
 import { indexesMigration } from './0003_indexes.js';
 import { databaseRolesMigration } from './0004_database_roles.js';
 import { videoDeletionMigration } from './0005_video_deletion.js';
+import { videoEventsMigration } from './0006_video_events.js';
 
-export const migrations: readonly Migration[] = [basicVideos, muxColumnsMigration, indexesMigration, databaseRolesMigration, videoDeletionMigration];
+export const migrations: readonly Migration[] = [basicVideos, muxColumnsMigration, indexesMigration, databaseRolesMigration, videoDeletionMigration, videoEventsMigration];
 
 export const latestVersion: number = migrations[migrations.length - 1]?.version ?? 0;

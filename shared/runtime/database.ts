@@ -9,11 +9,15 @@ import type { Logger } from '../log.js';
 import { noMetrics, type Metrics } from '../metrics.js';
 import { pendingNotesFor, type PendingWorkNotes, type PendingWorkSettings } from '../storage/pending-work.js';
 import type { FunctionOptions } from './config.js';
+import { EventOutbox } from '../events/outbox.js';
+import type { EventPublishing } from './events.js';
 
 export interface DatabaseServices {
   readonly driver: Driver;
   readonly capabilities: CapabilityCache;
   readonly videos: VideoDB;
+  /** The events outbox the writes hand their events to (a publishing function's; else one that publishes nothing). */
+  readonly events: EventOutbox | undefined;
 }
 
 /** The database part of a function's configuration. */
@@ -60,6 +64,7 @@ export function databaseServices(
   config: Pick<DatabaseConfig, 'capabilityTtlMs' | 'capabilityIncompleteTtlMs'> = { capabilityTtlMs: defaultCapabilityTtlMs },
   metrics: Metrics = noMetrics,
   pendingWork?: PendingWorkNotes,
+  publishing?: EventPublishing,
 ): DatabaseServices {
   const capabilities = new CapabilityCache(driver, {
     ttlMs: config.capabilityTtlMs,
@@ -67,7 +72,8 @@ export function databaseServices(
   });
   // A deferral leaves work for reconcile: it is noted, so the next scheduled run sweeps even if the database pauses.
   const onDeferred = pendingWork && (async ({ videoId, stored }: { videoId: string; stored: boolean }) => pendingWork.note('deferred', { videoId, stored }));
-  return { driver, capabilities, videos: new VideoDB({ executor: driver, capabilities, logger, metrics, ...(onDeferred && { onDeferred }) }) };
+  const events = publishing && new EventOutbox({ executor: driver, capabilities, ...publishing, logger, metrics, ...(pendingWork && { pendingWork }) });
+  return { driver, capabilities, events, videos: new VideoDB({ executor: driver, capabilities, logger, metrics, ...(onDeferred && { onDeferred }), ...(events && { events }) }) };
 }
 
 /**
@@ -83,6 +89,8 @@ export interface FunctionDatabaseSeams {
   readonly metrics?: Metrics;
   /** Where deferrals are noted as work pending (shared/storage/pending-work.ts). */
   readonly pendingWork?: PendingWorkNotes;
+  /** A publishing function's events (shared/runtime/events.ts): the writes' events are put on its bus. */
+  readonly events?: EventPublishing;
 }
 
 /** The function's data layer: over the injected driver, or over the driver its configuration names. */
@@ -92,7 +100,7 @@ export async function functionDatabase(
   options: DatabaseFunctionOptions = {},
   seams: FunctionDatabaseSeams = {},
 ): Promise<DatabaseServices> {
-  const { dataApiRetry, metrics = noMetrics, pendingWork } = seams;
+  const { dataApiRetry, metrics = noMetrics, pendingWork, events } = seams;
   const driver = options.driver ?? (await createDriver(config.driver, { logger, metrics, ...(dataApiRetry && { dataApiRetry }) }));
-  return databaseServices(driver, logger, config, metrics, pendingWork);
+  return databaseServices(driver, logger, config, metrics, pendingWork, events);
 }

@@ -15,8 +15,11 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { localS3CredentialsFromEnv, roleCredentialsFromEnv, type LocalS3Credentials, type RoleCredentials } from './config.js';
 
-/** What left the work: a deferral, a half-done deletion, an ingest or a webhook to retry, an applied migration. */
-export const pendingWorkKinds = ['deferred', 'deletion', 'ingest', 'webhook', 'migration'] as const;
+/**
+ * What left the work: a deferral, a half-done deletion, an ingest or a webhook to retry, an applied migration, a
+ * lifecycle event left unpublished.
+ */
+export const pendingWorkKinds = ['deferred', 'deletion', 'ingest', 'webhook', 'migration', 'events'] as const;
 export type PendingWorkKind = (typeof pendingWorkKinds)[number];
 
 export const pendingWorkRoot = '_reelay/';

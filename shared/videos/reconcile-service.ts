@@ -31,6 +31,7 @@ import type { AssetOwnership } from './asset-ownership.js';
 import type { CaptionsService } from './captions-service.js';
 import type { IngestOutcome, IngestService } from './ingest-service.js';
 import type { VideoDeletion } from './video-deletion.js';
+import type { EventOutbox } from '../events/outbox.js';
 import { presentFields, videoStatusFor } from './webhook-service.js';
 
 export const reconcileActions = ['reconcile', 'retry-errored', 'backfill'] as const;
@@ -49,6 +50,8 @@ export interface ReconcileSummary {
   backfilled: number;
   /** Half-done deletions finished (video, objects and assets gone). */
   deleted: number;
+  /** Lifecycle events left unpublished (a crash, a failed PutEvents) put on the bus. */
+  republished: number;
   /** Items that failed this run (they are picked up again by the next one). */
   failed: number;
 }
@@ -62,6 +65,10 @@ export interface ReconcileServiceOptions {
   readonly ownership: Pick<AssetOwnership, 'namesVideo' | 'refusal'>;
   /** Finishes half-done deletions; without it they are left alone (and logged by nobody). */
   readonly deletion?: Pick<VideoDeletion, 'listUnfinished' | 'finish'>;
+  /** Republishes unacknowledged events (shared/events/outbox.ts); without it they wait for a function that has one. */
+  readonly events?: Pick<EventOutbox, 'sweep'>;
+  /** Events younger than this are left to the function publishing them (default 60 s). */
+  readonly eventGraceSeconds?: number;
   readonly logger?: Logger;
   /** Where restores and the pending deferred payloads are counted (the handler counts the rest of the summary). */
   readonly metrics?: Metrics;
@@ -95,7 +102,7 @@ export function isTransientAssetError(errors: MuxAssetError | null, attempts: nu
   return errors.type === 'invalid_input' ? attempts < 2 : true;
 }
 
-const emptySummary = (): ReconcileSummary => ({ restored: 0, reconciled: 0, captions: 0, retried: 0, backfilled: 0, deleted: 0, failed: 0 });
+export const emptySummary = (): ReconcileSummary => ({ restored: 0, reconciled: 0, captions: 0, retried: 0, backfilled: 0, deleted: 0, republished: 0, failed: 0 });
 
 const ingested = (outcome: IngestOutcome) => outcome.result === 'created' || outcome.result === 'adopted';
 
@@ -123,6 +130,8 @@ export class ReconcileService {
   readonly #mux: ReconcileServiceOptions['mux'];
   readonly #ownership: ReconcileServiceOptions['ownership'];
   readonly #deletion: ReconcileServiceOptions['deletion'];
+  readonly #events: ReconcileServiceOptions['events'];
+  readonly #eventGraceSeconds: number;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #maxAttempts: number;
@@ -140,6 +149,8 @@ export class ReconcileService {
     this.#mux = options.mux;
     this.#ownership = options.ownership;
     this.#deletion = options.deletion;
+    this.#events = options.events;
+    this.#eventGraceSeconds = options.eventGraceSeconds ?? 60;
     this.#logger = options.logger ?? silentLogger;
     this.#metrics = options.metrics ?? noMetrics;
     this.#maxAttempts = options.maxIngestAttempts ?? 3;
@@ -200,6 +211,21 @@ export class ReconcileService {
     }
 
     await this.#finishDeletions(summary, limit);
+    await this.#republishEvents(summary, limit);
+  }
+
+  /** Last, so the events of what this run changed are among those it finds (if their own publish failed). */
+  async #republishEvents(summary: ReconcileSummary, limit: number): Promise<void> {
+    if (this.#events === undefined) return;
+    try {
+      const result = await this.#events.sweep({ olderThanSeconds: this.#eventGraceSeconds, limit });
+      summary.republished += result.republished;
+      summary.failed += result.failed;
+      if (result.pruned > 0) this.#logger.info('reconcile.events_pruned', { pruned: result.pruned });
+    } catch (error) {
+      summary.failed += 1;
+      this.#logger.error('reconcile.events_sweep_failed', { error });
+    }
   }
 
   async #finishDeletions(summary: ReconcileSummary, limit: number): Promise<void> {

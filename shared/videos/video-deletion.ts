@@ -26,6 +26,8 @@ import { readDuration, type Env } from '../config/reader.js';
 import { hasMuxColumns, type VideoRecord, type VideoStatus } from '../db/video-fields.js';
 import type { Executor } from '../db/driver.js';
 import { deleteVideoRow, listDeleting, markDeleting } from '../db/video-deletion-db.js';
+import { hasTable, type CapabilityCache } from '../db/capabilities.js';
+import type { EventOutbox } from '../events/outbox.js';
 import { isDatabaseError, NotFoundError, SqlState } from '../errors.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
@@ -54,6 +56,10 @@ export interface VideoDeletionOptions {
   readonly gateway: () => Promise<DeletionGateway>;
   readonly binding: () => Promise<AssetBinder>;
   readonly logger?: Logger;
+  /** What the schema has: with the events outbox, the mark records `Video Deleted` in its own statement. */
+  readonly capabilities?: CapabilityCache;
+  /** Where `Video Deleted` is published (the function's outbox); none: the event stays for the sweep. */
+  readonly events?: DeletionEvents;
   /**
    * How long after the mark a deletion leaves a video alone whose ingest may still be creating its asset (that
    * ingest finishes the deletion itself). Default 60 s; reconcile finishes what is older.
@@ -65,6 +71,11 @@ export interface VideoDeletionOptions {
 }
 
 export const defaultIngestGraceSeconds = 60;
+
+/** The part of the events outbox a deletion uses: it acknowledges in the statement that removes the row. */
+export type DeletionEvents = Pick<EventOutbox, 'publish' | 'acknowledge' | 'unrecorded'>;
+
+const noDeletionEvents: DeletionEvents = { publish: async () => [], acknowledge: async () => {}, unrecorded: async () => {} };
 
 /** DELETION_GRACE_SECONDS (the functions that finish deletions: video-deletes, reconcile); the default when unset. */
 export function deletionSettingsFromEnv(env: Env): Pick<VideoDeletionOptions, 'ingestGraceSeconds'> {
@@ -81,9 +92,13 @@ export class VideoDeletion {
   readonly #graceSeconds: number;
   readonly #searchPages: number;
   readonly #now: () => Date;
+  readonly #capabilities: CapabilityCache | undefined;
+  readonly #events: DeletionEvents;
 
   constructor(options: VideoDeletionOptions) {
     this.#executor = options.executor;
+    this.#capabilities = options.capabilities;
+    this.#events = options.events ?? noDeletionEvents;
     this.#storage = options.storage;
     this.#gateway = options.gateway;
     this.#binding = options.binding;
@@ -98,16 +113,24 @@ export class VideoDeletion {
    * A video already `deleting` is finished now unless an ingest may still be at work on it.
    */
   async request(viewer: Viewer, id: string): Promise<DeletionOutcome> {
-    const marked = await markDeleting(this.#executor, { id, ...(viewer.admin ? {} : { ownerId: viewer.sub }) });
+    const target = { id, ...(viewer.admin ? {} : { ownerId: viewer.sub }) };
+    const marked = this.#capabilities === undefined
+      ? await markDeleting(this.#executor, target)
+      : await this.#capabilities.withCapabilities((capabilities) => markDeleting(this.#executor, target, { outbox: hasTable(capabilities, 'video_events') }));
     if (marked === null) throw new NotFoundError(`No video ${id}.`);
     const { video, previousStatus } = marked;
     const log = this.#logger.child({ videoId: id });
     if (previousStatus !== 'deleting') log.info('video.deletion_requested', { previousStatus, admin: viewer.admin && viewer.sub !== video.ownerId });
+    const published = marked.event === null ? [] : await this.#events.publish([marked.event]);
+    if (marked.change !== null) await this.#events.unrecorded([marked.change]);
     if (this.#mayAwaitIngest(video, previousStatus)) {
+      await this.#events.acknowledge(published);
       log.info('video.deletion_waits', { waitingFor: 'ingest' });
       return { result: 'deleting', video, waitingFor: 'ingest' };
     }
-    return this.finish(video);
+    const outcome = await this.finish(video, published);
+    if (outcome.result !== 'deleted') await this.#events.acknowledge(published);
+    return outcome;
   }
 
   /** Deletions marked longer than the grace period ago and not finished (for reconcile), oldest first. */
@@ -115,8 +138,11 @@ export class VideoDeletion {
     return listDeleting(this.#executor, { olderThanSeconds: this.#graceSeconds, limit });
   }
 
-  /** Carries out the rest of a deletion whose row is `deleting` (a request, reconcile, or the ingest that was waited for). */
-  async finish(video: VideoRecord): Promise<DeletionOutcome> {
+  /**
+   * Carries out the rest of a deletion whose row is `deleting` (a request, reconcile, or the ingest that was waited
+   * for). `acknowledge`: published events the row's removal acknowledges in the same statement.
+   */
+  async finish(video: VideoRecord, acknowledge: readonly string[] = []): Promise<DeletionOutcome> {
     const log = this.#logger.child({ videoId: video.id });
     const pending = (waitingFor: DeletionWait, error: unknown): DeletionOutcome => {
       log.warn('video.deletion_pending', { waitingFor, error });
@@ -134,7 +160,7 @@ export class VideoDeletion {
       return pending('mux', error);
     }
     try {
-      await deleteVideoRow(this.#executor, video.id);
+      await deleteVideoRow(this.#executor, video.id, acknowledge);
     } catch (error) {
       if (!isDatabaseError(error, SqlState.insufficientPrivilege)) throw error;
       log.error('video.deletion_needs_migration', { error, hint: 'apply migration 0005 (POST /api/database/run-mux-migration or the migrate function); reconcile then deletes the row' });

@@ -3,6 +3,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createHandler, uploadRoutes } from '../../functions/uploads/handler.js';
 import type { HttpHandler } from '../../shared/http/index.js';
 import { silentLogger } from '../../shared/log.js';
+import { recordingPublisher } from '../support/events.js';
 import { MiB, storageConfigFromEnv } from '../../shared/storage/config.js';
 import { VideoDB } from '../../shared/db/video-db.js';
 import { UploadStorage } from '../../shared/storage/uploads.js';
@@ -342,7 +343,28 @@ describe.each(backends)('uploads function through the local Data API on %s', (ba
     expect(warm.status).toBe(201);
     expect(dataApi.server.stats.total()).toBe(1);
     expect(dataApi.server.stats.calls.ExecuteStatement).toBe(1);
-    expect(dataApi.server.stats.statements[0]).toMatch(/^INSERT INTO videos /);
+    // The INSERT records its `Video Upload Created` event in the same statement (the outbox, migration 0006).
+    expect(dataApi.server.stats.statements[0]).toMatch(/^WITH created AS \(INSERT INTO videos /);
     expect(await countVideos(stack.db.driver)).toBe(2);
+  });
+
+  it('a warm create that publishes its event costs two: the INSERT with its event, and the acknowledgement', async () => {
+    const env = {
+      ...stack.env,
+      RDS_RESOURCE_ARN: dataApi.resourceArn,
+      RDS_SECRET_ARN: dataApi.secretArn,
+      RDS_DATABASE: dataApi.database,
+      DATA_API_ENDPOINT: dataApi.endpoint,
+    };
+    const publisher = recordingPublisher();
+    const handler = await createHandler(env, { logger: silentLogger, eventPublisher: publisher });
+    expect((await call(handler, { routeKey: create, as: alice, body: smallVideo })).status).toBe(201);
+    dataApi.server.stats.reset();
+    const warm = await call(handler, { routeKey: create, as: alice, body: largeVideo });
+    expect(warm.status).toBe(201);
+    expect(dataApi.server.stats.total()).toBe(2);
+    expect(dataApi.server.stats.statements[1]).toMatch(/^UPDATE video_events SET published_at/);
+    expect(publisher.events.map((event) => event.detailType)).toEqual(['Video Upload Created', 'Video Upload Created']);
+    expect(publisher.events[1]?.detail.videoId).toBe(warm.body.video.id);
   });
 });

@@ -23,6 +23,7 @@ const shippedChecksums: Readonly<Record<number, string>> = {
   3: '2cece21d3de0f45b59e2ee53fe546c9479de99591ba03b642ca0137b7bdda53f',
   4: 'ec192afa13a96ac0cca1cf3c8e7f765ef62b8759e7210d6e3ac1a449e95358bf',
   5: '533eb1e8f90adf436d5ae92cdf92b012452c7641692bc096b9b037f7310ea950',
+  6: 'b7b9245410bb54389d5e8bd151df4e6403c09a25408fae1185ba2af3131aa239',
 };
 
 const migrationFiles = readdirSync(migrationsDir).filter((name) => /^\d{4}_[a-z0-9_]+\.ts$/.test(name)).sort();
