@@ -8,7 +8,7 @@
  * a scheduled run adds `gate` (why it ran or skipped) and, when it skipped, `skipped: true`.
  */
 import * as z from 'zod';
-import { readInteger, type Env } from '../../shared/config/reader.js';
+import { readDuration, readInteger, type Env } from '../../shared/config/reader.js';
 import { ValidationError } from '../../shared/errors.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
 import { functionConfigFromEnv, functionLogger, functionMetrics, type FunctionConfig } from '../../shared/runtime/config.js';
@@ -57,6 +57,8 @@ export interface ReconcileConfig extends FunctionConfig {
   readonly activity: DatabaseActivitySettings;
   /** EVENT_BUS_NAME: where the lifecycle changes this function makes are announced (unset: recorded only). */
   readonly events: EventBusSettings | undefined;
+  /** EVENTS_SWEEP_AFTER_SECONDS: how old an unacknowledged event must be before the sweep republishes it (default 60). */
+  readonly eventGraceSeconds: number | undefined;
 }
 
 export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
@@ -71,6 +73,7 @@ export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
     pendingWork: pendingWorkSettingsFromEnv(env),
     activity: databaseActivitySettingsFromEnv(env),
     events: eventBusSettingsFromEnv(env),
+    eventGraceSeconds: readDuration(env, 'EVENTS_SWEEP_AFTER_SECONDS', 'seconds', { min: 0 }),
   };
 }
 
@@ -129,6 +132,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     ownership,
     deletion,
     ...(events && { events }),
+    ...(config.eventGraceSeconds === undefined ? {} : { eventGraceSeconds: config.eventGraceSeconds }),
     logger,
     metrics,
     ...(maxIngestAttempts === undefined ? {} : { maxIngestAttempts }),

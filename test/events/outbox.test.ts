@@ -9,6 +9,7 @@ import { CapabilityCache } from '../../shared/db/capabilities.js';
 import type { Executor } from '../../shared/db/driver.js';
 import { VideoDB, type NewVideo } from '../../shared/db/video-db.js';
 import { EventOutbox } from '../../shared/events/outbox.js';
+import { detailSchemas } from '../../shared/events/video-event-schema.js';
 import { memoryLogger } from '../../shared/log.js';
 import { latestVersion } from '../../shared/migrations/index.js';
 import { VideoDeletion } from '../../shared/videos/video-deletion.js';
@@ -110,6 +111,8 @@ describe.each(backends)('the events outbox on %s', (backend) => {
       expect(publisher.events.map((event) => event.detailType)).toEqual(['Video Upload Created', 'Video Uploaded', 'Video Processing', 'Video Ready']);
       expect(publisher.events.at(-1)?.detail.video.mux?.playbackId).toBe('play-1');
       expect(new Set(publisher.events.map((event) => event.detail.eventId)).size).toBe(4);
+      // Each as docs/EVENTS.md's schema of its detail-type says.
+      for (const event of publisher.events) expect(detailSchemas[event.detailType].safeParse(event.detail).error).toBeUndefined();
       expect(await unpublished()).toBe(0);
     });
 

@@ -24,6 +24,7 @@ import { encodeS3EventKey } from '../../shared/storage/events.js';
 import { createHandler as createIngestHandler, type IngestHandler } from '../../functions/ingest/handler.js';
 import { createHandler as createWebhookHandler } from '../../functions/mux-webhook/handler.js';
 import { createHandler as createReconcileHandler } from '../../functions/reconcile/handler.js';
+import type { EventPublisher } from '../../shared/events/publisher.js';
 import { assetBinder } from '../../shared/mux/binding.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
@@ -127,7 +128,7 @@ export function s3Record(bucket: string, key: string, size: number): S3EventReco
   };
 }
 
-export async function startPipeline(backend: BackendName, options: { schema?: number; extraEnv?: Env } = {}): Promise<Pipeline> {
+export async function startPipeline(backend: BackendName, options: { schema?: number; extraEnv?: Env; eventPublisher?: EventPublisher } = {}): Promise<Pipeline> {
   const db = await openTestDatabase(backend, { migratedTo: options.schema ?? latestVersion });
   const migrator = createMigrator({ driver: db.driver, logger: silentLogger });
   const s3 = await startTestS3();
@@ -153,7 +154,7 @@ export async function startPipeline(backend: BackendName, options: { schema?: nu
   const logger = memoryLogger('warn');
   const handlers: { ingest?: IngestHandler; webhook?: HttpHandler; reconcile?: (event: unknown) => Promise<unknown> } = {};
   const build = async (): Promise<void> => {
-    const seams = { driver: db.driver, logger: logger as Logger };
+    const seams = { driver: db.driver, logger: logger as Logger, ...(options.eventPublisher && { eventPublisher: options.eventPublisher }) };
     handlers.ingest = await createIngestHandler(env, seams);
     handlers.webhook = await createWebhookHandler(env, seams);
     handlers.reconcile = await createReconcileHandler(env, seams);
