@@ -7,6 +7,7 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { webhookUrlProblem } from './constructs/events.js';
 
 export const stages = ['dev', 'prod'] as const;
 export type Stage = (typeof stages)[number];
@@ -55,6 +56,26 @@ export interface DatabaseConfig {
  */
 export type RouteScopes = Readonly<Record<string, readonly string[]>>;
 
+/**
+ * reelay's lifecycle events on EventBridge (issue J; infra/constructs/events.ts). The stack creates the bus
+ * `reelay-<stage>` with an archive, unless `-c eventBusName=…` names an existing bus: that one is someone else's, so
+ * reelay only publishes to it (and adds its webhook rule), and archives on it only when asked (`eventsArchive=true`).
+ */
+export interface EventsConfig {
+  /** An existing bus, by name or ARN (the functions' EVENT_BUS_NAME as given); undefined: the stack creates one. */
+  readonly existingBus: string | undefined;
+  /** How long the archive keeps reelay's events; undefined: no archive. */
+  readonly archiveRetention: Duration | undefined;
+  /** Forward every reelay event to this HTTPS URL through an API destination; undefined: none. */
+  readonly webhook: EventsWebhookConfig | undefined;
+}
+
+export interface EventsWebhookConfig {
+  readonly url: string;
+  /** A secret whose SecretString is the API key the receiver checks; undefined: the stack generates one. */
+  readonly keySecretArn: string | undefined;
+}
+
 export interface ReelayConfig {
   readonly stage: Stage;
   /** Browser origins allowed by the bucket's and the API's CORS rules; empty means no CORS at all. */
@@ -82,6 +103,7 @@ export interface ReelayConfig {
   readonly bucketAccessLogs: boolean;
   /** The web console as a static site (S3 + CloudFront) with Hosted UI sign-in; undefined = not deployed. */
   readonly console: ConsoleConfig | undefined;
+  readonly events: EventsConfig;
   readonly removalPolicy: RemovalPolicy;
   readonly deletionProtection: boolean;
 }
@@ -111,6 +133,11 @@ export const contextKeys = [
   'consoleDomainPrefix',
   'consoleAuthDomain',
   'consoleClientId',
+  'eventBusName',
+  'eventsArchive',
+  'eventsArchiveDays',
+  'eventsWebhookUrl',
+  'eventsWebhookSecretArn',
 ] as const;
 export type ContextKey = (typeof contextKeys)[number];
 
@@ -122,6 +149,7 @@ interface StageDefaults {
   readonly logRetentionDays: number;
   readonly apiRateLimit: number;
   readonly apiBurstLimit: number;
+  readonly eventsArchiveDays: number;
 }
 
 const stageDefaults: Record<Stage, StageDefaults> = {
@@ -134,6 +162,8 @@ const stageDefaults: Record<Stage, StageDefaults> = {
     logRetentionDays: 30,
     apiRateLimit: 20,
     apiBurstLimit: 40,
+    // Long enough to replay a week of events to a consumer being developed; dev data is disposable.
+    eventsArchiveDays: 7,
   },
   // Production origins must be named explicitly; a longer pause delay avoids resume latency in working hours.
   prod: {
@@ -144,6 +174,9 @@ const stageDefaults: Record<Stage, StageDefaults> = {
     logRetentionDays: 90,
     apiRateLimit: 200,
     apiBurstLimit: 400,
+    // A quarter: time to notice a consumer's bug and replay what it mishandled. Not forever: the events carry the
+    // owner's id and the video's title and description, which an archive should not keep past their use.
+    eventsArchiveDays: 90,
   },
 };
 
@@ -314,6 +347,44 @@ function readConsole(read: ContextReader, auth: AuthConfig): ConsoleConfig | und
   return { signIn: { kind: 'external', domain: authDomain.replace(/\/+$/, ''), clientId } };
 }
 
+/** EventBridge's rules for a bus name (CreateEventBus) and for a bus ARN. */
+const eventBusNamePattern = /^[A-Za-z0-9._\-/]{1,256}$/;
+const eventBusArnPattern = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256}$/;
+const secretArnPattern = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
+
+function readEvents(read: ContextReader, stage: Stage): EventsConfig {
+  const existingBus = readString(read, 'eventBusName');
+  if (existingBus !== undefined && !(existingBus.startsWith('arn:') ? eventBusArnPattern : eventBusNamePattern).test(existingBus)) {
+    throw contextError('eventBusName', 'an event bus name (letters, digits, . - _ /) or an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)', existingBus);
+  }
+  // A bus of the stack's is archived unless turned off; someone else's bus only when asked.
+  const archived = readBoolean(read, 'eventsArchive', existingBus === undefined);
+  const daysGiven = read('eventsArchiveDays');
+  if (!archived && daysGiven !== undefined && daysGiven !== null && daysGiven !== '') {
+    throw new Error('context "eventsArchiveDays" sets the retention of the events archive, which is off (eventsArchive=false, or an existing eventBusName without eventsArchive=true)');
+  }
+  const days = readNumber(read, 'eventsArchiveDays', stageDefaults[stage].eventsArchiveDays, 1, 3650);
+  if (!Number.isInteger(days)) throw contextError('eventsArchiveDays', 'whole days', daysGiven);
+
+  const url = readString(read, 'eventsWebhookUrl');
+  const keySecretArn = readString(read, 'eventsWebhookSecretArn');
+  if (url === undefined && keySecretArn !== undefined) {
+    throw new Error('context "eventsWebhookSecretArn" is the API key of the events webhook: give it with -c eventsWebhookUrl=https://…');
+  }
+  if (url !== undefined) {
+    const problem = webhookUrlProblem(url);
+    if (problem) throw contextError('eventsWebhookUrl', `an https:// URL (${problem})`, url);
+  }
+  if (keySecretArn !== undefined && !secretArnPattern.test(keySecretArn)) {
+    throw contextError('eventsWebhookSecretArn', 'a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)', keySecretArn);
+  }
+  return {
+    existingBus,
+    archiveRetention: archived ? Duration.days(days) : undefined,
+    webhook: url === undefined ? undefined : { url, keySecretArn },
+  };
+}
+
 /** Maps a day count to the closest CloudWatch Logs retention at or above it (the API accepts only fixed values). */
 function retentionAtLeast(days: number): RetentionDays {
   const allowed = Object.values(RetentionDays)
@@ -365,6 +436,7 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
     reservedConcurrency: readReservedConcurrency(read),
     bucketAccessLogs: readBoolean(read, 'bucketAccessLogs', true),
     console: readConsole(read, auth),
+    events: readEvents(read, stage),
     removalPolicy: stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: stage === 'prod',
   };
