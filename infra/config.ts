@@ -7,7 +7,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
-import { webhookUrlProblem } from './constructs/events.js';
+import { contextError, readBoolean, readList, readNumber, readString, type ContextReader } from './context.js';
+import { readEvents, type EventsConfig } from './events-config.js';
+
+export type { EventsConfig, EventsWebhookConfig } from './events-config.js';
 
 export const stages = ['dev', 'prod'] as const;
 export type Stage = (typeof stages)[number];
@@ -55,26 +58,6 @@ export interface DatabaseConfig {
  * the API is built (ReelayHttpApi).
  */
 export type RouteScopes = Readonly<Record<string, readonly string[]>>;
-
-/**
- * reelay's lifecycle events on EventBridge (issue J; infra/constructs/events.ts). The stack creates the bus
- * `reelay-<stage>` with an archive, unless `-c eventBusName=…` names an existing bus: that one is someone else's, so
- * reelay only publishes to it (and adds its webhook rule), and archives on it only when asked (`eventsArchive=true`).
- */
-export interface EventsConfig {
-  /** An existing bus, by name or ARN (the functions' EVENT_BUS_NAME as given); undefined: the stack creates one. */
-  readonly existingBus: string | undefined;
-  /** How long the archive keeps reelay's events; undefined: no archive. */
-  readonly archiveRetention: Duration | undefined;
-  /** Forward every reelay event to this HTTPS URL through an API destination; undefined: none. */
-  readonly webhook: EventsWebhookConfig | undefined;
-}
-
-export interface EventsWebhookConfig {
-  readonly url: string;
-  /** A secret whose SecretString is the API key the receiver checks; undefined: the stack generates one. */
-  readonly keySecretArn: string | undefined;
-}
 
 export interface ReelayConfig {
   readonly stage: Stage;
@@ -179,43 +162,6 @@ const stageDefaults: Record<Stage, StageDefaults> = {
     eventsArchiveDays: 90,
   },
 };
-
-type ContextReader = (key: ContextKey) => unknown;
-
-function contextError(key: ContextKey, expected: string, value: unknown): Error {
-  return new Error(`context "${key}" must be ${expected}, got ${JSON.stringify(value)}`);
-}
-
-function readString(read: ContextReader, key: ContextKey): string | undefined {
-  const value = read(key);
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw contextError(key, 'a string', value);
-  return value.trim();
-}
-
-function readList(read: ContextReader, key: ContextKey): string[] | undefined {
-  const value = read(key);
-  if (value === undefined || value === null) return undefined;
-  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
-  if (!items || items.some((item) => typeof item !== 'string')) throw contextError(key, 'a list or comma-separated string', value);
-  return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
-}
-
-function readNumber(read: ContextReader, key: ContextKey, fallback: number, min: number, max: number): number {
-  const value = read(key);
-  if (value === undefined || value === null || value === '') return fallback;
-  const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
-  if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw contextError(key, `a number in [${min}, ${max}]`, value);
-  return parsed;
-}
-
-function readBoolean(read: ContextReader, key: ContextKey, fallback: boolean): boolean {
-  const value = read(key);
-  if (value === undefined || value === null || value === '') return fallback;
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  throw contextError(key, 'true or false', value);
-}
 
 function readReservedConcurrency(read: ContextReader): Record<string, number> {
   const value = read('reservedConcurrency');
@@ -347,44 +293,6 @@ function readConsole(read: ContextReader, auth: AuthConfig): ConsoleConfig | und
   return { signIn: { kind: 'external', domain: authDomain.replace(/\/+$/, ''), clientId } };
 }
 
-/** EventBridge's rules for a bus name (CreateEventBus) and for a bus ARN. */
-const eventBusNamePattern = /^[A-Za-z0-9._\-/]{1,256}$/;
-const eventBusArnPattern = /^arn:aws[a-z-]*:events:[a-z0-9-]+:\d{12}:event-bus\/[A-Za-z0-9._\-/]{1,256}$/;
-const secretArnPattern = /^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$/;
-
-function readEvents(read: ContextReader, stage: Stage): EventsConfig {
-  const existingBus = readString(read, 'eventBusName');
-  if (existingBus !== undefined && !(existingBus.startsWith('arn:') ? eventBusArnPattern : eventBusNamePattern).test(existingBus)) {
-    throw contextError('eventBusName', 'an event bus name (letters, digits, . - _ /) or an event bus ARN (arn:aws:events:<region>:<account>:event-bus/<name>)', existingBus);
-  }
-  // A bus of the stack's is archived unless turned off; someone else's bus only when asked.
-  const archived = readBoolean(read, 'eventsArchive', existingBus === undefined);
-  const daysGiven = read('eventsArchiveDays');
-  if (!archived && daysGiven !== undefined && daysGiven !== null && daysGiven !== '') {
-    throw new Error('context "eventsArchiveDays" sets the retention of the events archive, which is off (eventsArchive=false, or an existing eventBusName without eventsArchive=true)');
-  }
-  const days = readNumber(read, 'eventsArchiveDays', stageDefaults[stage].eventsArchiveDays, 1, 3650);
-  if (!Number.isInteger(days)) throw contextError('eventsArchiveDays', 'whole days', daysGiven);
-
-  const url = readString(read, 'eventsWebhookUrl');
-  const keySecretArn = readString(read, 'eventsWebhookSecretArn');
-  if (url === undefined && keySecretArn !== undefined) {
-    throw new Error('context "eventsWebhookSecretArn" is the API key of the events webhook: give it with -c eventsWebhookUrl=https://…');
-  }
-  if (url !== undefined) {
-    const problem = webhookUrlProblem(url);
-    if (problem) throw contextError('eventsWebhookUrl', `an https:// URL (${problem})`, url);
-  }
-  if (keySecretArn !== undefined && !secretArnPattern.test(keySecretArn)) {
-    throw contextError('eventsWebhookSecretArn', 'a Secrets Manager secret ARN (arn:aws:secretsmanager:<region>:<account>:secret:<name>)', keySecretArn);
-  }
-  return {
-    existingBus,
-    archiveRetention: archived ? Duration.days(days) : undefined,
-    webhook: url === undefined ? undefined : { url, keySecretArn },
-  };
-}
-
 /** Maps a day count to the closest CloudWatch Logs retention at or above it (the API accepts only fixed values). */
 function retentionAtLeast(days: number): RetentionDays {
   const allowed = Object.values(RetentionDays)
@@ -436,7 +344,7 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
     reservedConcurrency: readReservedConcurrency(read),
     bucketAccessLogs: readBoolean(read, 'bucketAccessLogs', true),
     console: readConsole(read, auth),
-    events: readEvents(read, stage),
+    events: readEvents(read, stageDefaults[stage].eventsArchiveDays),
     removalPolicy: stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: stage === 'prod',
   };

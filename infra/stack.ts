@@ -11,7 +11,7 @@ import { Auth, hostedUiUrl, type HostedUiProps } from './constructs/auth.js';
 import { ConsoleSite, type ConsoleRuntimeConfig } from './constructs/console-site.js';
 import { ReelayDashboard } from './constructs/dashboard.js';
 import { Database } from './constructs/database.js';
-import { ReelayEvents } from './constructs/events.js';
+import { ReelayEvents, webhookKeyHeader } from './constructs/events.js';
 import { Functions, functionSizing, reconcileEvery } from './constructs/functions.js';
 import { ReelayHttpApi } from './constructs/http-api.js';
 import { MigrationTrigger } from './constructs/migration-trigger.js';
@@ -194,11 +194,11 @@ export class ReelayStack extends Stack {
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.uploads.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName, description: 'Where reelay puts its lifecycle events (source reelay)' });
     new CfnOutput(this, 'EventBusArn', { value: this.events.bus.eventBusArn });
-    if (this.events.archive) new CfnOutput(this, 'EventArchiveName', { value: this.events.archive.archiveName, description: 'aws events start-replay --event-source-arn <its ARN> …' });
+    if (this.events.archive) new CfnOutput(this, 'EventArchiveArn', { value: this.events.archive.archiveArn, description: 'aws events start-replay --event-source-arn <this> …' });
     if (this.events.webhook) {
       new CfnOutput(this, 'EventsWebhookKeySecretArn', {
         value: this.events.webhook.keySecret.secretArn,
-        description: 'The key the webhook sends in x-reelay-webhook-key: give its value to the receiver',
+        description: `The key the webhook sends in ${webhookKeyHeader}: give its value to the receiver`,
       });
       new CfnOutput(this, 'EventsWebhookDeadLetterQueueUrl', { value: this.events.webhook.deadLetterQueue.queueUrl });
     }

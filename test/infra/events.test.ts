@@ -91,6 +91,8 @@ describe('a bus of the stack (dev, defaults)', () => {
     const [busId] = only(dev.json, 'AWS::Events::EventBus');
     const [, archive] = only(dev.json, 'AWS::Events::Archive');
     expect(archive.Properties).toMatchObject({ SourceArn: { 'Fn::GetAtt': [busId, 'Arn'] }, EventPattern: { source: ['reelay'] }, RetentionDays: 7 });
+    // Replays start from the archive's ARN (start-replay --event-source-arn).
+    dev.template.hasOutput('EventArchiveArn', { Value: { 'Fn::GetAtt': [only(dev.json, 'AWS::Events::Archive')[0], 'Arn'] } });
   });
 
   it('lets exactly the publishers put events, of source reelay, on this bus only', () => {
@@ -256,6 +258,7 @@ describe('an existing bus named by context', () => {
   it('creates no bus and, unless asked, no archive on someone else’s bus', () => {
     byName.template.resourceCountIs('AWS::Events::EventBus', 0);
     byName.template.resourceCountIs('AWS::Events::Archive', 0);
+    expect(byName.json.Outputs?.EventArchiveArn).toBeUndefined();
     byArn.template.resourceCountIs('AWS::Events::EventBus', 0);
   });
 
