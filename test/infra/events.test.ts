@@ -68,8 +68,10 @@ function putEventsGrants(synth: Synthesized): Array<{ fn: string; resource: stri
 const publishers: readonly string[] = [...eventPublishers].sort();
 
 describe('the event contract', () => {
-  it('publishes under the source the runtime writes, from functions of the manifest', () => {
+  it('publishes under the source the runtime writes, from the functions that change a video’s status', () => {
     expect(eventSource).toBe(runtimeEventSource);
+    // Those that record events (issue J): creation, upload completion, ingest, Mux webhooks, deletions, the sweep.
+    expect([...eventPublishers].sort()).toEqual(['ingest', 'mux-webhook', 'reconcile', 'uploads', 'video-deletes']);
     for (const name of eventPublishers) expect(manifest.functions.map((fn) => fn.name)).toContain(name);
   });
 });
