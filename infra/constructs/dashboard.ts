@@ -107,7 +107,8 @@ export class ReelayDashboard extends Construct {
       new cloudwatch.GraphWidget({
         title: 'Events deferred to the sweep, and republished',
         left: [
-          reelayMetricSearch('EventsDeferred', { period }),
+          // By Reason (publish_failed, acknowledge_failed), as the outbox counts them.
+          reelayMetricSearch('EventsDeferred', { extra: 'Reason', period }),
           reelayMetric('EventsRepublished', { service: services.reconcile, statistic: 'Sum', period: props.reconcileEvery, label: 'republished' }),
         ],
         width,

@@ -90,7 +90,7 @@ describe('metrics in the stack', () => {
     expect((alarmWidget?.properties.alarms as unknown[] | undefined)?.length).toBe(alarmCount);
     // Events: published and deferred by any publisher (searched), republished and unacknowledged by reconcile's sweep.
     expect(shown).toContain(`SEARCH('{Reelay,Service} MetricName=\\"EventsPublished\\"'`);
-    expect(shown).toContain(`SEARCH('{Reelay,Service} MetricName=\\"EventsDeferred\\"'`);
+    expect(shown).toContain(`SEARCH('{Reelay,Service,Reason} MetricName=\\"EventsDeferred\\"'`);
     expect(shown).toContain('"Reelay","EventsUnacknowledged","Service","reconcile"');
     // Without a webhook there is nothing to graph of its deliveries; the place says how to add one.
     const texts = widgets.filter((widget) => widget.type === 'text').map((widget) => String(widget.properties.markdown));
