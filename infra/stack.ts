@@ -1,7 +1,7 @@
 /**
  * reelay in one stack: Database, UploadBucket (+ queue and DLQ), MuxSecret, AssetBindingKey, Auth, Functions,
- * ReelayHttpApi, ReelayEvents (the event bus), Alarms and MigrationTrigger, wired from functions/routes.json and the typed config (infra/config.ts);
- * with `-c console=true` also the web console (ConsoleSite) and a Hosted UI domain for it.
+ * ReelayHttpApi, ReelayEvents (the event bus), Alarms and MigrationTrigger, wired from functions/routes.json and the
+ * typed config (infra/config.ts); with `-c console=true` also the web console (ConsoleSite) and a Hosted UI domain.
  */
 import { Aws, CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
