@@ -7,6 +7,10 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
+import { contextError, readBoolean, readList, readNumber, readString, type ContextReader } from './context.js';
+import { readEvents, type EventsConfig } from './events-config.js';
+
+export type { EventsConfig, EventsWebhookConfig } from './events-config.js';
 
 export const stages = ['dev', 'prod'] as const;
 export type Stage = (typeof stages)[number];
@@ -82,6 +86,7 @@ export interface ReelayConfig {
   readonly bucketAccessLogs: boolean;
   /** The web console as a static site (S3 + CloudFront) with Hosted UI sign-in; undefined = not deployed. */
   readonly console: ConsoleConfig | undefined;
+  readonly events: EventsConfig;
   readonly removalPolicy: RemovalPolicy;
   readonly deletionProtection: boolean;
 }
@@ -111,6 +116,11 @@ export const contextKeys = [
   'consoleDomainPrefix',
   'consoleAuthDomain',
   'consoleClientId',
+  'eventBusName',
+  'eventsArchive',
+  'eventsArchiveDays',
+  'eventsWebhookUrl',
+  'eventsWebhookSecretArn',
 ] as const;
 export type ContextKey = (typeof contextKeys)[number];
 
@@ -122,6 +132,7 @@ interface StageDefaults {
   readonly logRetentionDays: number;
   readonly apiRateLimit: number;
   readonly apiBurstLimit: number;
+  readonly eventsArchiveDays: number;
 }
 
 const stageDefaults: Record<Stage, StageDefaults> = {
@@ -134,6 +145,8 @@ const stageDefaults: Record<Stage, StageDefaults> = {
     logRetentionDays: 30,
     apiRateLimit: 20,
     apiBurstLimit: 40,
+    // Long enough to replay a week of events to a consumer being developed; dev data is disposable.
+    eventsArchiveDays: 7,
   },
   // Production origins must be named explicitly; a longer pause delay avoids resume latency in working hours.
   prod: {
@@ -144,45 +157,11 @@ const stageDefaults: Record<Stage, StageDefaults> = {
     logRetentionDays: 90,
     apiRateLimit: 200,
     apiBurstLimit: 400,
+    // A quarter: time to notice a consumer's bug and replay what it mishandled. Not forever: the events carry the
+    // owner's id and the video's title and description, which an archive should not keep past their use.
+    eventsArchiveDays: 90,
   },
 };
-
-type ContextReader = (key: ContextKey) => unknown;
-
-function contextError(key: ContextKey, expected: string, value: unknown): Error {
-  return new Error(`context "${key}" must be ${expected}, got ${JSON.stringify(value)}`);
-}
-
-function readString(read: ContextReader, key: ContextKey): string | undefined {
-  const value = read(key);
-  if (value === undefined || value === null || value === '') return undefined;
-  if (typeof value !== 'string') throw contextError(key, 'a string', value);
-  return value.trim();
-}
-
-function readList(read: ContextReader, key: ContextKey): string[] | undefined {
-  const value = read(key);
-  if (value === undefined || value === null) return undefined;
-  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : undefined;
-  if (!items || items.some((item) => typeof item !== 'string')) throw contextError(key, 'a list or comma-separated string', value);
-  return (items as string[]).map((item) => item.trim()).filter((item) => item !== '');
-}
-
-function readNumber(read: ContextReader, key: ContextKey, fallback: number, min: number, max: number): number {
-  const value = read(key);
-  if (value === undefined || value === null || value === '') return fallback;
-  const parsed = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : Number.NaN;
-  if (!Number.isFinite(parsed) || parsed < min || parsed > max) throw contextError(key, `a number in [${min}, ${max}]`, value);
-  return parsed;
-}
-
-function readBoolean(read: ContextReader, key: ContextKey, fallback: boolean): boolean {
-  const value = read(key);
-  if (value === undefined || value === null || value === '') return fallback;
-  if (value === true || value === 'true') return true;
-  if (value === false || value === 'false') return false;
-  throw contextError(key, 'true or false', value);
-}
 
 function readReservedConcurrency(read: ContextReader): Record<string, number> {
   const value = read('reservedConcurrency');
@@ -365,6 +344,7 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
     reservedConcurrency: readReservedConcurrency(read),
     bucketAccessLogs: readBoolean(read, 'bucketAccessLogs', true),
     console: readConsole(read, auth),
+    events: readEvents(read, stageDefaults[stage].eventsArchiveDays),
     removalPolicy: stage === 'prod' ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
     deletionProtection: stage === 'prod',
   };

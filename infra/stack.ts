@@ -1,7 +1,7 @@
 /**
  * reelay in one stack: Database, UploadBucket (+ queue and DLQ), MuxSecret, AssetBindingKey, Auth, Functions,
- * ReelayHttpApi, Alarms and MigrationTrigger, wired from functions/routes.json and the typed config (infra/config.ts);
- * with `-c console=true` also the web console (ConsoleSite) and a Hosted UI domain for it.
+ * ReelayHttpApi, ReelayEvents (the event bus), Alarms and MigrationTrigger, wired from functions/routes.json and the
+ * typed config (infra/config.ts); with `-c console=true` also the web console (ConsoleSite) and a Hosted UI domain.
  */
 import { Aws, CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -11,6 +11,7 @@ import { Auth, hostedUiUrl, type HostedUiProps } from './constructs/auth.js';
 import { ConsoleSite, type ConsoleRuntimeConfig } from './constructs/console-site.js';
 import { ReelayDashboard } from './constructs/dashboard.js';
 import { Database } from './constructs/database.js';
+import { ReelayEvents, webhookKeyHeader } from './constructs/events.js';
 import { Functions, functionSizing, reconcileEvery } from './constructs/functions.js';
 import { ReelayHttpApi } from './constructs/http-api.js';
 import { MigrationTrigger } from './constructs/migration-trigger.js';
@@ -27,6 +28,11 @@ export const migrationFunctionName = 'migrate';
 export const ingestFunctionName = 'ingest';
 /** The functions whose metrics the safety-net alarms and the dashboard read (their `Service` dimension). */
 export const metricServices = { uploads: 'uploads', webhooks: 'mux-webhook', ingest: ingestFunctionName, reconcile: 'reconcile' } as const;
+/**
+ * The functions that publish lifecycle events (issue J): each gets `events:PutEvents` on the bus and EVENT_BUS_NAME,
+ * and no other function gets either.
+ */
+export const eventPublishers = ['uploads', 'ingest', 'mux-webhook', 'video-deletes', 'reconcile'] as const;
 /** The local console (npm start), accepted as an OAuth callback by dev stacks so it can sign in against AWS. */
 export const localConsoleUrl = 'http://localhost:3000/';
 
@@ -43,6 +49,7 @@ export class ReelayStack extends Stack {
   readonly auth: Auth;
   readonly functions: Functions;
   readonly httpApi: ReelayHttpApi;
+  readonly events: ReelayEvents;
   readonly alarms: Alarms;
   readonly dashboard: ReelayDashboard;
   readonly migration: MigrationTrigger;
@@ -62,6 +69,8 @@ export class ReelayStack extends Stack {
     }
     const unknownServices = Object.values(metricServices).filter((name) => !manifest.functions.some((fn) => fn.name === name));
     if (unknownServices.length > 0) throw new Error(`the alarms and dashboard read metrics of functions routes.json does not declare: ${unknownServices.join(', ')}`);
+    const unknownPublishers = eventPublishers.filter((name) => !manifest.functions.some((fn) => fn.name === name));
+    if (unknownPublishers.length > 0) throw new Error(`the event publishers are not functions of routes.json: ${unknownPublishers.join(', ')}`);
 
     const consoleSignIn = config.console?.signIn;
     const hostedUiPrefix =
@@ -131,6 +140,16 @@ export class ReelayStack extends Stack {
       logRetention: config.logRetention,
       removalPolicy: config.removalPolicy,
     });
+    this.events = new ReelayEvents(this, 'Events', {
+      busName: eventBusNameFor(config.stage),
+      ...(config.events.existingBus ? { existingBus: config.events.existingBus } : {}),
+      ...(config.events.archiveRetention ? { archiveRetention: config.events.archiveRetention } : {}),
+      ...(config.events.webhook
+        ? { webhook: { url: config.events.webhook.url, ...(config.events.webhook.keySecretArn ? { keySecretArn: config.events.webhook.keySecretArn } : {}) } }
+        : {}),
+      removalPolicy: config.removalPolicy,
+    });
+    for (const name of eventPublishers) this.events.grantPublish(this.functions.get(name));
     this.alarms = new Alarms(this, 'Alarms', {
       functions: new Map(manifest.functions.map((fn) => [fn.name, this.functions.get(fn.name)])),
       deadLetterQueue: this.uploads.deadLetterQueue,
@@ -138,8 +157,14 @@ export class ReelayStack extends Stack {
       alarmEmail: config.alarmEmail,
       reconcile: { service: metricServices.reconcile, every: reconcileEvery },
       uploadsService: metricServices.uploads,
+      more: this.events.alarmSpecs,
     });
-    this.dashboard = new ReelayDashboard(this, 'Dashboard', { alarms: this.alarms.alarms, services: metricServices, reconcileEvery });
+    this.dashboard = new ReelayDashboard(this, 'Dashboard', {
+      alarms: this.alarms.alarms,
+      services: metricServices,
+      reconcileEvery,
+      eventDeliveries: this.events.deliveryMetrics,
+    });
     const migrationHandler = this.functions.get(migrationFunctionName);
     // Functions that log in as a role need it to exist with its password: the migration (0004 + passwords) comes first.
     const roleUsers = manifest.functions.filter((fn) => {
@@ -167,6 +192,16 @@ export class ReelayStack extends Stack {
     });
     new CfnOutput(this, 'MuxSecretArn', { value: this.muxSecret.secret.secretArn });
     new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.uploads.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'EventBusName', { value: this.events.bus.eventBusName, description: 'Where reelay puts its lifecycle events (source reelay)' });
+    new CfnOutput(this, 'EventBusArn', { value: this.events.bus.eventBusArn });
+    if (this.events.archive) new CfnOutput(this, 'EventArchiveArn', { value: this.events.archive.archiveArn, description: 'aws events start-replay --event-source-arn <this> …' });
+    if (this.events.webhook) {
+      new CfnOutput(this, 'EventsWebhookKeySecretArn', {
+        value: this.events.webhook.keySecret.secretArn,
+        description: `The key the webhook sends in ${webhookKeyHeader}: give its value to the receiver`,
+      });
+      new CfnOutput(this, 'EventsWebhookDeadLetterQueueUrl', { value: this.events.webhook.deadLetterQueue.queueUrl });
+    }
     if (this.auth.userPool && this.auth.userPoolClient) {
       new CfnOutput(this, 'UserPoolId', { value: this.auth.userPool.userPoolId });
       new CfnOutput(this, 'UserPoolClientId', { value: this.auth.userPoolClient.userPoolClientId });
@@ -200,6 +235,11 @@ function requiredScopes(config: ReelayConfig): string[] {
 /** Where the Hosted UI may send a browser back to: the deployed console, and on dev also the local one. */
 export function consoleCallbackUrls(consoleUrl: string, stage: Stage): string[] {
   return stage === 'dev' ? [consoleUrl, localConsoleUrl] : [consoleUrl];
+}
+
+/** The bus a stack creates: one per stage, so dev and prod can share an account and region. */
+export function eventBusNameFor(stage: ReelayConfig['stage']): string {
+  return `reelay-${stage}`;
 }
 
 /** One stack per stage, so dev and prod can live in the same account. */

@@ -14,6 +14,11 @@
  *   snapshot, a column dropped by hand, a role that cannot see a column: information_schema shows only the columns a
  *   role holds privileges on). This costs nothing at run time — no ledger read (the application role has no grant
  *   on the ledger, by design), no extra Data API call — where a per-create ledger check would cost a call.
+ *
+ * And one the event outbox (issue J): `EventsUnacknowledged`, events still unpublished after two consecutive reconcile
+ * sweeps (the gauge reconcile emits after republishing what it could): a bus that refuses them, or a grant gone. The
+ * events are not lost (the outbox keeps them), only late. The events construct adds its webhook's alarms through
+ * `more`, so they reach the same topic.
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -35,14 +40,22 @@ export interface AlarmsProps {
   readonly reconcile: { readonly service: string; readonly every: Duration };
   /** The function that creates videos (`Service` of FallbackCreates). */
   readonly uploadsService: string;
+  /** Alarms of other constructs (the events webhook), made and notified like these. @default none */
+  readonly more?: readonly AlarmSpec[];
 }
 
-interface AlarmOptions {
+/** An alarm on `metric` above 0. */
+export interface AlarmSpec {
+  /** The alarm's construct id (and the start of its name). */
+  readonly id: string;
   readonly metric: cloudwatch.IMetric;
   readonly alarmDescription: string;
   /** Consecutive periods above the threshold. Default 1: the first occurrence. */
   readonly evaluationPeriods?: number;
 }
+
+/** Consecutive reconcile sweeps that must leave events unpublished before EventsUnacknowledged alarms. */
+export const unacknowledgedRuns = 2;
 
 export class Alarms extends Construct {
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -84,6 +97,13 @@ export class Alarms extends Construct {
       metric: reelayMetric('FallbackCreates', { service: props.uploadsService, statistic: 'Sum', period }),
       alarmDescription: 'A video was created without its Mux columns although the deploy applied every migration: the schema drifted (see docs/DEPLOY.md, Alarms).',
     });
+    // Two runs, not one: an event committed during a sweep may still be on its way from its own function.
+    this.add('EventsUnacknowledged', {
+      metric: reelayMetric('EventsUnacknowledged', { service: props.reconcile.service, statistic: 'Minimum', period: props.reconcile.every }),
+      evaluationPeriods: unacknowledgedRuns,
+      alarmDescription: 'Lifecycle events stayed unpublished through two reconcile sweeps: EventBridge refused them (see docs/DEPLOY.md, Events). They wait in the outbox.',
+    });
+    for (const spec of props.more ?? []) this.add(spec.id, spec);
 
     if (props.alarmEmail) {
       const topic = new sns.Topic(this, 'Topic', { displayName: 'reelay alarms', enforceSSL: true });
@@ -99,7 +119,7 @@ export class Alarms extends Construct {
     }
   }
 
-  private add(id: string, options: AlarmOptions): void {
+  private add(id: string, options: Omit<AlarmSpec, 'id'>): void {
     const evaluationPeriods = options.evaluationPeriods ?? 1;
     this.alarms.push(
       new cloudwatch.Alarm(this, id, {

@@ -1,7 +1,8 @@
 /**
  * One CloudWatch dashboard for the operator (docs/DEPLOY.md, Dashboard and alarms): the schema safety net (fallback
  * creates, deferred payloads written / restored / pending), Mux webhooks by result, ingest outcomes, Data API
- * retries and resumes, reconcile results, and the state of every alarm. The graphs read the `Reelay` namespace the
+ * retries and resumes, reconcile results, lifecycle events (published, deferred, republished, unacknowledged, and the
+ * webhook's deliveries when there is one), and the state of every alarm. The graphs read the `Reelay` namespace the
  * functions write as EMF lines; series that differ by function or by a closed dimension (ingest `Outcome`, Data API
  * `Reason`) are SEARCH expressions, so a new function or reason shows up without a change here.
  */
@@ -15,6 +16,8 @@ export interface DashboardProps {
   readonly services: { readonly uploads: string; readonly webhooks: string; readonly ingest: string; readonly reconcile: string };
   /** How often reconcile runs: the period of its graphs (one point per run). */
   readonly reconcileEvery: Duration;
+  /** The events webhook's deliveries (ReelayEvents.deliveryMetrics). @default none: no webhook */
+  readonly eventDeliveries?: readonly cloudwatch.IMetric[];
 }
 
 const width = 8;
@@ -36,7 +39,7 @@ export class ReelayDashboard extends Construct {
     });
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: '## reelay\nThe schema safety net, Mux webhooks, ingest, the Data API and reconcile, from the `Reelay` namespace (EMF log lines). What each alarm means and what to do: docs/DEPLOY.md, *Dashboard and alarms*.',
+        markdown: '## reelay\nThe schema safety net, Mux webhooks, ingest, the Data API, reconcile and lifecycle events, from the `Reelay` namespace (EMF log lines). What each alarm means and what to do: docs/DEPLOY.md, *Dashboard and alarms*.',
         width: 24,
         height: 2,
       }),
@@ -95,12 +98,38 @@ export class ReelayDashboard extends Construct {
         width,
         height,
       }),
-      // Issue J's outbox adds events published / unacknowledged here (EventsPublished, EventsPending) with its alarm.
-      new cloudwatch.TextWidget({
-        markdown: '### Events published / pending\nReserved for the event outbox (issue J): not emitted yet.',
+      new cloudwatch.GraphWidget({
+        title: 'Events published (per function)',
+        left: [reelayMetricSearch('EventsPublished', { period }), reelayMetricSearch('EventsPublishedDirectly', { period })],
         width,
         height,
       }),
+      new cloudwatch.GraphWidget({
+        title: 'Events deferred to the sweep, and republished',
+        left: [
+          // By Reason (publish_failed, acknowledge_failed), as the outbox counts them.
+          reelayMetricSearch('EventsDeferred', { extra: 'Reason', period }),
+          reelayMetric('EventsRepublished', { service: services.reconcile, statistic: 'Sum', period: props.reconcileEvery, label: 'republished' }),
+        ],
+        width,
+        height,
+      }),
+    );
+    const deliveries = props.eventDeliveries ?? [];
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Events unacknowledged (after each reconcile sweep)',
+        left: [reelayMetric('EventsUnacknowledged', { service: services.reconcile, statistic: 'Maximum', period: props.reconcileEvery, label: 'unacknowledged' })],
+        width,
+        height,
+      }),
+      deliveries.length > 0
+        ? new cloudwatch.GraphWidget({ title: 'Events webhook deliveries', left: [...deliveries], width, height })
+        : new cloudwatch.TextWidget({
+            markdown: '### Events webhook\nNo API destination on this stack (`-c eventsWebhookUrl=https://…` adds one; docs/DEPLOY.md, *Events*).',
+            width,
+            height,
+          }),
       new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width, height }),
     );
   }

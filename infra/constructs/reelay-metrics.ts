@@ -32,6 +32,11 @@ export const dashboardMetricNames = [
   'ReconcileRetried',
   'ReconcileBackfilled',
   'ReconcileFailed',
+  'EventsPublished',
+  'EventsDeferred',
+  'EventsRepublished',
+  'EventsPublishedDirectly',
+  'EventsUnacknowledged',
 ] as const;
 export type MetricName = (typeof dashboardMetricNames)[number];
 export type DimensionName = 'Outcome' | 'Reason';

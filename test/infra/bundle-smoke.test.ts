@@ -169,6 +169,7 @@ const fakeTokenValues: Record<string, string> = {
   UPLOAD_BUCKET: 'smoke-bucket',
   PENDING_WORK_BUCKET: 'smoke-bucket',
   DATABASE_CLUSTER_ID: 'smoke-cluster',
+  EVENT_BUS_NAME: 'reelay-smoke',
   MUX_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-mux-AbCdEf',
   MUX_BINDING_KEY_SECRET_ARN: smokeBindingKeyArn,
   DATABASE_ROLE_SECRET_ARNS: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-app-AbCdEf,arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-read-AbCdEf',

@@ -7,6 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { deleteObjectActions, storedFileReadActions, UploadBucket, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
 import { pendingWorkRoot } from '../../shared/storage/pending-work.js';
 import { databaseAccessOf, loadManifest, type FunctionSpec } from '../../infra/manifest.js';
+import { eventPublishers } from '../../infra/stack.js';
 import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
 
@@ -73,8 +74,9 @@ function expectedSecrets(spec: FunctionSpec, signed: boolean): string[] {
 
 describe.each([
   ['dev', {}],
-  // The console adds aws-cdk-lib's BucketDeployment handler, whose role must be justified like every other.
-  ['prod with alarm e-mail and the console', { stage: 'prod', alarmEmail: 'ops@example.com', console: 'true' }],
+  // The console adds aws-cdk-lib's BucketDeployment handler, and the events webhook EventBridge's role for the API
+  // destination, whose roles must be justified like every other.
+  ['prod with alarm e-mail, the console and the events webhook', { stage: 'prod', alarmEmail: 'ops@example.com', console: 'true', eventsWebhookUrl: 'https://hooks.example.com/reelay' }],
   ['dev with signed playback', { muxPlaybackPolicy: 'signed' }],
 ])('IAM in %s', (_label, context: Record<string, unknown>) => {
   const signed = context.muxPlaybackPolicy === 'signed';
@@ -128,7 +130,15 @@ describe.each([
     if (spec.uses.some((use) => use === 'bucket' || use === 'bucket-read' || use === 'bucket-delete' || use.startsWith('pending-work'))) expected.add('s3');
     if (spec.uses.includes('pending-work-sweep')) expected.add('cloudwatch');
     if (spec.trigger === 'sqs') expected.add('sqs');
+    const publishes = (eventPublishers as readonly string[]).includes(name);
+    if (publishes) expected.add('events');
     expect([...services].sort()).toEqual([...expected].sort());
+
+    // Events: the publishers may put events of source reelay on the stack's bus, and nothing else of EventBridge.
+    const eventStatements = statements.filter((statement) => actionsOf([statement]).some((action) => action.startsWith('events:')));
+    expect(eventStatements.map((statement) => [actionsOf([statement]), resourcesFor([statement], 'events:'), statement.Condition])).toEqual(
+      publishes ? [[['events:PutEvents'], [expect.stringMatching(/^<EventsBus\w+\.Arn>$/)], { StringEquals: { 'events:source': 'reelay' } }]] : [],
+    );
 
     // Tracing: X-Ray's two write actions, nothing else of X-Ray.
     expect(actions.filter((action) => action.startsWith('xray:')).sort()).toEqual(xrayActions);

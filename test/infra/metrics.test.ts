@@ -71,11 +71,11 @@ describe('metrics in the stack', () => {
 
   it('sends the safety-net alarms to the topic like the others (prod)', () => {
     const reelayAlarms = resourcesOfType(prod.json, 'AWS::CloudWatch::Alarm').filter(([, alarm]) => alarm.Properties?.Namespace === 'Reelay');
-    expect(reelayAlarms.map(([, alarm]) => alarm.Properties?.MetricName).sort()).toEqual(['DeferredPayloadsPending', 'FallbackCreates']);
+    expect(reelayAlarms.map(([, alarm]) => alarm.Properties?.MetricName).sort()).toEqual(['DeferredPayloadsPending', 'EventsUnacknowledged', 'FallbackCreates']);
     for (const [, alarm] of reelayAlarms) expect(alarm.Properties?.AlarmActions).toHaveLength(1);
   });
 
-  it('has one dashboard with every metric, the state of every alarm, and a place for issue J’s events', () => {
+  it('has one dashboard with every metric (issue J’s events included) and the state of every alarm', () => {
     dev.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     const { widgets } = dashboardBody(dev);
     const graphs = widgets.filter((widget) => widget.type === 'metric');
@@ -88,8 +88,13 @@ describe('metrics in the stack', () => {
     const alarmWidget = widgets.find((widget) => widget.type === 'alarm');
     const alarmCount = resourcesOfType(dev.json, 'AWS::CloudWatch::Alarm').length;
     expect((alarmWidget?.properties.alarms as unknown[] | undefined)?.length).toBe(alarmCount);
-
+    // Events: published and deferred by any publisher (searched), republished and unacknowledged by reconcile's sweep.
+    expect(shown).toContain(`SEARCH('{Reelay,Service} MetricName=\\"EventsPublished\\"'`);
+    expect(shown).toContain(`SEARCH('{Reelay,Service,Reason} MetricName=\\"EventsDeferred\\"'`);
+    expect(shown).toContain('"Reelay","EventsUnacknowledged","Service","reconcile"');
+    // Without a webhook there is nothing to graph of its deliveries; the place says how to add one.
     const texts = widgets.filter((widget) => widget.type === 'text').map((widget) => String(widget.properties.markdown));
-    expect(texts.some((markdown) => /Events published \/ pending/.test(markdown) && /issue J/.test(markdown))).toBe(true);
+    expect(texts.some((markdown) => markdown.includes('eventsWebhookUrl'))).toBe(true);
+    expect(shown).not.toContain('AWS/Events');
   });
 });

@@ -52,6 +52,16 @@ describe.each([
       reservedConcurrency: '{"ingest": 5}',
     },
   ],
+  ['prod with the events webhook (generated key) and an alarm e-mail', { stage: 'prod', alarmEmail: 'ops@example.com', eventsWebhookUrl: 'https://hooks.example.com/reelay' }],
+  [
+    'dev on an existing bus (ARN), archived on request, with the webhook and an existing key secret',
+    {
+      eventBusName: 'arn:aws:events:eu-west-1:123456789012:event-bus/apps',
+      eventsArchive: 'true',
+      eventsWebhookUrl: 'https://hooks.example.com/reelay',
+      eventsWebhookSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:reelay/webhook-key-AbCdEf',
+    },
+  ],
 ])('cdk-nag on %s', (_label, context) => {
   let synth: Synthesized;
   beforeAll(() => {

@@ -421,8 +421,9 @@ describe('the dev stage (defaults)', () => {
 
     it('alarms on DLQ depth, every function’s errors and throttles, and API 5xx', () => {
       const alarms = resourcesOfType(dev.json, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
-      // DLQ, errors and throttles per function, API 5xx, and the two safety-net alarms (test/infra/metrics.test.ts).
-      expect(alarms).toHaveLength(1 + 2 * manifest.functions.length + 1 + 2);
+      // DLQ, errors and throttles per function, API 5xx, the two safety-net alarms (test/infra/metrics.test.ts) and
+      // events unacknowledged (test/infra/events.test.ts; the webhook's alarms come only with a webhook).
+      expect(alarms).toHaveLength(1 + 2 * manifest.functions.length + 1 + 2 + 1);
       for (const alarm of alarms) expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
       expect(alarms.filter((alarm) => alarm.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
       expect(alarms.filter((alarm) => alarm.MetricName === 'Errors')).toHaveLength(manifest.functions.length);
