@@ -70,6 +70,9 @@ describe('least privilege in the database, black-box through the local stack', (
         'DELETE FROM videos',
         `INSERT INTO mux_webhook_events (event_id, type) VALUES ('forged', 'video.asset.ready')`,
         `UPDATE deferred_mux_data SET reconciled_at = now()`,
+        // Forging a lifecycle event (the sweep would put it on the bus) or acknowledging one unsent (0006).
+        `INSERT INTO video_events (video_id, status, video) VALUES ('${victim}', 'ready', '{}')`,
+        'UPDATE video_events SET published_at = now()',
       ],
       // The application role (uploads; the same for video-changes, video-deletes, mux-webhook, ingest, reconcile): DDL,
       // deletes beyond a video's own row (0005 grants DELETE on videos for DELETE /api/videos/{id}), the ledger.
