@@ -94,6 +94,18 @@ export interface MuxErrorVideo {
   readonly updatedAt: Date;
 }
 
+export interface UnacknowledgedEvent {
+  readonly eventId: string;
+  readonly videoId: string;
+  readonly status: string;
+  readonly occurredAt: Date;
+  /** Publish attempts so far (the sweep's failures count). */
+  readonly attempts: number;
+}
+
+/** Events older than this and still unpublished are listed: younger ones are normally being published right now. */
+const unacknowledgedAfterSeconds = 300;
+
 export interface VideoDiagnostics {
   readonly generatedAt: Date;
   readonly thresholds: DiagnosticsThresholds;
@@ -115,6 +127,8 @@ export interface VideoDiagnostics {
   }>;
   /** Newest first. */
   readonly muxErrors: Section<Sampled<MuxErrorVideo>>;
+  /** Lifecycle events unpublished for over five minutes (PutEvents failing, no reconcile run yet), oldest first. */
+  readonly unacknowledgedEvents: Section<Sampled<UnacknowledgedEvent>>;
 }
 
 async function countByStatus(executor: Executor): Promise<VideoDiagnostics['counts']> {
@@ -237,12 +251,27 @@ async function recentMuxErrors(executor: Executor, limit: number): Promise<Video
   };
 }
 
+async function unacknowledgedEvents(executor: Executor, limit: number): Promise<VideoDiagnostics['unacknowledgedEvents']> {
+  const { rows } = await executor.execute<{ event_id: string; video_id: string; status: string; occurred_at: Date; publish_attempts: number; total: bigint }>(
+    `SELECT event_id, video_id, status, occurred_at, publish_attempts, count(*) OVER () AS total
+       FROM video_events
+      WHERE published_at IS NULL AND occurred_at < ${utcNow} - CAST(:afterSeconds AS integer) * interval '1 second'
+      ORDER BY occurred_at, event_id
+      LIMIT :limit`,
+    { afterSeconds: unacknowledgedAfterSeconds, limit },
+  );
+  return {
+    available: true,
+    ...sampled(rows, (row) => ({ eventId: row.event_id, videoId: row.video_id, status: row.status, occurredAt: row.occurred_at, attempts: row.publish_attempts })),
+  };
+}
+
 function hasColumns(capabilities: SchemaCapabilities, columns: readonly string[]): boolean {
   return columns.every((column) => hasColumn(capabilities, 'videos', column));
 }
 
 /**
- * Collects every section. Costs one catalog read plus one statement per available section (at most five calls,
+ * Collects every section. Costs one catalog read plus one statement per available section (at most six calls,
  * run concurrently).
  */
 export async function collectVideoDiagnostics(
@@ -254,11 +283,12 @@ export async function collectVideoDiagnostics(
   const videosTable = hasTable(capabilities, 'videos');
   const fallbackReady = hasTable(capabilities, 'deferred_mux_data') && hasColumn(capabilities, 'videos', 'mux_asset_id');
   const errorsReady = hasColumns(capabilities, ['mux_error', 'mux_status', 'ingest_attempts']);
-  const [counts, stuck, fallback, muxErrors] = await Promise.all([
+  const [counts, stuck, fallback, muxErrors, events] = await Promise.all([
     videosTable ? countByStatus(executor) : untilMigration(1),
     videosTable ? findStuck(executor, thresholds) : untilMigration(1),
     fallbackReady ? findFallbackRows(executor, thresholds.sampleLimit) : untilMigration(2),
     errorsReady ? recentMuxErrors(executor, thresholds.sampleLimit) : untilMigration(2),
+    hasTable(capabilities, 'video_events') ? unacknowledgedEvents(executor, thresholds.sampleLimit) : untilMigration(6),
   ]);
   return {
     generatedAt: now(),
@@ -271,6 +301,7 @@ export async function collectVideoDiagnostics(
     stuck,
     fallback,
     muxErrors,
+    unacknowledgedEvents: events,
   };
 }
 

@@ -157,6 +157,7 @@ describe.each(backends)('admin function on %s', (backend) => {
       expect(body.stuck.deletions.sample).toEqual([expect.objectContaining({ id: stuckDeletion, status: 'deleting', ageMinutes: 120 })]);
       expect(body.fallback).toEqual({ available: false, reason: 'unavailable until migration 0002' });
       expect(body.muxErrors).toEqual({ available: false, reason: 'unavailable until migration 0002' });
+      expect(body.unacknowledgedEvents).toEqual({ available: false, reason: 'unavailable until migration 0006' });
       expect(body.schema).toEqual({ muxColumns: { present: [], missing: allMuxColumns }, deferredTable: false });
     });
 
@@ -204,6 +205,24 @@ describe.each(backends)('admin function on %s', (backend) => {
       });
       expect(body.counts.byStatus).toMatchObject({ processing: 1, ready: 2, awaiting_upload: 1, errored: 2 });
       expect(body.stuck.uploads.count).toBe(0);
+    });
+
+    it('lists lifecycle events left unpublished for over five minutes, oldest first', async () => {
+      await migrateTo(db, latestVersion);
+      const video = await seedVideo(db.driver, { status: 'ready', createdMinutesAgo: 30 });
+      const record = (minutesAgo: number, published: boolean) =>
+        db.driver.execute(
+          `INSERT INTO video_events (video_id, status, video, occurred_at, published_at)
+           VALUES (:video, 'ready', '{}'::jsonb, (now() AT TIME ZONE 'UTC') - make_interval(mins => :minutesAgo), ${published ? `(now() AT TIME ZONE 'UTC')` : 'NULL'})
+           RETURNING event_id`,
+          { video: sqlValue.uuid(video), minutesAgo },
+        );
+      const oldest = (await record(40, false)).rows[0]?.event_id;
+      await record(20, false);
+      await record(60, true);
+      await record(1, false); // young: its function may be publishing it right now
+      const body = (await call(handler, { routeKey: diagnosticsRoute, claims: adminClaims })).body;
+      expect(body.unacknowledgedEvents).toMatchObject({ available: true, count: 2, sample: [{ eventId: oldest, videoId: video, status: 'ready', attempts: 0 }, { videoId: video }] });
     });
 
     it('thresholds come from STUCK_UPLOAD_HOURS and STUCK_INGEST_MINUTES', async () => {

@@ -187,6 +187,12 @@ function presentDiagnostics(answer: JsonObject): Node[] {
     ...section(answer.muxErrors, (errors) =>
       sampled('Errored', errors, [videoColumn, statusColumn, ['Error', (row) => text(row.error)], ['Attempts', (row) => text(row.ingestAttempts)], ['Updated', (row) => when(row.updatedAt)]]),
     ),
+    h('h4', {}, 'Unacknowledged events'),
+    ...(answer.unacknowledgedEvents === undefined
+      ? []
+      : section(answer.unacknowledgedEvents, (events) =>
+          sampled('Unpublished for over 5 min', events, [['Event', (row) => text(row.eventId)], videoColumn, statusColumn, ['Attempts', (row) => text(row.attempts)], ['Since', (row) => when(row.occurredAt)]]),
+        )),
     h('details', { class: 'full-answer' }, h('summary', {}, 'Configuration'), renderJson(answer.configuration as Json)),
     fullAnswer(answer),
   ];
