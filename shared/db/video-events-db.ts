@@ -7,7 +7,7 @@
  * and every republication are built from that same snapshot, so they say the same thing.
  */
 import { sqlValue, type Executor, type Row } from './driver.js';
-import { decodeTimestamp } from './postgres-types.js';
+import { decodeTimestamp } from './timestamp-text.js';
 import { schemaTables, utcNow } from './schema.js';
 import { videoFromRow, type VideoRecord } from './video-fields.js';
 import { isEventStatus, type EventStatus } from '../events/video-events.js';
