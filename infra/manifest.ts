@@ -26,11 +26,12 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
  * The database capabilities name the role a function logs in as (migration 0004): `database` the application role
  * (DML on reelay's tables), `database-read` the read-only role, `database-migrations` the master user (DDL, the
  * migration ledger); a function has at most one of them. `database-roles` (with `database-migrations`) reads the
- * roles' secrets to give the roles their passwords at deploy time.
+ * roles' secrets to give the roles their passwords at deploy time. `events`: the function publishes lifecycle
+ * events (issue J): `events:PutEvents` on the bus, and EVENT_BUS_NAME.
  */
 export const capabilities = [
   'database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'bucket-delete', 'mux', 'mux-binding', 'mux-playback',
-  'pending-work', 'pending-work-sweep',
+  'pending-work', 'pending-work-sweep', 'events',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 

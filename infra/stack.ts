@@ -29,10 +29,12 @@ export const ingestFunctionName = 'ingest';
 /** The functions whose metrics the safety-net alarms and the dashboard read (their `Service` dimension). */
 export const metricServices = { uploads: 'uploads', webhooks: 'mux-webhook', ingest: ingestFunctionName, reconcile: 'reconcile' } as const;
 /**
- * The functions that publish lifecycle events (issue J): each gets `events:PutEvents` on the bus and EVENT_BUS_NAME,
- * and no other function gets either.
+ * The functions that publish lifecycle events (issue J): those whose manifest entry `uses` `events`. Each gets
+ * `events:PutEvents` on the bus and EVENT_BUS_NAME, and no other function gets either.
  */
-export const eventPublishers = ['uploads', 'ingest', 'mux-webhook', 'video-deletes', 'reconcile'] as const;
+export function eventPublishersOf(manifest: FunctionManifest): readonly string[] {
+  return manifest.functions.filter((fn) => fn.uses.includes('events')).map((fn) => fn.name);
+}
 /** The local console (npm start), accepted as an OAuth callback by dev stacks so it can sign in against AWS. */
 export const localConsoleUrl = 'http://localhost:3000/';
 
@@ -69,8 +71,6 @@ export class ReelayStack extends Stack {
     }
     const unknownServices = Object.values(metricServices).filter((name) => !manifest.functions.some((fn) => fn.name === name));
     if (unknownServices.length > 0) throw new Error(`the alarms and dashboard read metrics of functions routes.json does not declare: ${unknownServices.join(', ')}`);
-    const unknownPublishers = eventPublishers.filter((name) => !manifest.functions.some((fn) => fn.name === name));
-    if (unknownPublishers.length > 0) throw new Error(`the event publishers are not functions of routes.json: ${unknownPublishers.join(', ')}`);
 
     const consoleSignIn = config.console?.signIn;
     const hostedUiPrefix =
@@ -149,7 +149,7 @@ export class ReelayStack extends Stack {
         : {}),
       removalPolicy: config.removalPolicy,
     });
-    for (const name of eventPublishers) this.events.grantPublish(this.functions.get(name));
+    for (const name of eventPublishersOf(manifest)) this.events.grantPublish(this.functions.get(name));
     this.alarms = new Alarms(this, 'Alarms', {
       functions: new Map(manifest.functions.map((fn) => [fn.name, this.functions.get(fn.name)])),
       deadLetterQueue: this.uploads.deadLetterQueue,

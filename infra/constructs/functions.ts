@@ -220,6 +220,9 @@ export class Functions extends Construct {
       case 'pending-work-sweep':
         grantPendingWork(fn, props, capability === 'pending-work' ? 'note' : 'sweep');
         return;
+      case 'events':
+        // Granted by the Events construct, which owns the bus (ReelayStack wires each publisher to it).
+        return;
     }
   }
 

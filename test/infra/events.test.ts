@@ -3,6 +3,7 @@
  * its archive, the scoped `events:PutEvents` grants and EVENT_BUS_NAME of the publishers only, an existing bus named by
  * context, and the optional webhook (connection, API destination, rule, DLQ, alarms).
  */
+import { readFileSync } from 'node:fs';
 import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -11,12 +12,13 @@ import { unacknowledgedRuns } from '../../infra/constructs/alarms.js';
 import { eventSource, ReelayEvents, webhookKeyHeader, webhookUrlProblem } from '../../infra/constructs/events.js';
 import { reconcileEvery } from '../../infra/constructs/functions.js';
 import { loadManifest } from '../../infra/manifest.js';
-import { eventBusNameFor, eventPublishers } from '../../infra/stack.js';
+import { eventBusNameFor, eventPublishersOf } from '../../infra/stack.js';
 import { eventSource as runtimeEventSource } from '../../shared/events/video-events.js';
 import { renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type CfnResourceJson, type Synthesized } from './support/synth.js';
 
 const manifest = loadManifest();
+const eventPublishers = eventPublishersOf(manifest);
 const webhookUrl = 'https://hooks.example.com/reelay/events';
 const existingBusArn = 'arn:aws:events:eu-west-1:123456789012:event-bus/apps';
 const existingKeyArn = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:reelay/webhook-key-AbCdEf';
@@ -73,6 +75,14 @@ describe('the event contract', () => {
     // Those that record events (issue J): creation, upload completion, ingest, Mux webhooks, deletions, the sweep.
     expect([...eventPublishers].sort()).toEqual(['ingest', 'mux-webhook', 'reconcile', 'uploads', 'video-deletes']);
     for (const name of eventPublishers) expect(manifest.functions.map((fn) => fn.name)).toContain(name);
+  });
+
+  it('grants `events` to exactly the functions whose code publishes (their edge builds functionEventPublishing)', () => {
+    const publishing = manifest.functions
+      .filter((fn) => readFileSync(fn.entry, 'utf8').includes('functionEventPublishing('))
+      .map((fn) => fn.name)
+      .sort();
+    expect(publishing).toEqual([...eventPublishers].sort());
   });
 });
 

@@ -7,11 +7,12 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { deleteObjectActions, storedFileReadActions, UploadBucket, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
 import { pendingWorkRoot } from '../../shared/storage/pending-work.js';
 import { databaseAccessOf, loadManifest, type FunctionSpec } from '../../infra/manifest.js';
-import { eventPublishers } from '../../infra/stack.js';
+import { eventPublishersOf } from '../../infra/stack.js';
 import { acknowledgedAt, iamFindings, renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
 
 const manifest = loadManifest();
+const eventPublishers = eventPublishersOf(manifest);
 const xrayActions = ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'];
 
 interface Statement {
