@@ -58,6 +58,14 @@ export async function checkMuxColumnsExist(executor: Executor): Promise<MuxColum
   return (await detectCapabilities(executor)).mux;
 }
 
+/**
+ * Every Mux column and every one of reelay's tables is there: the schema is the latest this code knows. Anything less
+ * (a migration not applied yet, or one applied since) is re-read after the short incomplete TTL.
+ */
+export function isCompleteSchema(capabilities: SchemaCapabilities): boolean {
+  return capabilities.mux.exist && schemaTableNames.every((table) => capabilities.columns.has(table));
+}
+
 export function hasColumn(capabilities: SchemaCapabilities, table: TrackedTable, column: string): boolean {
   return capabilities.columns.get(table)?.has(column) ?? false;
 }
@@ -70,9 +78,10 @@ export interface CapabilityCacheOptions {
   /** How long a detection of a complete schema stays fresh. Default 60 s. */
   readonly ttlMs?: number;
   /**
-   * How long a detection that found columns missing stays fresh. Default 5 s: while a schema is behind, a migration
-   * is expected soon, and every write in the meantime has to defer fields, so it is worth noticing quickly; one
-   * catalog query per container every few seconds is negligible.
+   * How long a detection that found columns or tables missing stays fresh. Default 5 s: while a schema is behind, a
+   * migration is expected soon, and every write in the meantime has to defer fields (or, without the events outbox,
+   * publish its event unrecorded), so it is worth noticing quickly; one catalog query per container every few
+   * seconds is negligible.
    */
   readonly incompleteTtlMs?: number;
   readonly now?: () => number;
@@ -99,7 +108,7 @@ export class CapabilityCache {
 
   async get(): Promise<SchemaCapabilities> {
     const current = this.#current;
-    if (current !== undefined && this.#now() - current.detectedAt < (current.mux.exist ? this.#ttlMs : this.#incompleteTtlMs)) {
+    if (current !== undefined && this.#now() - current.detectedAt < (isCompleteSchema(current) ? this.#ttlMs : this.#incompleteTtlMs)) {
       return current;
     }
     this.#inFlight ??= detectCapabilities(this.#executor, this.#now).then(
