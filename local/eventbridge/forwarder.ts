@@ -49,6 +49,8 @@ export class EventForwarder {
   readonly #queue: EventEnvelope[] = [];
   readonly #stopped = new AbortController();
   #running: Promise<void> | null = null;
+  /** Set and cleared inside #drain, with no await between its last look at the queue and the clearing. */
+  #draining = false;
 
   constructor(options: ForwarderOptions) {
     this.#options = { queueLimit: 1_000, retryDelaysMs: [200, 1_000, 3_000], timeoutMs: 5_000, ...options };
@@ -64,14 +66,12 @@ export class EventForwarder {
       return;
     }
     this.#queue.push(event);
-    this.#running ??= this.#drain().finally(() => {
-      this.#running = null;
-    });
+    if (!this.#draining) this.#running = this.#drain();
   }
 
   /** Resolves when every queued event was delivered or given up on. */
   async whenIdle(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#draining) await this.#running;
   }
 
   /** Stops sending: queued events are dropped, an attempt in flight is aborted. */
@@ -82,8 +82,13 @@ export class EventForwarder {
   }
 
   async #drain(): Promise<void> {
-    for (let event = this.#queue.shift(); event !== undefined; event = this.#queue.shift()) {
-      await this.#deliver(event);
+    this.#draining = true;
+    try {
+      for (let event = this.#queue.shift(); event !== undefined; event = this.#queue.shift()) {
+        await this.#deliver(event);
+      }
+    } finally {
+      this.#draining = false;
     }
   }
 

@@ -335,6 +335,15 @@ describe('the local forward rule (EVENTS_FORWARD_URL)', () => {
     expect(eventBridge.forwarding?.attempts.map((attempt) => attempt.status)).toEqual([503, 429, 200, 400]);
   });
 
+  it('forwards every event of concurrent calls, once each', async () => {
+    const receiver = await startReceiver([]);
+    const { eventBridge, client } = await start({ forwardUrl: receiver.url });
+    await Promise.all(Array.from({ length: 20 }, (_, index) => client.send(new PutEventsCommand({ Entries: [entry({ Detail: JSON.stringify({ videoId: `v-${index}` }) })] }))));
+    await eventBridge.whenIdle();
+    expect(receiver.received.map((request) => request.body.id)).toEqual(eventBridge.events().map((event) => event.id));
+    expect(eventBridge.forwarding).toMatchObject({ delivered: 20, failed: 0 });
+  });
+
   it('logs and gives up on an unreachable URL after its retries', async () => {
     const receiver = await startReceiver([]);
     const logger = memoryLogger('info');
