@@ -278,6 +278,17 @@ describe('EventBridgePublisher against the local EventBridge', () => {
     expect(logger.lines.find((line) => line.event === 'events.put_failed')).toMatchObject({ failed: 2, codes: ['ThrottlingException'] });
   });
 
+  it('sends an event over 256 KiB alone, so only it fails (ValidationException, not retried)', async () => {
+    const { eventBridge } = await start();
+    const { publisher } = await publisherFor(eventBridge);
+    const huge = videoEvent(2);
+    const oversized: VideoEvent = { ...huge, detail: { ...huge.detail, video: { ...huge.detail.video, description: 'x'.repeat(300_000) } } };
+    const outcome = await publisher.publish([videoEvent(1), oversized, videoEvent(3)]);
+    expect(outcome.published).toEqual(['event-1', 'event-3']);
+    expect(outcome.failed).toEqual([{ eventId: 'event-2', code: 'ValidationException', message: 'Total size of the entries in the request is over the limit.' }]);
+    expect(eventBridge.counters).toMatchObject({ calls: 3, failedCalls: 1 });
+  });
+
   it('does not retry what will not get better: an unknown bus', async () => {
     const { eventBridge } = await start();
     const { publisher } = await publisherFor(eventBridge, 'no-such-bus');
