@@ -8,6 +8,7 @@ import { eventBusSettingsFromEnv } from '../../shared/events/config.js';
 import { EventBridgePublisher } from '../../shared/events/eventbridge-publisher.js';
 import { detailTypes, type EventStatus, type VideoEvent } from '../../shared/events/video-events.js';
 import type { EventEnvelope } from '../../local/eventbridge/server.js';
+import { eventsForwardUrl } from '../../local/stack/services.js';
 import { startTestStack, type TestStack } from '../support/local-stack.js';
 
 let stack: TestStack;
@@ -74,5 +75,16 @@ describe('the local stack\'s EventBridge', () => {
 
     expect(await stack.request('DELETE', '/_local/events')).toMatchObject({ status: 200, body: { cleared: 5 } });
     expect((await stack.request('GET', '/_local/events')).body).toEqual({ events: [] });
+  });
+});
+
+describe('EVENTS_FORWARD_URL', () => {
+  it('is read from the environment unless the options name one, and must be an http(s) URL', () => {
+    expect(eventsForwardUrl({}, {})).toBeUndefined();
+    expect(eventsForwardUrl({}, { EVENTS_FORWARD_URL: ' ' })).toBeUndefined();
+    expect(eventsForwardUrl({}, { EVENTS_FORWARD_URL: 'http://127.0.0.1:4000/hooks/' })).toBe('http://127.0.0.1:4000/hooks/');
+    expect(eventsForwardUrl({ eventBridge: { forwardUrl: 'https://app.example/e' } }, { EVENTS_FORWARD_URL: 'http://127.0.0.1:4000/' })).toBe('https://app.example/e');
+    expect(() => eventsForwardUrl({}, { EVENTS_FORWARD_URL: 'ftp://host/x' })).toThrow(/EVENTS_FORWARD_URL must be an http\(s\) URL/);
+    expect(() => eventsForwardUrl({}, { EVENTS_FORWARD_URL: 'not a url' })).toThrow(/EVENTS_FORWARD_URL/);
   });
 });
