@@ -30,16 +30,28 @@ import { loadRouteTable, withRouteScopes } from './api-gateway/routes.js';
 import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
 import { createSqsBridge } from './s3/sqs-bridge.js';
 import { Cleanups } from './stack/cleanups.js';
-import { healthPath, legacyVersion, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
+import { eventsPath, healthPath, legacyVersion, localEventBusName, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
 import { databaseSettings, functionsEnvironment } from './stack/env.js';
 import { everyInterval, FunctionRegistry, scheduledEvent } from './stack/functions.js';
 import { MetricsRecorder, recordingLogger } from './stack/metrics.js';
-import { emulatorSecrets, firstExistingDir, onPreferredPort, openDatabase, realMuxBindingKey, startMux, startS3 } from './stack/services.js';
+import {
+  emulatorSecrets,
+  eventsForwardUrl,
+  firstExistingDir,
+  onPreferredPort,
+  openDatabase,
+  realMuxBindingKey,
+  startEventBridge,
+  startMux,
+  startS3,
+} from './stack/services.js';
 
 export {
   conditionalWritesExemptKeys,
   databaseSecretFor,
+  eventsPath,
   localBucket,
+  localEventBusName,
   localDatabaseName,
   localRdsResourceArn,
   localRdsSecretArn,
@@ -63,6 +75,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   // Both settings are checked before anything starts: a typo fails `npm start` at once.
   const adminGroup = parseAdminGroup(options.adminGroup ?? environment.ADMIN_GROUP);
   const routes = withRouteScopes(routeTable.routes, options.routeScopes);
+  const forwardUrl = eventsForwardUrl(options, environment);
   const realMux = options.mux !== 'emulator' && Boolean(environment.MUX_TOKEN_ID && environment.MUX_TOKEN_SECRET);
   const apiOrigins = apiPort === 0 ? [] : [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
   const cleanups = new Cleanups(logger);
@@ -101,7 +114,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Independent start-up work runs side by side, the database first: it is the longest step. The servers' modules
     // (s3rver alone takes about half a second) are imported by the start functions rather than with this file, so
     // they load while the database opens instead of before it starts.
-    const [database, s3, auth, muxEmulator, { startLocalDataApi }, { startApiGateway }] = await Promise.all([
+    const [database, s3, auth, muxEmulator, eventBridge, { startLocalDataApi }, { startApiGateway }] = await Promise.all([
       timed('database', openDatabase(options, environment), (opened) => opened.close),
       timed(
         's3',
@@ -122,6 +135,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
             cleanups.add(() => started.close());
             return started;
           }),
+      timed('eventBridge', startEventBridge(options, forwardUrl, logger.child({ component: 'local-eventbridge' })), (started) => () => started.close()),
       import('./data-api/server.js'),
       import('./api-gateway/server.js'),
     ]);
@@ -141,6 +155,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       adminGroup,
       muxEmulator: muxEmulator && muxSecrets ? { baseUrl: muxEmulator.baseUrl, ...muxSecrets, signingKey: muxSigningKey } : null,
       bindingKey,
+      eventBridge: { endpoint: eventBridge.endpoint, busName: localEventBusName },
       lambdaEnv: options.lambdaEnv ?? {},
     });
     functions.start(envFor);
@@ -185,7 +200,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handlers: httpHandlers,
       jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
       ...(staticDir && { staticDir }),
-      localRoutes: { [metricsPath]: () => metrics.snapshot() },
+      localRoutes: {
+        [metricsPath]: () => metrics.snapshot(),
+        [eventsPath]: {
+          get: (query) => ({ events: eventBridge.eventsMatching(query) }),
+          delete: () => ({ cleared: eventBridge.clear() }),
+        },
+      },
       logger: logger.child({ component: 'api-gateway' }),
     });
     cleanups.add(() => api.close());
@@ -208,7 +229,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const stop = once(() => cleanups.runAll().then(() => logger.info('local_stack.stopped', {})));
     return {
       url: api.url,
-      urls: { api: api.url, health: `${api.url}${healthPath}`, dataApi: dataApi.endpoint, s3: s3.s3.endpoint, mux: muxEmulator?.baseUrl ?? null },
+      urls: {
+        api: api.url,
+        health: `${api.url}${healthPath}`,
+        dataApi: dataApi.endpoint,
+        s3: s3.s3.endpoint,
+        mux: muxEmulator?.baseUrl ?? null,
+        eventBridge: eventBridge.endpoint,
+        events: `${api.url}${eventsPath}`,
+      },
       env,
       functionEnv: envFor,
       tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ ...mintOptions, sub }) },
@@ -216,6 +245,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       muxEmulator,
       muxSigningKey,
       dataApi,
+      eventBridge,
       s3: s3.s3,
       sqs,
       objectCreated,
@@ -231,6 +261,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         await sqs.drain();
         await muxEmulator?.whenIdle();
         await sqs.drain();
+        await eventBridge.whenIdle();
       },
       stop,
     };

@@ -127,6 +127,8 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
     `  Data API     ${urls.dataApi}`,
     `  S3           ${urls.s3}  bucket ${localBucket}, files in ${shown(`${localStateDir}/s3`)}`,
     `  Mux          ${mux}`,
+    `  Events       ${urls.events}  (bus ${stack.env.EVENT_BUS_NAME} on the local EventBridge at ${urls.eventBridge}` +
+      `${stack.eventBridge.forwarding ? `; reelay events forwarded to ${stack.eventBridge.forwarding.url}` : '; set EVENTS_FORWARD_URL to forward them'})`,
     `  Metrics      ${urls.api}/_local/metrics  (the functions' EMF metrics added up, as CloudWatch would)`,
     `  Reconcile    ${args.reconcileEverySeconds > 0 ? `every ${args.reconcileEverySeconds} s; ` : ''}type r + Enter here to run it now`,
     `  Admins       the group ${JSON.stringify(stack.env.ADMIN_GROUP)} (npm run token -- --admin${stack.env.ADMIN_GROUP === 'admin' ? '' : ` --admin-group ${stack.env.ADMIN_GROUP}`})`,
@@ -165,7 +167,7 @@ async function main(): Promise<void> {
   const legacy = args.schema === 'legacy';
   const stack = await startLocalStack({
     port: args.port,
-    servicePorts: args.port === 0 ? {} : { dataApi: args.port + 1, s3: args.port + 2, mux: args.port + 3 },
+    servicePorts: args.port === 0 ? {} : { dataApi: args.port + 1, s3: args.port + 2, mux: args.port + 3, eventBridge: args.port + 4 },
     schema: args.schema,
     // The legacy demo gets its own database, created fresh each time, so it always starts at 0001.
     dataDir: `${localStateDir}/${legacy ? 'pglite-legacy' : 'pglite'}`,

@@ -33,9 +33,33 @@ export interface ApiGatewayOptions {
   readonly corsOrigins?: readonly string[];
   /** Like a Lambda timeout; API Gateway HTTP APIs stop waiting after 30 s. */
   readonly functionTimeoutMs?: number;
-  /** `GET` paths the emulator answers itself with the JSON the function returns (the local stack's `/_local/…`). */
-  readonly localRoutes?: Readonly<Record<string, () => unknown>>;
+  /** Paths the emulator answers itself with the JSON the function returns (the local stack's `/_local/…`). */
+  readonly localRoutes?: Readonly<Record<string, LocalRoute>>;
   readonly logger?: Logger;
+}
+
+/**
+ * A local route: `GET` (and `HEAD`) answer with the JSON `get` returns for the query; `DELETE` with what `delete`
+ * returns, when it has one. A RangeError thrown by either (a bad query parameter) is a 400 `{ message }`.
+ */
+export type LocalRoute =
+  | ((query: URLSearchParams) => unknown)
+  | { readonly get: (query: URLSearchParams) => unknown; readonly delete?: () => unknown };
+
+function localRouteHandler(route: LocalRoute, method: string | undefined): ((query: URLSearchParams) => unknown) | undefined {
+  const get = typeof route === 'function' ? route : route.get;
+  if (method === 'GET' || method === 'HEAD') return get;
+  if (method === 'DELETE' && typeof route !== 'function' && route.delete) return route.delete;
+  return undefined;
+}
+
+function localReply(handler: (query: URLSearchParams) => unknown, query: URLSearchParams): Reply {
+  try {
+    return jsonReply(200, handler(query));
+  } catch (error) {
+    if (error instanceof RangeError) return gatewayMessage(400, error.message);
+    throw error;
+  }
 }
 
 export interface ApiGateway {
@@ -205,7 +229,8 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     }
     if (request.method === 'GET' && url.pathname === jwksPath) return send(jsonReply(200, options.jwt.jwks));
     const local = options.localRoutes && Object.hasOwn(options.localRoutes, url.pathname) ? options.localRoutes[url.pathname] : undefined;
-    if (local && (request.method === 'GET' || request.method === 'HEAD')) return send(jsonReply(200, local()));
+    const localHandler = local === undefined ? undefined : localRouteHandler(local, request.method);
+    if (localHandler) return send(localReply(localHandler, url.searchParams));
 
     let body: Buffer;
     try {

@@ -14,6 +14,7 @@ import { localAccountId, localRegion } from '../api-gateway/event.js';
 import type { RouteTable } from '../api-gateway/routes.js';
 import type { MintTokenOptions } from '../auth/local-auth.js';
 import type { BackendConfig, LocalDataApi } from '../data-api/server.js';
+import type { LocalEventBridge } from '../eventbridge/server.js';
 import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
 import type { MuxEmulator } from '../mux-emulator/server.js';
 import type { LocalS3 } from '../s3/server.js';
@@ -66,6 +67,11 @@ export const healthPath = '/api/database/health';
 /** The local stack's own route: the metric totals (not an API route; AWS has CloudWatch instead). */
 export const metricsPath = '/_local/metrics';
 
+/** The local stack's own route: the events the local EventBridge received (AWS has rules and targets instead). */
+export const eventsPath = '/_local/events';
+/** The bus the functions publish to (EVENT_BUS_NAME); the local EventBridge knows it and `default`. */
+export const localEventBusName = 'reelay-local';
+
 /** `latest` applies every migration at start; `legacy` keeps the schema at 0001 (the basic table production had). */
 export type SchemaMode = 'latest' | 'legacy';
 export const legacyVersion = 1;
@@ -73,8 +79,8 @@ export const legacyVersion = 1;
 export interface LocalStackOptions {
   /** The API's port. Default 3000; 0 picks a free one. */
   readonly port?: number;
-  /** Ports of the Data API, S3 and Mux emulator. Default 0 (free ports); a taken port falls back to a free one. */
-  readonly servicePorts?: { readonly dataApi?: number; readonly s3?: number; readonly mux?: number };
+  /** Ports of the Data API, S3, the Mux emulator and EventBridge. Default 0 (free ports); a taken port falls back to a free one. */
+  readonly servicePorts?: { readonly dataApi?: number; readonly s3?: number; readonly mux?: number; readonly eventBridge?: number };
   readonly schema?: SchemaMode;
   /**
    * The database. Default: PostgreSQL at `environment.DATABASE_URL` when set, otherwise PGlite in `dataDir`.
@@ -109,6 +115,11 @@ export interface LocalStackOptions {
   readonly muxProcessingDelayMs?: number;
   /** The local S3's minimum part size (default 5 MiB, as S3). */
   readonly s3MinPartBytes?: number;
+  /**
+   * The local EventBridge: where its forward rule sends reelay's events (default `environment.EVENTS_FORWARD_URL`),
+   * its waits between forward retries, how many events it keeps (default 10 000).
+   */
+  readonly eventBridge?: { readonly forwardUrl?: string; readonly forwardRetryDelaysMs?: readonly number[]; readonly capacity?: number };
   /** The SQS stand-in's redelivery delay and redrive limit. */
   readonly sqs?: { readonly visibilityTimeoutMs?: number; readonly maxReceiveCount?: number };
   /** The functions and routes to run. Default functions/routes.json. */
@@ -127,6 +138,10 @@ export interface LocalStackUrls {
   readonly s3: string;
   /** The emulator's origin; null when real Mux is used. */
   readonly mux: string | null;
+  /** The local EventBridge's endpoint (EVENTBRIDGE_ENDPOINT). */
+  readonly eventBridge: string;
+  /** `GET` the events received, oldest first (`/_local/events` on the API). */
+  readonly events: string;
 }
 
 export interface LocalStack {
@@ -144,6 +159,8 @@ export interface LocalStack {
   /** The URL signing key made for the emulator (its public key verifies the functions' tokens); null with real Mux. */
   readonly muxSigningKey: GeneratedSigningKey | null;
   readonly dataApi: LocalDataApi;
+  /** The local EventBridge: the events received (`events()`), its faults, its counters, the forward rule's deliveries. */
+  readonly eventBridge: LocalEventBridge;
   readonly s3: LocalS3;
   readonly sqs: SqsBridge;
   /** Every object-created notification the bucket sent, in order (the bodies the ingest queue received). */
@@ -158,7 +175,7 @@ export interface LocalStack {
   };
   /** The shell command that runs the migration CLI against this stack's database. */
   migrateCommand(args: string): string;
-  /** Resolves when queued ingest messages and the emulator's lifecycles and webhooks have all finished. */
+  /** Resolves when queued ingest messages, the emulator's lifecycles and webhooks, and event forwards have all finished. */
   idle(): Promise<void>;
   stop(): Promise<void>;
 }

@@ -67,6 +67,8 @@ export interface FunctionsEnvironmentInput {
     readonly signingKey: GeneratedSigningKey | null;
   } | null;
   readonly bindingKey: string;
+  /** The local EventBridge's endpoint and the bus the functions publish to. */
+  readonly eventBridge: { readonly endpoint: string; readonly busName: string };
   /** Set last (a test's overrides). */
   readonly lambdaEnv: Env;
 }
@@ -100,6 +102,9 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
     // The path is local/data-api/server.ts's `activityPath` (not imported: that module loads with the server, later).
     DATABASE_ACTIVITY_URL: `${input.dataApiEndpoint}/_local/activity`,
     DATABASE_AUTO_PAUSE_SECONDS: '300',
+    // The local EventBridge (shared/events/config.ts): the SDK's endpoint overridden, signing with the keys above.
+    EVENT_BUS_NAME: input.eventBridge.busName,
+    EVENTBRIDGE_ENDPOINT: input.eventBridge.endpoint,
     ...(input.muxEmulator
       ? {
           MUX_TOKEN_ID: input.muxEmulator.tokenId,

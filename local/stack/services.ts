@@ -11,13 +11,14 @@ import type { PGlite } from '@electric-sql/pglite';
 import type { S3EventRecord } from 'aws-lambda';
 import type { Logger } from '../../shared/log.js';
 import type { Env } from '../../shared/config/reader.js';
-import { localRegion } from '../api-gateway/event.js';
 import type { BackendConfig } from '../data-api/server.js';
+import type { LocalEventBridge } from '../eventbridge/server.js';
 import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
 import type { MuxEmulator } from '../mux-emulator/server.js';
 import { createPgliteCluster, hasPgliteCluster } from '../pglite-cluster.js';
 import type { LocalS3 } from '../s3/server.js';
-import { conditionalWritesExemptKeys, localBucket, localStateDir, localUploadPrefix, type LocalStackOptions } from './config.js';
+import { localAccountId, localRegion } from '../api-gateway/event.js';
+import { conditionalWritesExemptKeys, localBucket, localEventBusName, localStateDir, localUploadPrefix, type LocalStackOptions } from './config.js';
 
 function isAddressInUse(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE';
@@ -127,6 +128,40 @@ export async function startMux(options: LocalStackOptions, secrets: EmulatorSecr
       signingKeys: signingKey === null ? [] : [{ keyId: signingKey.keyId, publicKey: signingKey.publicKeyPem }],
       webhookUrl: null,
       ...(options.muxProcessingDelayMs !== undefined && { processingDelayMs: options.muxProcessingDelayMs }),
+      logger,
+    }),
+  );
+}
+
+/**
+ * The forward rule's URL: `options.eventBridge.forwardUrl`, else EVENTS_FORWARD_URL; an http(s) URL or an error
+ * before anything starts.
+ */
+export function eventsForwardUrl(options: LocalStackOptions, environment: Env): string | undefined {
+  const raw = options.eventBridge?.forwardUrl ?? environment.EVENTS_FORWARD_URL;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let url: URL | undefined;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) throw new Error(`EVENTS_FORWARD_URL must be an http(s) URL, got ${JSON.stringify(raw)}`);
+  return url.href;
+}
+
+/** The local EventBridge on its preferred port, with the stack's bus and, when given, the forward rule. */
+export async function startEventBridge(options: LocalStackOptions, forwardUrl: string | undefined, logger: Logger): Promise<LocalEventBridge> {
+  const { startLocalEventBridge } = await import('../eventbridge/server.js');
+  return onPreferredPort(options.servicePorts?.eventBridge ?? 0, (port) =>
+    startLocalEventBridge({
+      port,
+      buses: [localEventBusName],
+      region: localRegion,
+      account: localAccountId,
+      ...(forwardUrl !== undefined && { forwardUrl }),
+      ...(options.eventBridge?.forwardRetryDelaysMs !== undefined && { forwardRetryDelaysMs: options.eventBridge.forwardRetryDelaysMs }),
+      ...(options.eventBridge?.capacity !== undefined && { capacity: options.eventBridge.capacity }),
       logger,
     }),
   );

@@ -20,6 +20,8 @@ export interface TestStackOptions {
   readonly sqs?: LocalStackOptions['sqs'];
   readonly adminGroup?: string;
   readonly routeScopes?: LocalStackOptions['routeScopes'];
+  /** The local EventBridge's forward rule URL (EVENTS_FORWARD_URL is never read from the shell here) and retries. */
+  readonly eventBridge?: LocalStackOptions['eventBridge'];
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -77,6 +79,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       ...(options.s3MinPartBytes !== undefined && { s3MinPartBytes: options.s3MinPartBytes }),
       ...(options.adminGroup !== undefined && { adminGroup: options.adminGroup }),
       ...(options.routeScopes !== undefined && { routeScopes: options.routeScopes }),
+      ...(options.eventBridge !== undefined && { eventBridge: options.eventBridge }),
       logger,
     });
   } catch (error) {
