@@ -44,6 +44,8 @@ const tunables = [
 
 /** The settings that reach the database; a function without database access gets none of them. */
 export const databaseSettings = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'];
+/** Where the publishing functions put their events. */
+export const eventSettings = ['EVENT_BUS_NAME', 'EVENTBRIDGE_ENDPOINT'];
 
 function definedEntries(env: Env): Record<string, string> {
   return Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined));
@@ -130,9 +132,12 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
     ...definedEntries(input.lambdaEnv),
   };
   const envFor = (name: string): Record<string, string> => {
-    const secretArn = databaseSecretFor(routeTable.functions[name]?.uses ?? [], schema);
-    const withoutDatabase = Object.fromEntries(Object.entries(env).filter(([key]) => !databaseSettings.includes(key)));
-    return secretArn === undefined ? withoutDatabase : { ...env, RDS_SECRET_ARN: secretArn };
+    const uses = routeTable.functions[name]?.uses ?? [];
+    const secretArn = databaseSecretFor(uses, schema);
+    // As in AWS (infra/stack.ts): only the functions that use `events` are told where the bus is.
+    const own = uses.includes('events') ? env : Object.fromEntries(Object.entries(env).filter(([key]) => !eventSettings.includes(key)));
+    const withoutDatabase = Object.fromEntries(Object.entries(own).filter(([key]) => !databaseSettings.includes(key)));
+    return secretArn === undefined ? withoutDatabase : { ...own, RDS_SECRET_ARN: secretArn };
   };
   return { env, envFor };
 }

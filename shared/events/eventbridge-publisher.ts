@@ -100,35 +100,41 @@ export class EventBridgePublisher implements EventPublisher {
   async #putBatch(batch: readonly PreparedEntry[]): Promise<PublishOutcome> {
     let pending = [...batch];
     const published: string[] = [];
+    // Entries EventBridge refused for a reason another try cannot fix (a malformed entry, access denied): not retried.
+    const refused: PublishFailure[] = [];
     try {
       await retry(
         async () => {
           const { client, PutEventsCommand } = await this.#client();
           const answer = await client.send(new PutEventsCommand({ Entries: pending.map((item) => item.entry) }));
-          const failures: { index: number; code: string; message: string }[] = [];
+          const retryable: { item: PreparedEntry; code: string; message: string }[] = [];
           pending.forEach((item, index) => {
             const result = answer.Entries?.[index];
-            if (result?.EventId !== undefined && result.ErrorCode === undefined) published.push(item.eventId);
-            else failures.push({ index, code: result?.ErrorCode ?? 'MissingEntry', message: result?.ErrorMessage ?? 'no result for the entry' });
+            if (result?.EventId !== undefined && result.ErrorCode === undefined) {
+              published.push(item.eventId);
+              return;
+            }
+            const failure = { item, code: result?.ErrorCode ?? 'MissingEntry', message: result?.ErrorMessage ?? 'no result for the entry' };
+            if (retryableCodes.has(failure.code)) retryable.push(failure);
+            else refused.push({ eventId: item.eventId, code: failure.code, message: failure.message });
           });
-          if (failures.length === 0) return;
-          const failedItems = failures.map((failure) => pending[failure.index]).filter((item) => item !== undefined);
-          const error = new EntriesFailed(failures);
-          pending = failedItems;
-          throw error;
+          pending = retryable.map((failure) => failure.item);
+          if (retryable.length > 0) throw new EntriesFailed(retryable.map((failure, index) => ({ index, code: failure.code, message: failure.message })));
         },
         {
           policy: this.#policy,
           ...(this.#clock === undefined ? {} : { clock: this.#clock }),
-          retryable: (error) => (error instanceof EntriesFailed ? error.failures.some((failure) => retryableCodes.has(failure.code)) : isRetryableCall(error)),
+          retryable: (error) => error instanceof EntriesFailed || isRetryableCall(error),
           onRetry: (error, info) => this.#logger.info('events.put_retry', { attempt: info.attempt, delayMs: info.delayMs, entries: pending.length, error }),
         },
       );
-      return { published, failed: [] };
+      if (refused.length > 0) this.#logger.warn('events.put_failed', { published: published.length, failed: refused.length, codes: [...new Set(refused.map((failure) => failure.code))] });
+      return { published, failed: refused };
     } catch (error) {
-      const failures = error instanceof EntriesFailed
+      const unsent = error instanceof EntriesFailed
         ? error.failures.map((failure, index) => ({ eventId: pending[index]?.eventId ?? '', code: failure.code, message: failure.message }))
         : pending.map((item) => ({ eventId: item.eventId, code: errorName(error), message: error instanceof Error ? error.message : String(error) }));
+      const failures = [...refused, ...unsent];
       this.#logger.warn('events.put_failed', { published: published.length, failed: failures.length, codes: [...new Set(failures.map((failure) => failure.code))], error });
       return { published, failed: failures };
     }
@@ -141,6 +147,8 @@ function errorName(error: unknown): string {
 
 function isRetryableCall(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // No credentials: a configuration fault that no retry mends (the SDK's credential providers name it so).
+  if (error.name === 'CredentialsProviderError') return false;
   const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
   if (retryableCodes.has(error.name)) return true;
   if (status !== undefined) return status >= 500 || status === 429;

@@ -1,6 +1,6 @@
 /**
- * The local EventBridge inside the local stack: every function is given the bus and endpoint (EVENT_BUS_NAME,
- * EVENTBRIDGE_ENDPOINT) that shared/events/config.ts reads, a publisher built from a function's own environment
+ * The local EventBridge inside the local stack: the publishing functions (manifest `events`) are given the bus and
+ * endpoint (EVENT_BUS_NAME, EVENTBRIDGE_ENDPOINT) that shared/events/config.ts reads, the others are not (as in AWS), a publisher built from a function's own environment
  * reaches it, and the API serves what it received at `/_local/events`, oldest first, filtered, and clears it.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,12 +38,13 @@ function videoEvent(videoId: string, status: EventStatus, second: number): Video
 }
 
 describe('the local stack\'s EventBridge', () => {
-  it('gives every function the bus and the endpoint', () => {
+  it('gives the publishing functions the bus and the endpoint, and no other function', () => {
     for (const name of ['uploads', 'mux-webhook', 'ingest', 'reconcile', 'video-deletes']) {
       const settings = eventBusSettingsFromEnv(stack.functionEnv(name));
       expect(settings).toMatchObject({ busName: 'reelay-local', endpoint: stack.eventBridge.endpoint, region: 'us-east-1' });
       expect(settings?.credentials?.accessKeyId).toEqual(expect.any(String));
     }
+    for (const name of ['videos', 'video-changes', 'admin', 'migrate', 'health']) expect(eventBusSettingsFromEnv(stack.functionEnv(name))).toBeUndefined();
     expect(stack.urls.eventBridge).toBe(stack.eventBridge.endpoint);
   });
 
