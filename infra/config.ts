@@ -9,8 +9,10 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Node } from 'constructs';
 import { contextError, readBoolean, readList, readNumber, readString, type ContextReader } from './context.js';
 import { readEvents, type EventsConfig } from './events-config.js';
+import { readMonitoring, type MonitoringConfig } from './monitoring-config.js';
 
 export type { EventsConfig, EventsWebhookConfig } from './events-config.js';
+export type { MonitoringConfig } from './monitoring-config.js';
 
 export const stages = ['dev', 'prod'] as const;
 export type Stage = (typeof stages)[number];
@@ -69,6 +71,8 @@ export interface ReelayConfig {
   readonly routeScopes: RouteScopes;
   /** Subscribed to the alarm topic; no topic when absent. */
   readonly alarmEmail: string | undefined;
+  /** Alarms and dashboard, per stage (infra/monitoring-config.ts says why dev has neither by default). */
+  readonly monitoring: MonitoringConfig;
   /** An existing Secrets Manager secret holding `{tokenId, tokenSecret, webhookSecret}`; else the stack creates one. */
   readonly muxSecretArn: string | undefined;
   /**
@@ -100,6 +104,8 @@ export const contextKeys = [
   'adminGroup',
   'routeScopes',
   'alarmEmail',
+  'alarms',
+  'dashboard',
   'muxSecretArn',
   'muxPlaybackPolicy',
   'playbackTokenTtlSeconds',
@@ -321,13 +327,15 @@ export function readConfigFrom(read: ContextReader): ReelayConfig {
   const minCapacity = readNumber(read, 'dbMinCapacity', 0, 0, 256);
   const maxCapacity = readNumber(read, 'dbMaxCapacity', defaults.dbMaxCapacity, Math.max(1, minCapacity), 256);
   const auth = readAuth(read);
+  const alarmEmail = readString(read, 'alarmEmail');
   return {
     stage,
     corsOrigins: readCorsOrigins(read, stage) ?? defaults.corsOrigins,
     auth,
     adminGroup: readAdminGroup(read),
     routeScopes: readRouteScopes(read),
-    alarmEmail: readString(read, 'alarmEmail'),
+    alarmEmail,
+    monitoring: readMonitoring(read, stage, alarmEmail),
     muxSecretArn: readString(read, 'muxSecretArn'),
     muxPlayback: readMuxPlayback(read),
     database: {

@@ -1,9 +1,10 @@
 /**
  * reelay in one stack: Database, UploadBucket (+ queue and DLQ), MuxSecret, AssetBindingKey, Auth, Functions,
- * ReelayHttpApi, ReelayEvents (the event bus), Alarms and MigrationTrigger, wired from functions/routes.json and the
- * typed config (infra/config.ts); with `-c console=true` also the web console (ConsoleSite) and a Hosted UI domain.
+ * ReelayHttpApi, ReelayEvents (the event bus), MigrationTrigger, and on prod (on dev when asked: infra/monitoring-config.ts)
+ * Alarms and ReelayDashboard, wired from functions/routes.json and the typed config (infra/config.ts); with
+ * `-c console=true` also the web console (ConsoleSite) and a Hosted UI domain.
  */
-import { Aws, CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
+import { Annotations, Aws, CfnOutput, Stack, Tags, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import type { ConsoleSignIn, ReelayConfig, Stage } from './config.js';
 import { Alarms } from './constructs/alarms.js';
@@ -52,8 +53,10 @@ export class ReelayStack extends Stack {
   readonly functions: Functions;
   readonly httpApi: ReelayHttpApi;
   readonly events: ReelayEvents;
-  readonly alarms: Alarms;
-  readonly dashboard: ReelayDashboard;
+  /** Present on prod, and on dev with `alarmEmail` or `-c alarms=true`. */
+  readonly alarms: Alarms | undefined;
+  /** Present on prod (unless `-c dashboard=false`), and on dev with `-c dashboard=true`. */
+  readonly dashboard: ReelayDashboard | undefined;
   readonly migration: MigrationTrigger;
   /** Present with `-c console=true`. */
   readonly console: ConsoleSite | undefined;
@@ -150,21 +153,37 @@ export class ReelayStack extends Stack {
       removalPolicy: config.removalPolicy,
     });
     for (const name of eventPublishersOf(manifest)) this.events.grantPublish(this.functions.get(name));
-    this.alarms = new Alarms(this, 'Alarms', {
-      functions: new Map(manifest.functions.map((fn) => [fn.name, this.functions.get(fn.name)])),
-      deadLetterQueue: this.uploads.deadLetterQueue,
-      apiStage: this.httpApi.stage,
-      alarmEmail: config.alarmEmail,
-      reconcile: { service: metricServices.reconcile, every: reconcileEvery },
-      uploadsService: metricServices.uploads,
-      more: this.events.alarmSpecs,
-    });
-    this.dashboard = new ReelayDashboard(this, 'Dashboard', {
-      alarms: this.alarms.alarms,
-      services: metricServices,
-      reconcileEvery,
-      eventDeliveries: this.events.deliveryMetrics,
-    });
+    this.alarms = config.monitoring.alarms
+      ? new Alarms(this, 'Alarms', {
+          functions: new Map(manifest.functions.map((fn) => [fn.name, this.functions.get(fn.name)])),
+          deadLetterQueue: this.uploads.deadLetterQueue,
+          apiStage: this.httpApi.stage,
+          alarmEmail: config.alarmEmail,
+          reconcile: { service: metricServices.reconcile, every: reconcileEvery },
+          uploadsService: metricServices.uploads,
+          more: this.events.alarmSpecs,
+        })
+      : undefined;
+    if (this.alarms && !config.alarmEmail && config.stage === 'prod') {
+      Annotations.of(this.alarms).addWarningV2(
+        'reelay:alarms-notify-nobody',
+        'No alarmEmail on the prod stage: the alarms change state in CloudWatch but notify nobody (-c alarmEmail=ops@example.com subscribes an address).',
+      );
+    }
+    this.dashboard = config.monitoring.dashboard
+      ? new ReelayDashboard(this, 'Dashboard', {
+          alarms: this.alarms?.alarms ?? [],
+          services: metricServices,
+          reconcileEvery,
+          eventDeliveries: this.events.deliveryMetrics,
+        })
+      : undefined;
+    if (!this.dashboard && config.stage === 'prod') {
+      Annotations.of(this).addWarningV2(
+        'reelay:prod-without-dashboard',
+        'dashboard=false on the prod stage: no CloudWatch dashboard of the Reelay metrics (the alarms stay; the metrics are still written).',
+      );
+    }
     const migrationHandler = this.functions.get(migrationFunctionName);
     // Functions that log in as a role need it to exist with its password: the migration (0004 + passwords) comes first.
     const roleUsers = manifest.functions.filter((fn) => {

@@ -2,7 +2,8 @@
  * The alarms an operator needs first: a message in the ingest dead-letter queue (an upload that will never reach
  * Mux without help), any Lambda error or throttle, and any 5xx from the API. All alarm on the first occurrence:
  * at reelay's volume one failure is already worth a look. An SNS topic with an e-mail subscription is added when
- * `-c alarmEmail=…` is given.
+ * `-c alarmEmail=…` is given. The stack creates this construct on prod always, on dev only with alarmEmail or
+ * `-c alarms=true` (infra/monitoring-config.ts).
  *
  * Two more watch the schema safety net, from the functions' EMF metrics (reelay-metrics.ts):
  * - `DeferredPayloadsPending`: Mux data deferred while columns were missing has waited for over an hour — every

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { reelayMetric, reelayMetricSearch, type MetricName } from './reelay-metrics.js';
 
 export interface DashboardProps {
+  /** The alarms whose state it shows; none (a dev stack without alarms) puts a note in their place. */
   readonly alarms: readonly cloudwatch.IAlarm[];
   readonly services: { readonly uploads: string; readonly webhooks: string; readonly ingest: string; readonly reconcile: string };
   /** How often reconcile runs: the period of its graphs (one point per run). */
@@ -130,7 +131,13 @@ export class ReelayDashboard extends Construct {
             width,
             height,
           }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width, height }),
+      props.alarms.length > 0
+        ? new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [...props.alarms], width, height })
+        : new cloudwatch.TextWidget({
+            markdown: '### Alarms\nNone on this stack: a dev stack has them with `-c alarmEmail=…` or `-c alarms=true` (docs/DEPLOY.md, *Dashboard and alarms*).',
+            width,
+            height,
+          }),
     );
   }
 }

@@ -122,22 +122,6 @@ describe('a bus of the stack (dev, defaults)', () => {
     }
   });
 
-  it('alarms when events stay unacknowledged through two reconcile sweeps', () => {
-    expect(unacknowledgedRuns).toBe(2);
-    dev.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Namespace: 'Reelay',
-      MetricName: 'EventsUnacknowledged',
-      Dimensions: [{ Name: 'Service', Value: 'reconcile' }],
-      Statistic: 'Minimum',
-      Period: reconcileEvery.toSeconds(),
-      EvaluationPeriods: unacknowledgedRuns,
-      DatapointsToAlarm: unacknowledgedRuns,
-      Threshold: 0,
-      ComparisonOperator: 'GreaterThanThreshold',
-      TreatMissingData: 'notBreaching',
-    });
-  });
-
   it('has no webhook: no connection, destination, rule on the bus or secret for it', () => {
     for (const type of ['AWS::Events::Connection', 'AWS::Events::ApiDestination']) dev.template.resourceCountIs(type, 0);
     const [busId] = only(dev.json, 'AWS::Events::EventBus');
@@ -218,6 +202,22 @@ describe('the prod stage with the webhook (generated key) and an alarm e-mail', 
     prod.template.hasOutput('EventsWebhookDeadLetterQueueUrl', { Value: { Ref: queueId } });
   });
 
+  it('alarms when events stay unacknowledged through two reconcile sweeps', () => {
+    expect(unacknowledgedRuns).toBe(2);
+    prod.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'Reelay',
+      MetricName: 'EventsUnacknowledged',
+      Dimensions: [{ Name: 'Service', Value: 'reconcile' }],
+      Statistic: 'Minimum',
+      Period: reconcileEvery.toSeconds(),
+      EvaluationPeriods: unacknowledgedRuns,
+      DatapointsToAlarm: unacknowledgedRuns,
+      Threshold: 0,
+      ComparisonOperator: 'GreaterThanThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+
   it('alarms on the rule’s failed invocations, on events the DLQ could not take, and on DLQ depth, to the topic', () => {
     const [busId] = only(prod.json, 'AWS::Events::EventBus');
     const [ruleId] = resourcesOfType(prod.json, 'AWS::Events::Rule').find(([, candidate]) => constructPathOf(candidate).includes('/Events/Webhook/')) ?? [];
@@ -259,6 +259,8 @@ describe('an existing bus named by context', () => {
   beforeAll(() => {
     byName = synthesize({ eventBusName: 'apps' });
     byArn = synthesize({
+      // Dev has no alarms unless asked: asked here, for the webhook's alarms on someone else's bus.
+      alarms: 'true',
       eventBusName: existingBusArn,
       eventsArchive: 'true',
       eventsArchiveDays: '30',

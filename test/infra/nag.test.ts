@@ -27,7 +27,8 @@ function findingsIgnoringAcknowledgements(root: IConstruct): Array<{ id: string;
 }
 
 describe.each([
-  ['dev (defaults)', {}],
+  ['dev (defaults: no alarms, no dashboard)', {}],
+  ['dev with the alarms (an alarm e-mail, so a topic) and the dashboard', { alarmEmail: 'dev@example.com', dashboard: 'true' }],
   [
     'prod with alarm e-mail, an origin, the console, an admin group and route scopes',
     {

@@ -419,17 +419,11 @@ describe('the dev stage (defaults)', () => {
       );
     });
 
-    it('alarms on DLQ depth, every function’s errors and throttles, and API 5xx', () => {
-      const alarms = resourcesOfType(dev.json, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
-      // DLQ, errors and throttles per function, API 5xx, the two safety-net alarms (test/infra/metrics.test.ts) and
-      // events unacknowledged (test/infra/events.test.ts; the webhook's alarms come only with a webhook).
-      expect(alarms).toHaveLength(1 + 2 * manifest.functions.length + 1 + 2 + 1);
-      for (const alarm of alarms) expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
-      expect(alarms.filter((alarm) => alarm.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
-      expect(alarms.filter((alarm) => alarm.MetricName === 'Errors')).toHaveLength(manifest.functions.length);
-      expect(alarms.filter((alarm) => alarm.MetricName === 'Throttles')).toHaveLength(manifest.functions.length);
-      expect(alarms.filter((alarm) => alarm.MetricName === '5xx' && alarm.Namespace === 'AWS/ApiGateway')).toHaveLength(1);
+    it('has no alarms, alarm topic or dashboard: nobody would be told (infra/monitoring-config.ts)', () => {
+      dev.template.resourceCountIs('AWS::CloudWatch::Alarm', 0);
       dev.template.resourceCountIs('AWS::SNS::Topic', 0);
+      dev.template.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+      expect(dev.stack.alarms).toBeUndefined();
     });
 
     it('outputs what operators and clients need', () => {
@@ -466,6 +460,19 @@ describe('the prod stage', () => {
   it('keeps logs longer and allows only the configured origin', () => {
     for (const [, group] of resourcesOfType(prod.json, 'AWS::Logs::LogGroup')) expect(group.Properties?.RetentionInDays).toBe(90);
     prod.template.hasResourceProperties('AWS::ApiGatewayV2::Api', { CorsConfiguration: Match.objectLike({ AllowOrigins: ['https://video.example.com'] }) });
+  });
+
+  it('alarms on DLQ depth, every function’s errors and throttles, and API 5xx', () => {
+    const alarms = resourcesOfType(prod.json, 'AWS::CloudWatch::Alarm').map(([, alarm]) => alarm.Properties ?? {});
+    // DLQ, errors and throttles per function, API 5xx, the two safety-net alarms (test/infra/metrics.test.ts) and
+    // events unacknowledged (test/infra/events.test.ts; the webhook's alarms come only with a webhook).
+    expect(alarms).toHaveLength(1 + 2 * manifest.functions.length + 1 + 2 + 1);
+    for (const alarm of alarms) expect(alarm).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    expect(alarms.filter((alarm) => alarm.MetricName === 'ApproximateNumberOfMessagesVisible')).toHaveLength(1);
+    expect(alarms.filter((alarm) => alarm.MetricName === 'Errors')).toHaveLength(manifest.functions.length);
+    expect(alarms.filter((alarm) => alarm.MetricName === 'Throttles')).toHaveLength(manifest.functions.length);
+    expect(alarms.filter((alarm) => alarm.MetricName === '5xx' && alarm.Namespace === 'AWS/ApiGateway')).toHaveLength(1);
+    prod.template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
   });
 
   it('sends every alarm to an e-mail topic over TLS', () => {

@@ -2,7 +2,8 @@
  * Load: 500 upload creations and completions against the local stack — single PUTs and multipart uploads
  * completed through the API — each getting exactly one row and one Mux asset and reaching `ready`; one in ten is
  * deleted on its way (before its upload lands, right after it while ingest runs, or once ready), and nothing of
- * those may come back or stay behind.
+ * those may come back or stay behind. Every ready video's `Video Ready` and every deleted one's `Video Deleted`
+ * reaches the local EventBridge; duplicate deliveries are reported.
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,6 +95,21 @@ describe('500 uploads at once', () => {
     for (const [owner, ids] of deletedByOwner) gone.push(await expectDeleted(stack, owner, ids));
     const deletedCount = gone.reduce((total, state) => total + state.checked, 0);
     expect(deletedCount).toBe(uploadsInRun / 10);
+    // Lifecycle events (issue J): every ready video's `Video Ready` and every deleted one's `Video Deleted` arrived
+    // at the local EventBridge; duplicates (at least once) are counted, never missing ones.
+    const events = stack.eventBridge.events({ source: 'reelay' });
+    const typesByVideo = new Map<string, Set<string>>();
+    for (const event of events) {
+      const videoId = String(event.detail.videoId);
+      typesByVideo.set(videoId, (typesByVideo.get(videoId) ?? new Set()).add(event['detail-type']));
+    }
+    const readyIds = [...byOwner.values()].flat().map((upload) => upload.id);
+    const deletedIds = [...deletedByOwner.values()].flat();
+    const missingReady = readyIds.filter((id) => !typesByVideo.get(id)?.has('Video Ready'));
+    const missingDeleted = deletedIds.filter((id) => !typesByVideo.get(id)?.has('Video Deleted'));
+    const duplicateEvents = events.length - new Set(events.map((event) => String(event.detail.eventId))).size;
+    expect(missingReady, 'videos whose Video Ready never arrived').toEqual([]);
+    expect(missingDeleted, 'deleted videos whose Video Deleted never arrived').toEqual([]);
     const seen = logCounts(stack, logMark, [
       'upload.created',
       'upload.completed',
@@ -130,6 +146,10 @@ describe('500 uploads at once', () => {
         'client retries of a 503': uploads.reduce((total, upload) => total + upload.retriedAnswers, 0),
         'driver retries': seen['dataapi.retry'] ?? 0,
         'SQS redeliveries': seen['local_sqs.redelivery_scheduled'] ?? 0,
+        'events received': events.length,
+        'Video Ready events missing': missingReady.length,
+        'Video Deleted events missing': missingDeleted.length,
+        'duplicate event deliveries (same eventId)': duplicateEvents,
       },
       checked: ends.reduce((total, end) => total + end.checked, 0) + deletedCount,
       lost: ends.reduce((total, end) => total + end.lost, 0),
