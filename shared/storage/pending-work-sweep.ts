@@ -1,11 +1,13 @@
 /**
  * Reconcile's side of the "work pending" markers (shared/storage/pending-work.ts): listing `_reelay/`, clearing the
  * markers a clean run had listed, stamping its sweeps. It needs S3Client (ListObjectsV2, DeleteObjects), which only
- * reconcile carries anyway; the writers' side signs one PUT without it. Named imports: a bundle keeps these commands.
+ * reconcile carries anyway; the writers' side signs one PUT without it. The SDK is imported on the first listing, not
+ * at the function's INIT (docs/PERFORMANCE.md, P2: it was most of reconcile's import time).
  */
-import { DeleteObjectsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
+import { once } from '../runtime/lazy.js';
 import { s3ClientSettings } from './config.js';
 import {
   noPendingWork,
@@ -21,6 +23,8 @@ import {
   type PendingWorkListing,
   type PendingWorkSettings,
 } from './pending-work.js';
+
+const s3 = once(() => import('@aws-sdk/client-s3'));
 
 export interface S3PendingWorkOptions {
   readonly logger?: Logger;
@@ -43,7 +47,7 @@ export class S3PendingWork implements PendingWork {
     this.#logger = options.logger ?? silentLogger;
     this.#now = options.now ?? (() => new Date());
     this.#notes = new S3PendingNotes(settings, { logger: this.#logger, now: this.#now });
-    this.#client = options.client ?? (async () => (this.#built ??= new S3Client(s3ClientSettings(settings, settings.credentials))));
+    this.#client = options.client ?? (async () => (this.#built ??= new (await s3()).S3Client(s3ClientSettings(settings, settings.credentials))));
   }
 
   note(kind: PendingWorkKind, detail?: Readonly<Record<string, string | number | boolean | null>>): Promise<void> {
@@ -53,6 +57,7 @@ export class S3PendingWork implements PendingWork {
   async list(): Promise<PendingWorkListing> {
     const client = await this.#client();
     // One call for both: markers sort before stamps (`pending/` < `swept/`), a page holds 1000 keys.
+    const { ListObjectsV2Command } = await s3();
     const page = await client.send(new ListObjectsV2Command({ Bucket: this.#settings.bucket, Prefix: pendingWorkRoot }));
     const keys = (page.Contents ?? []).flatMap((object) => (object.Key === undefined ? [] : [object.Key]));
     const markers = keys.filter((key) => key.startsWith(pendingMarkerPrefix)).map((key) => ({ key, kind: key.slice(pendingMarkerPrefix.length).split('/')[0] ?? '' }));
@@ -66,6 +71,7 @@ export class S3PendingWork implements PendingWork {
   async clear(keys: readonly string[]): Promise<void> {
     if (keys.length === 0) return;
     const client = await this.#client();
+    const { DeleteObjectsCommand } = await s3();
     const errors: string[] = [];
     for (let start = 0; start < keys.length; start += 1000) {
       const batch = keys.slice(start, start + 1000);
