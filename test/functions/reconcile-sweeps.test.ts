@@ -70,8 +70,12 @@ describe.each(backends)('reconcile sweeps on %s', (backend) => {
     let publisher: RecordingPublisher;
     beforeAll(async () => {
       publisher = recordingPublisher();
-      // One item per round: a backlog of three is three rounds of one run.
-      pipeline = await startPipeline(backend, { eventPublisher: publisher, extraEnv: { RECONCILE_BATCH_SIZE: '1' } });
+      // One item per round: a backlog of three is three rounds of one run. The ages are other than the defaults
+      // (3600 s, 600 s), so the tests show they are read.
+      pipeline = await startPipeline(backend, {
+        eventPublisher: publisher,
+        extraEnv: { RECONCILE_BATCH_SIZE: '1', RECONCILE_REFRESH_AFTER_SECONDS: '1800', RECONCILE_BACKFILL_AFTER_SECONDS: '1200' },
+      });
     });
     afterAll(async () => {
       await pipeline.close();
@@ -89,7 +93,8 @@ describe.each(backends)('reconcile sweeps on %s', (backend) => {
       expect(await statusOf(pipeline, video.id)).toBe('processing');
 
       expect(await pipeline.reconcile({ action: 'reconcile' })).toMatchObject({ refreshed: 0 });
-      await age(pipeline, video.id, 90);
+      await age(pipeline, video.id, 40);
+      await age(pipeline, recent.id, 20);
       const summary = await pipeline.reconcile({ action: 'reconcile' });
 
       expect(summary).toMatchObject({ refreshed: 1, failed: 0 });
@@ -146,11 +151,15 @@ describe.each(backends)('reconcile sweeps on %s', (backend) => {
         await age(pipeline, video.id, 30);
         waiting.push(video);
       }
+      // Past the default age, not past RECONCILE_BACKFILL_AFTER_SECONDS.
+      const { video: recent } = await pipeline.upload({ status: 'uploaded' });
+      await age(pipeline, recent.id, 15);
 
       const summary = await pipeline.reconcile({ action: 'backfill' });
 
       expect(summary).toMatchObject({ backfilled: 3, failed: 0, more: false });
       for (const video of waiting) expect(assetsFor(pipeline, video.id)).toHaveLength(1);
+      expect(assetsFor(pipeline, recent.id)).toHaveLength(0);
     });
   });
 });
