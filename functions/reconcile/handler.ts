@@ -222,7 +222,8 @@ async function listOrNull(pendingWork: PendingWork, logger: ReturnType<typeof fu
 /**
  * After the sweeps: the time they ran is stamped (the gate tells its own activity from traffic by it), and the
  * markers listed before them are cleared — only after a run of every sweep that had no failure and left no work
- * (`more`); otherwise they stay and the next scheduled run sweeps again. A failure here is logged: at worst the next run sweeps once more.
+ * (`more`); otherwise they stay and the next scheduled run sweeps again. A failure here is logged: at worst the next
+ * run sweeps once more.
  */
 async function afterSweeps(
   pendingWork: PendingWork,

@@ -55,8 +55,8 @@ export interface ReconcileServiceOptions {
   readonly events?: Pick<EventOutbox, 'sweep'>;
   /** The listings of the `refresh` and `stranded` sweeps; without it (and `storage` for `stranded`) they do not run. */
   readonly sweepDb?: Pick<VideoSweepDB, 'listAwaitingUpload' | 'listStaleProcessing'>;
-  /** Where `stranded` looks for the objects (HeadObject); built on first use. */
-  readonly storage?: () => Promise<Pick<UploadStorage, 'headObject'>>;
+  /** Where `stranded` looks for the objects (a listing of the key); built on first use. */
+  readonly storage?: () => Promise<Pick<UploadStorage, 'findObject'>>;
   /** Events younger than this are left to the function publishing them (default 60 s). */
   readonly eventGraceSeconds?: number;
   readonly logger?: Logger;

@@ -21,7 +21,7 @@ export interface SweepContext {
   readonly deletion: Pick<VideoDeletion, 'listUnfinished' | 'finish'> | undefined;
   readonly events: Pick<EventOutbox, 'sweep'> | undefined;
   readonly sweepDb: Pick<VideoSweepDB, 'listAwaitingUpload' | 'listStaleProcessing'> | undefined;
-  readonly storage: (() => Promise<Pick<UploadStorage, 'headObject'>>) | undefined;
+  readonly storage: (() => Promise<Pick<UploadStorage, 'findObject'>>) | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
   readonly now: () => Date;

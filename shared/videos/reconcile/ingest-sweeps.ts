@@ -4,7 +4,6 @@
  */
 import type { VideoRecord } from '../../db/video-fields.js';
 import type { SweepCursor } from '../../db/video-sweeps-db.js';
-import { isSealMarker } from '../../storage/object-metadata.js';
 import { itemLoop, type SweepContext } from './context.js';
 import { consumedFullBatch, ingestItemOutcome, isTransientAssetError, skipped, sweepItems, type ReconcileItemOutcome } from './outcomes.js';
 import type { Sweep } from './runner.js';
@@ -60,7 +59,7 @@ export function backfillSweep(context: SweepContext): Sweep {
  * Videos `awaiting_upload` for `strandedAfterSeconds` whose object is in S3: a single PUT completes without calling
  * the API, so only the S3 event moves them, and it was lost (dead-lettered before its first write, purged). A
  * multipart upload completes through the API, which moves the row itself, so any object found here is a finished
- * upload. Oldest first, one HeadObject each, paging on through the window (rows older than `strandedMaxAgeSeconds`
+ * upload. Oldest first, one look-up each (a one-key listing: see UploadStorage.findObject), paging on through the window (rows older than `strandedMaxAgeSeconds`
  * can no longer receive an upload and are not looked at); each one found moves to `uploaded` (recording its `Video
  * Uploaded` event, as the ingest does) and is ingested at once.
  */
@@ -89,8 +88,9 @@ export function strandedSweep(context: SweepContext): Sweep | null {
 }
 
 async function ingestStranded(context: SweepContext, objects: Awaited<ReturnType<NonNullable<SweepContext['storage']>>>, video: VideoRecord): Promise<ReconcileItemOutcome> {
-  const object = await objects.headObject(video.s3Key);
-  if (object === null || isSealMarker(object)) return skipped;
+  const object = await objects.findObject(video.s3Key);
+  // Empty: a seal marker (a cancelled upload's), never an upload (every upload declares at least one byte).
+  if (object === null || object.size === 0) return skipped;
   // A compare-and-set: an S3 event delivered meanwhile, or a cancellation, finds the row moved and wins.
   const moved = await context.videos.transition(video.id, { from: ['awaiting_upload'], to: 'uploaded' });
   if (moved.video === null) return skipped;
