@@ -64,11 +64,13 @@ describe('reconcile rounds', () => {
   });
 
   it('keeps a margin of the Lambda’s remaining time, whatever the budget', async () => {
-    // 30.5 s left and a 30 s margin: half a second for the sweeps.
-    const { reconcile } = backlog(10, { ingestMs: 200, timeBudgetSeconds: 240, remainingMs: 30_500 });
+    // 150 s left and a 30 s margin: 120 s for the sweeps, not the budget's 240.
+    const { reconcile } = backlog(10, { ingestMs: 50_000, timeBudgetSeconds: 240, remainingMs: 150_000 });
     expect(await reconcile.run(['backfill'])).toMatchObject({ backfilled: 3, more: true });
-    expect(sweepDeadline(1_000, 240_000, 10_000, 30_000)).toBe(1_000);
+    expect(sweepDeadline(1_000, 240_000, 300_000, 30_000)).toBe(241_000);
     expect(sweepDeadline(1_000, 5_000, undefined, 30_000)).toBe(6_000);
+    // A short invocation keeps a fifth of its time back, not all of it.
+    expect(sweepDeadline(1_000, 240_000, 10_000, 30_000)).toBe(9_000);
   });
 
   it('counts a sweep that throws as one failure and runs the next ones', async () => {

@@ -24,10 +24,11 @@ export interface Sweep {
 
 /**
  * The time by which no further item may start, in ms on `now`'s clock: the budget, cut to the invocation's remaining
- * time minus `marginMs` (room for the items in flight, the markers and the answer) when one is known.
+ * time minus `marginMs` (room for the items in flight, the markers and the answer) when one is known — at most a
+ * fifth of it, so a short invocation still sweeps.
  */
 export function sweepDeadline(now: number, budgetMs: number, remainingMs: number | undefined, marginMs: number): number {
-  const available = remainingMs === undefined ? budgetMs : Math.min(budgetMs, remainingMs - marginMs);
+  const available = remainingMs === undefined ? budgetMs : Math.min(budgetMs, remainingMs - Math.min(marginMs, remainingMs / 5));
   return now + Math.max(0, available);
 }
 
