@@ -5,7 +5,10 @@
  */
 import { DeleteObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHandler as createReconcileHandler } from '../../functions/reconcile/handler.js';
 import { sqlValue } from '../../shared/db/driver.js';
+import type { Logger } from '../../shared/log.js';
+import type { PendingWork } from '../../shared/storage/pending-work.js';
 import { muxFromEnv } from '../../shared/runtime/mux.js';
 import { backends } from '../support/databases.js';
 import { recordingPublisher, type RecordingPublisher } from '../support/events.js';
@@ -160,6 +163,35 @@ describe.each(backends)('reconcile sweeps on %s', (backend) => {
       expect(summary).toMatchObject({ backfilled: 3, failed: 0, more: false });
       for (const video of waiting) expect(assetsFor(pipeline, video.id)).toHaveLength(1);
       expect(assetsFor(pipeline, recent.id)).toHaveLength(0);
+    });
+
+    it('stops when its time budget is spent, says more, and keeps the markers for the next run', async () => {
+      const waiting = [];
+      for (let index = 0; index < 2; index += 1) {
+        const { video } = await pipeline.upload({ status: 'uploaded' });
+        await age(pipeline, video.id, 30);
+        waiting.push(video);
+      }
+      const cleared: string[][] = [];
+      const pendingWork: PendingWork = {
+        durable: true,
+        note: async () => {},
+        list: async () => ({ markers: [{ key: '_reelay/pending/ingest/1', kind: 'ingest' }], lastSweepAt: null, stampKeys: [] }),
+        clear: async (keys) => void cleared.push([...keys]),
+        stampSweep: async () => {},
+      };
+      const reconcile = await createReconcileHandler({ ...pipeline.env, RECONCILE_TIME_BUDGET_SECONDS: '1' }, { driver: pipeline.db.driver, logger: pipeline.logger as Logger, pendingWork });
+      // The first create takes longer than the whole budget: the second video waits for the next run.
+      pipeline.mux.faults.delayNextCreates(1, 1200);
+
+      const summary = await reconcile({});
+
+      expect(summary).toMatchObject({ backfilled: 1, failed: 0, more: true });
+      expect(waiting.map((video) => assetsFor(pipeline, video.id).length).sort()).toEqual([0, 1]);
+      expect(cleared).toEqual([]);
+      // The next run (no delay) finishes, and clears them.
+      expect(await reconcile({})).toMatchObject({ backfilled: 1, more: false });
+      expect(cleared).toEqual([['_reelay/pending/ingest/1']]);
     });
   });
 });
