@@ -48,9 +48,13 @@ export const countMetrics = [
   'DataApiRetriesExhausted',
   /** Reconcile results per run (the summary of shared/videos/reconcile-service.ts). */
   'ReconcileRecovered',
+  /** `processing` videos whose asset was re-read from Mux and had moved on (webhooks that never came). */
+  'ReconcileRefreshed',
   'ReconcileCaptions',
   'ReconcileRetried',
   'ReconcileBackfilled',
+  /** `awaiting_upload` videos found uploaded in S3 (a lost S3 event) and ingested. */
+  'ReconcileStranded',
   'ReconcileFailed',
   /** Lifecycle events put on the bus by the function that made the change (shared/events/outbox.ts). */
   'EventsPublished',

@@ -4,8 +4,9 @@
  * the writer has been up (shared/runtime/idle-gate.ts); with neither it returns at once, with zero Data API calls,
  * so a paused Aurora writer stays paused. Invoked directly (`aws lambda invoke --payload
  * '{"action":"backfill","limit":50}'`, or `{}` for every sweep) it always runs. Returns the summary
- * `{ restored, reconciled, captions, retried, backfilled, deleted, failed }` (shared/videos/reconcile-service.ts);
- * a scheduled run adds `gate` (why it ran or skipped) and, when it skipped, `skipped: true`.
+ * `{ restored, reconciled, refreshed, captions, retried, backfilled, stranded, deleted, republished, failed, more }`
+ * (shared/videos/reconcile-service.ts); a scheduled run adds `gate` (why it ran or skipped) and, when it skipped,
+ * `skipped: true`. Its thresholds, batch and time budget are the RECONCILE_* variables ({@link reconcileSweepSettingsFromEnv}).
  */
 import * as z from 'zod';
 import { readDuration, readInteger, type Env } from '../../shared/config/reader.js';
@@ -25,7 +26,8 @@ import { AssetOwnership } from '../../shared/videos/asset-ownership.js';
 import { CaptionsService } from '../../shared/videos/captions-service.js';
 import type { IngestService, IngestServiceOptions } from '../../shared/videos/ingest-service.js';
 import { ingestSettingsFromEnv } from '../../shared/videos/ingest-settings.js';
-import { emptySummary, reconcileActions, ReconcileService, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
+import { emptySummary, reconcileActions, ReconcileService, type ReconcileServiceOptions, type ReconcileSummary } from '../../shared/videos/reconcile-service.js';
+import { VideoSweepDB } from '../../shared/db/video-sweeps-db.js';
 import { deletionSettingsFromEnv, VideoDeletion, type VideoDeletionOptions } from '../../shared/videos/video-deletion.js';
 import { eventBusSettingsFromEnv, type EventBusSettings } from '../../shared/events/config.js';
 import { functionEventPublishing, type EventFunctionOptions } from '../../shared/runtime/events.js';
@@ -59,6 +61,34 @@ export interface ReconcileConfig extends FunctionConfig {
   readonly events: EventBusSettings | undefined;
   /** EVENTS_SWEEP_AFTER_SECONDS: how old an unacknowledged event must be before the sweep republishes it (default 60). */
   readonly eventGraceSeconds: number | undefined;
+  /** The RECONCILE_* thresholds, batch size and time budget; unset ones take the service's defaults. */
+  readonly sweeps: ReconcileSweepSettings;
+}
+
+/** The sweeps' settings the environment may set (the service's defaults apply to the others). */
+export type ReconcileSweepSettings = Pick<
+  ReconcileServiceOptions,
+  'batchSize' | 'timeBudgetSeconds' | 'backfillAfterSeconds' | 'strandedAfterSeconds' | 'strandedMaxAgeSeconds' | 'refreshAfterSeconds'
+>;
+
+/**
+ * RECONCILE_BATCH_SIZE (items per round of each sweep, 1–1000, default 100), RECONCILE_TIME_BUDGET_SECONDS (how long
+ * a run may go on with further rounds, 1–900, default 240; always cut to the Lambda's remaining time),
+ * RECONCILE_BACKFILL_AFTER_SECONDS (`uploaded` for this long: backfilled; default 600), RECONCILE_STRANDED_AFTER_SECONDS
+ * and RECONCILE_STRANDED_MAX_AGE_SECONDS (`awaiting_upload` between these ages: its object is looked for in S3; default
+ * 600 and 7 days), RECONCILE_REFRESH_AFTER_SECONDS (`processing` with an asset unchanged this long: re-read from Mux;
+ * default 3600). The stale-claim age is the ingest's INGEST_STALE_CLAIM_SECONDS.
+ */
+export function reconcileSweepSettingsFromEnv(env: Env): ReconcileSweepSettings {
+  const entries = {
+    batchSize: readInteger(env, 'RECONCILE_BATCH_SIZE', { min: 1, max: 1000 }),
+    timeBudgetSeconds: readDuration(env, 'RECONCILE_TIME_BUDGET_SECONDS', 'seconds', { min: 1, max: 900 }),
+    backfillAfterSeconds: readDuration(env, 'RECONCILE_BACKFILL_AFTER_SECONDS', 'seconds', { min: 0 }),
+    strandedAfterSeconds: readDuration(env, 'RECONCILE_STRANDED_AFTER_SECONDS', 'seconds', { min: 0 }),
+    strandedMaxAgeSeconds: readDuration(env, 'RECONCILE_STRANDED_MAX_AGE_SECONDS', 'seconds', { min: 1 }),
+    refreshAfterSeconds: readDuration(env, 'RECONCILE_REFRESH_AFTER_SECONDS', 'seconds', { min: 0 }),
+  };
+  return Object.fromEntries(Object.entries(entries).filter(([, value]) => value !== undefined));
 }
 
 export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
@@ -74,6 +104,7 @@ export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
     activity: databaseActivitySettingsFromEnv(env),
     events: eventBusSettingsFromEnv(env),
     eventGraceSeconds: readDuration(env, 'EVENTS_SWEEP_AFTER_SECONDS', 'seconds', { min: 0 }),
+    sweeps: reconcileSweepSettingsFromEnv(env),
   };
 }
 
@@ -132,6 +163,9 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     ownership,
     deletion,
     ...(events && { events }),
+    sweepDb: new VideoSweepDB({ executor: driver, capabilities }),
+    storage,
+    ...config.sweeps,
     ...(config.eventGraceSeconds === undefined ? {} : { eventGraceSeconds: config.eventGraceSeconds }),
     logger,
     metrics,
@@ -142,9 +176,11 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
   // schedule runs. (`restored` is DeferredPayloadsRestored, counted by the service with the pending gauge.)
   const countResults = (summary: ReconcileSummary, properties: Record<string, unknown>) => {
     metrics.count('ReconcileRecovered', summary.reconciled, { properties });
+    metrics.count('ReconcileRefreshed', summary.refreshed, { properties });
     metrics.count('ReconcileCaptions', summary.captions, { properties });
     metrics.count('ReconcileRetried', summary.retried, { properties });
     metrics.count('ReconcileBackfilled', summary.backfilled, { properties });
+    metrics.count('ReconcileStranded', summary.stranded, { properties });
     metrics.count('ReconcileFailed', summary.failed, { properties });
   };
   return async (event) => {
@@ -169,7 +205,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     // Listed before the sweeps: a marker noted while they run is newer, not in this list, and kept for the next run.
     const listing = decision?.listing ?? (request.actions.length === reconcileActions.length ? await listOrNull(pendingWork, logger) : null);
     const summary = await reconcile.run(request.actions, request.limit);
-    countResults(summary, { actions: request.actions });
+    countResults(summary, { actions: request.actions, more: summary.more });
     await afterSweeps(pendingWork, listing, summary, request.actions.length === reconcileActions.length, logger);
     return decision ? { ...summary, gate: decision.reason } : summary;
   };
@@ -185,8 +221,9 @@ async function listOrNull(pendingWork: PendingWork, logger: ReturnType<typeof fu
 
 /**
  * After the sweeps: the time they ran is stamped (the gate tells its own activity from traffic by it), and the
- * markers listed before them are cleared — only after a run of every sweep that had no failure; otherwise they stay
- * and the next scheduled run sweeps again. A failure here is logged: at worst the next run sweeps once more.
+ * markers listed before them are cleared — only after a run of every sweep that had no failure and left no work
+ * (`more`); otherwise they stay and the next scheduled run sweeps again. A failure here is logged: at worst the next
+ * run sweeps once more.
  */
 async function afterSweeps(
   pendingWork: PendingWork,
@@ -199,8 +236,8 @@ async function afterSweeps(
   try {
     await pendingWork.stampSweep(listing?.stampKeys ?? []);
     if (listing === null || !everySweep) return;
-    if (summary.failed > 0) {
-      logger.info('reconcile.markers_kept', { markers: listing.markers.length, failed: summary.failed });
+    if (summary.failed > 0 || summary.more) {
+      logger.info('reconcile.markers_kept', { markers: listing.markers.length, failed: summary.failed, more: summary.more });
       return;
     }
     await pendingWork.clear(listing.markers.map((marker) => marker.key));

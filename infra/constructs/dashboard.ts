@@ -95,7 +95,7 @@ export class ReelayDashboard extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.GraphWidget({
         title: 'Reconcile results (per run)',
-        left: sums(services.reconcile, ['ReconcileRecovered', 'ReconcileCaptions', 'ReconcileRetried', 'ReconcileBackfilled', 'ReconcileFailed'], props.reconcileEvery),
+        left: sums(services.reconcile, ['ReconcileRecovered', 'ReconcileRefreshed', 'ReconcileCaptions', 'ReconcileRetried', 'ReconcileBackfilled', 'ReconcileStranded', 'ReconcileFailed'], props.reconcileEvery),
         width,
         height,
       }),

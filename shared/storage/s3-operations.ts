@@ -200,6 +200,17 @@ export class S3Operations {
   }
 
   /**
+   * The key and size of the object at `key`, or null, from a listing rather than HeadObject: a HeadObject of a
+   * missing key is a 403 without an unconditional `s3:ListBucket`, while reconcile may list the upload prefix
+   * (`bucket-delete`). The first key of the listing under `key` is `key` itself when it exists (keys sort by bytes).
+   */
+  async findObject(key: string): Promise<{ key: string; size: number } | null> {
+    const page = await mapped(this.#client.send(new ListObjectsV2Command({ Bucket: this.bucket, Prefix: key, MaxKeys: 1 })), { key });
+    const first = page.Contents?.[0];
+    return first?.Key === key ? { key, size: first.Size ?? 0 } : null;
+  }
+
+  /**
    * Deletes every object whose key starts with `prefix` (a video's folder: its source, its captions, a seal marker),
    * page by page; returns how many were deleted. Deleting a key that is already gone is a success in S3, so a
    * repeated or concurrent run is harmless. One DeleteObject per key: a video's folder holds a handful of objects.

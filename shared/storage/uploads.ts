@@ -277,6 +277,11 @@ export class UploadStorage {
     return (await this.#operations()).headObject(key);
   }
 
+  /** Whether an object is at `key` (its size), by listing; see {@link S3Operations.findObject}. */
+  async findObject(key: string): Promise<{ key: string; size: number } | null> {
+    return (await this.#operations()).findObject(key);
+  }
+
   /**
    * Makes `key` hold a zero-byte marker so that no upload URL for it can write there any more (every such URL is
    * signed with `If-None-Match: *`); see {@link S3Operations.sealKey}. Used for cancelled uploads; safe to repeat.

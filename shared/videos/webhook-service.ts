@@ -78,6 +78,15 @@ export function presentFields<T extends object>(fields: T): Partial<T> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null && value !== undefined)) as Partial<T>;
 }
 
+/**
+ * What an asset, as Mux reports it now, means for its video: the status and the fields it has. The webhook applies it
+ * to the bound video; reconcile restores it where webhooks never came (shared/videos/reconcile/mux-sweeps.ts).
+ */
+export function progressOf(asset: MuxAsset, mux: Pick<MuxRuntime, 'urls' | 'config'>, observedAt: Date): { videoStatus: VideoStatus; mux: Partial<MuxFields> } {
+  const fields = videoFieldsFromAsset(asset, mux.urls, { observedAt, playbackPolicy: mux.config.playbackPolicy });
+  return { videoStatus: videoStatusFor[asset.status], mux: presentFields({ ...fields }) };
+}
+
 /** What an asset's passthrough binds it to, and why it binds it only by its stored id when the tag does not verify. */
 function bindingOf(asset: MuxAsset, binder: AssetBinder): { binding: AssetBinding; refusal: BindingRefusal | null } {
   const check = binder.verify(asset.passthrough);
@@ -215,9 +224,7 @@ export class WebhookService {
   }
 
   #progressFromAsset(asset: MuxAsset, observedAt: Date, binding: AssetBinding): MuxEventChange {
-    const fields = videoFieldsFromAsset(asset, this.#mux.urls, { observedAt, playbackPolicy: this.#mux.config.playbackPolicy });
-    const mux: Partial<MuxFields> = presentFields({ ...fields });
-    return { kind: 'progress', binding, videoStatus: videoStatusFor[asset.status], mux };
+    return { kind: 'progress', binding, ...progressOf(asset, this.#mux, observedAt) };
   }
 
   /** The asset as Mux has it now; null when Mux no longer knows it (nothing left to apply). */

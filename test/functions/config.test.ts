@@ -83,6 +83,24 @@ describe("each function's configuration", () => {
     expect(variableOf(() => muxWebhookConfigFromEnv({ MUX_BASE_URL: 'ftp://x' }))).toBe('MUX_BASE_URL');
   });
 
+  it('reconcile: the RECONCILE_* sweep settings, unset ones left to the service', () => {
+    expect(reconcileConfigFromEnv({ ...mux }).sweeps).toEqual({});
+    expect(
+      reconcileConfigFromEnv({
+        ...mux,
+        RECONCILE_BATCH_SIZE: '250',
+        RECONCILE_TIME_BUDGET_SECONDS: '120',
+        RECONCILE_BACKFILL_AFTER_SECONDS: '60',
+        RECONCILE_STRANDED_AFTER_SECONDS: '300',
+        RECONCILE_STRANDED_MAX_AGE_SECONDS: '86400',
+        RECONCILE_REFRESH_AFTER_SECONDS: '1800',
+      }).sweeps,
+    ).toEqual({ batchSize: 250, timeBudgetSeconds: 120, backfillAfterSeconds: 60, strandedAfterSeconds: 300, strandedMaxAgeSeconds: 86400, refreshAfterSeconds: 1800 });
+    expect(variableOf(() => reconcileConfigFromEnv({ ...mux, RECONCILE_BATCH_SIZE: '1001' }))).toBe('RECONCILE_BATCH_SIZE');
+    expect(variableOf(() => reconcileConfigFromEnv({ ...mux, RECONCILE_TIME_BUDGET_SECONDS: '0' }))).toBe('RECONCILE_TIME_BUDGET_SECONDS');
+    expect(variableOf(() => reconcileConfigFromEnv({ ...mux, RECONCILE_REFRESH_AFTER_SECONDS: '1h' }))).toBe('RECONCILE_REFRESH_AFTER_SECONDS');
+  });
+
   it('reconcile: adds MAX_INGEST_ATTEMPTS', () => {
     expect(reconcileConfigFromEnv({ ...mux }).maxIngestAttempts).toBeUndefined();
     expect(reconcileConfigFromEnv({ ...mux, MAX_INGEST_ATTEMPTS: '5' }).maxIngestAttempts).toBe(5);

@@ -65,6 +65,10 @@ describe('single presigned PUT', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('etag')).toBe(`"${md5(body)}"`);
     expect(await storage.headObject(key)).toMatchObject({ key, size: 4096, contentType: 'video/mp4', eTag: `"${md5(body)}"` });
+    // Found by listing too (reconcile's look-up): the key itself, not a key it is the start of.
+    expect(await storage.findObject(key)).toEqual({ key, size: 4096 });
+    expect(await storage.findObject(key.slice(0, -1))).toBeNull();
+    expect(await storage.findObject(`${key}.missing`)).toBeNull();
   });
 
   it('signs content-type, content-length and If-None-Match, and carries no SDK checksum that would pin an empty body', async () => {
