@@ -237,6 +237,11 @@ export class Functions extends Construct {
           maxConcurrency: 5,
         }),
       );
+      // The event source's grant (grantConsumeMessages) already includes sqs:ChangeMessageVisibility on this queue:
+      // the function uses it to bring a throttled message back when Mux says (functions/ingest/handler.ts).
+      fn.addEnvironment('INGEST_QUEUE_URL', props.uploads.queue.queueUrl);
+      fn.addEnvironment('INGEST_QUEUE_VISIBILITY_SECONDS', String(props.uploads.visibilityTimeout.toSeconds()));
+      fn.addEnvironment('INGEST_QUEUE_MAX_RECEIVE_COUNT', String(props.uploads.maxReceiveCount));
     } else if (spec.trigger === 'schedule') {
       new events.Rule(this, `${spec.name}Schedule`, {
         description: `reelay: runs ${spec.name}`,

@@ -204,6 +204,8 @@ describe.each([
     if (spec.trigger === 'sqs') {
       expect(resourcesFor(statements, 'sqs:')).toEqual([expect.stringMatching(/^<UploadsIngestQueue\w+\.Arn>$/)]);
       expect(actions).not.toContain('sqs:SendMessage');
+      // A throttled message is brought back when Mux says (functions/ingest/handler.ts).
+      expect(actions).toContain('sqs:ChangeMessageVisibility');
     }
   });
 
