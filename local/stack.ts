@@ -105,6 +105,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       region: localRegion,
       ...(options.sqs?.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: options.sqs.visibilityTimeoutMs }),
       ...(options.sqs?.maxReceiveCount !== undefined && { maxReceiveCount: options.sqs.maxReceiveCount }),
+      ...(options.sqs?.visibilityTimeoutSeconds !== undefined && { visibilityTimeoutSeconds: options.sqs.visibilityTimeoutSeconds }),
       ...(sqsStateFile !== undefined && { stateFile: sqsStateFile }),
       logger: logger.child({ component: 'local-sqs' }),
     });
@@ -166,7 +167,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs: {
         endpoint: sqsServer.endpoint,
         queueUrl: sqsServer.queueUrl,
-        visibilityTimeoutSeconds: cdkQueue.visibilityTimeoutSeconds,
+        visibilityTimeoutSeconds: options.sqs?.visibilityTimeoutSeconds ?? cdkQueue.visibilityTimeoutSeconds,
         maxReceiveCount: options.sqs?.maxReceiveCount ?? cdkQueue.maxReceiveCount,
       },
       lambdaEnv: options.lambdaEnv ?? {},

@@ -126,7 +126,13 @@ export interface LocalStackOptions {
    * faster), the redrive limit (default the CDK app's 5), and where its queue and DLQ are kept across restarts
    * (default `.local/sqs/ingest.json` when `s3Dir` is the default `.local/s3`, else memory only; null: memory only).
    */
-  readonly sqs?: { readonly visibilityTimeoutMs?: number; readonly maxReceiveCount?: number; readonly stateFile?: string | null };
+  readonly sqs?: {
+    readonly visibilityTimeoutMs?: number;
+    /** The visibility timeout the ingest function is told, in SQS seconds. Default the CDK app's 720. */
+    readonly visibilityTimeoutSeconds?: number;
+    readonly maxReceiveCount?: number;
+    readonly stateFile?: string | null;
+  };
   /** The functions and routes to run. Default functions/routes.json. */
   readonly routeTable?: RouteTable;
   /** The functions' ADMIN_GROUP, and the group `tokens.mint(…, { admin: true })` adds. Default `environment.ADMIN_GROUP`, else `admin`. */
