@@ -42,7 +42,8 @@ export interface DeadLetterQueue {
 export interface DeadLetterDrainOptions {
   readonly queue: DeadLetterQueue;
   readonly videos: Pick<VideoDB, 'findByS3Key'>;
-  readonly storage: Pick<UploadStorage, 'bucket' | 'videoIdFromKey'>;
+  /** Built on first use: a run whose DLQ is empty loads no S3 client. */
+  readonly storage: () => Promise<Pick<UploadStorage, 'bucket' | 'videoIdFromKey'>>;
   readonly logger?: Logger;
   /** Messages judged per run. Default 100. */
   readonly maxMessages?: number;
@@ -115,8 +116,9 @@ async function judge(message: DeadLetterMessage, options: DeadLetterDrainOptions
   }
   if (parsed.kind !== 'objects') return 'delete';
   let verdict: DeadLetterVerdict = 'delete';
+  const storage = await options.storage();
   for (const object of parsed.objects) {
-    if (object.bucket !== options.storage.bucket || options.storage.videoIdFromKey(object.key) === undefined) continue;
+    if (object.bucket !== storage.bucket || storage.videoIdFromKey(object.key) === undefined) continue;
     if (verdictFor(await options.videos.findByS3Key(object.key)) === 'redrive') verdict = 'redrive';
   }
   if (verdict === 'redrive' && message.redrives >= maxRedrives) return 'keep';

@@ -38,7 +38,7 @@ describe.each(backends)('dead-letter drain on %s', (backend) => {
     await pipeline.close();
   });
   const drain = (queue: DeadLetterQueue, options: { maxMessages?: number } = {}) =>
-    drainDeadLetters({ queue, videos: pipeline.videos, storage: storageFromEnv(pipeline.env).storage, ...options });
+    drainDeadLetters({ queue, videos: pipeline.videos, storage: async () => storageFromEnv(pipeline.env).storage, ...options });
   const bodyOf = (record: ReturnType<typeof s3Record>) => JSON.stringify({ Records: [record] });
 
   it('deletes the dead letters of videos past ingest, and redrives those ingest still has work for, which then ingest', async () => {
