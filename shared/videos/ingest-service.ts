@@ -96,6 +96,16 @@ export interface IngestVideoOptions {
   readonly maxAttempts?: number;
 }
 
+/** What an ingest found before creating: an asset to adopt, or what the create needs. */
+type Prepared =
+  | { readonly existing: MuxAsset }
+  | {
+      readonly existing: null;
+      readonly gateway: Awaited<ReturnType<IngestServiceOptions['gateway']>>;
+      readonly requested: IngestOptions;
+      readonly input: Awaited<ReturnType<IngestStorage['presignGet']>>;
+    };
+
 const defaultInputUrlTtlSeconds = 6 * 3600;
 /** Video ids are UUIDs (any other folder name is nobody's video, and is not looked up). */
 const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
@@ -182,23 +192,17 @@ export class IngestService {
     const claimed = claim.video;
     const attempts = claimed.mux.ingestAttempts ?? 0;
     const isRetry = (options.receiveCount ?? 1) > 1 || attempts > 1 || replaces !== null;
-    let requested: IngestOptions;
-    let input: Awaited<ReturnType<IngestStorage['presignGet']>>;
-    let gateway: Awaited<ReturnType<IngestServiceOptions['gateway']>>;
+    let prepared: Prepared;
     try {
-      gateway = await this.#gateway();
-      if (isRetry) {
-        const existing = await this.#findExisting(claimed, replaces, gateway, log);
-        if (existing) return this.#attach(claimed, existing, replaces, 'adopted', undefined, log);
-      }
-      requested = await this.#requestedOptions(claimed);
-      input = await this.#storage.presignGet({ key: claimed.s3Key, ttlSeconds: this.#inputUrlTtlSeconds });
+      prepared = await this.#prepare(claimed, replaces, isRetry, log);
     } catch (error) {
       // Nothing was created: the claim goes back at once (held, it would block every retry until it went stale).
       await this.#release(claimed.id, log);
       if (error instanceof MuxApiError && error.retryable) return this.#muxUnavailable(claimed.id, error, log);
       throw error;
     }
+    if (prepared.existing !== null) return this.#attach(claimed, prepared.existing, replaces, 'adopted', undefined, log);
+    const { gateway, requested, input } = prepared;
     log.info('ingest.create_asset', { attempt: attempts, options: requested, inputUrlExpiresAt: input.expiresAt });
     let asset: MuxAsset;
     try {
@@ -219,6 +223,16 @@ export class IngestService {
       return { result: 'rejected', videoId: claimed.id, error: message };
     }
     return this.#attach(claimed, asset, replaces, 'created', requested, log);
+  }
+
+  /** Before the create: the asset a retry adopts instead, or what the create needs. Creates nothing. */
+  async #prepare(claimed: VideoRecord, replaces: string | null, isRetry: boolean, log: Logger): Promise<Prepared> {
+    const gateway = await this.#gateway();
+    const existing = isRetry ? await this.#findExisting(claimed, replaces, gateway, log) : null;
+    if (existing !== null) return { existing };
+    const requested = await this.#requestedOptions(claimed);
+    const input = await this.#storage.presignGet({ key: claimed.s3Key, ttlSeconds: this.#inputUrlTtlSeconds });
+    return { existing, gateway, requested, input };
   }
 
   /** A retryable Mux failure: `retry`, with Mux's Retry-After, which also closes this container's gate. */
