@@ -5,7 +5,9 @@
 import { randomUUID } from 'node:crypto';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { memoryLogger, silentLogger } from '../../shared/log.js';
 import { sqsDeadLetterQueue } from '../../shared/queue/dead-letter-queue.js';
+import { functionDeadLetterDrain } from '../../shared/runtime/dead-letter-drain.js';
 import { storageFromEnv } from '../../shared/runtime/storage.js';
 import { drainDeadLetters, type DeadLetterMessage, type DeadLetterQueue } from '../../shared/videos/dead-letters.js';
 import { backends } from '../support/databases.js';
@@ -98,5 +100,20 @@ describe('sqsDeadLetterQueue', () => {
       { name: 'SendMessageCommand', input: { QueueUrl: 'https://sqs/ingest', MessageBody: '{}', MessageAttributes: { 'reelay-redrives': { DataType: 'Number', StringValue: '3' } } } },
       { name: 'DeleteMessageCommand', input: { QueueUrl: 'https://sqs/dlq', ReceiptHandle: 'h1' } },
     ]);
+  });
+});
+
+describe('functionDeadLetterDrain', () => {
+  const storage = async () => ({ bucket: 'b', videoIdFromKey: () => undefined });
+  const videos = { findByS3Key: async () => null };
+  it('is null without the DLQ settings (older stacks, local runs)', () => {
+    expect(functionDeadLetterDrain(undefined, { videos, storage, logger: silentLogger })).toBeNull();
+  });
+  it('reports a failed drain as null instead of throwing, and logs it', async () => {
+    const logger = memoryLogger('debug');
+    const queue: DeadLetterQueue = { receive: () => Promise.reject(new Error('AccessDenied')), delete: async () => undefined, redrive: async () => undefined };
+    const drain = functionDeadLetterDrain(undefined, { videos, storage, logger, queue });
+    expect(await drain?.()).toBeNull();
+    expect(logger.lines.map((line) => line.event)).toContain('reconcile.dead_letters_failed');
   });
 });
