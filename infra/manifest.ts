@@ -27,11 +27,12 @@ export type FunctionTrigger = (typeof functionTriggers)[number];
  * (DML on reelay's tables), `database-read` the read-only role, `database-migrations` the master user (DDL, the
  * migration ledger); a function has at most one of them. `database-roles` (with `database-migrations`) reads the
  * roles' secrets to give the roles their passwords at deploy time. `events`: the function publishes lifecycle
- * events (issue J): `events:PutEvents` on the bus, and EVENT_BUS_NAME.
+ * events (issue J): `events:PutEvents` on the bus, and EVENT_BUS_NAME. `ingest-dead-letters`: draining the ingest
+ * DLQ (issue N): receiving and deleting there, sending back to the ingest queue (INGEST_DLQ_URL, INGEST_QUEUE_URL).
  */
 export const capabilities = [
   'database', 'database-read', 'database-migrations', 'database-roles', 'bucket', 'bucket-read', 'bucket-delete', 'mux', 'mux-binding', 'mux-playback',
-  'pending-work', 'pending-work-sweep', 'events',
+  'pending-work', 'pending-work-sweep', 'events', 'ingest-dead-letters',
 ] as const;
 export type Capability = (typeof capabilities)[number];
 

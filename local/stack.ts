@@ -28,9 +28,10 @@ import { once } from '../shared/runtime/lazy.js';
 import { lambdaContext, localRegion } from './api-gateway/event.js';
 import { loadRouteTable, withRouteScopes } from './api-gateway/routes.js';
 import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
-import { createSqsBridge } from './s3/sqs-bridge.js';
+import { cdkQueue, createSqsBridge } from './s3/sqs-bridge.js';
+import { startLocalSqsServer } from './s3/sqs-server.js';
 import { Cleanups } from './stack/cleanups.js';
-import { eventsPath, healthPath, legacyVersion, localEventBusName, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
+import { eventsPath, healthPath, legacyVersion, localEventBusName, localStateDir, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
 import { databaseSettings, functionsEnvironment } from './stack/env.js';
 import { everyInterval, FunctionRegistry, scheduledEvent } from './stack/functions.js';
 import { MetricsRecorder, recordingLogger } from './stack/metrics.js';
@@ -97,14 +98,20 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const invokeIngest = async (event: SQSEvent) =>
       (await functions.handlerFor('ingest')(event, lambdaContext('ingest', { timeoutMs: 60_000 }))) as SQSBatchResponse | void;
     // The queue exists before the bucket can notify; a message that arrives before ingest can be built is redelivered.
+    // Kept under .local/ beside the objects whose events it carries, so a restart (even after SIGKILL) loses none.
+    const sqsStateFile = options.sqs?.stateFile === undefined ? (options.s3Dir === undefined ? join(localStateDir, 'sqs', 'ingest.json') : undefined) : (options.sqs.stateFile ?? undefined);
     const sqs = createSqsBridge({
       handler: invokeIngest,
       region: localRegion,
       ...(options.sqs?.visibilityTimeoutMs !== undefined && { visibilityTimeoutMs: options.sqs.visibilityTimeoutMs }),
       ...(options.sqs?.maxReceiveCount !== undefined && { maxReceiveCount: options.sqs.maxReceiveCount }),
+      ...(options.sqs?.visibilityTimeoutSeconds !== undefined && { visibilityTimeoutSeconds: options.sqs.visibilityTimeoutSeconds }),
+      ...(sqsStateFile !== undefined && { stateFile: sqsStateFile }),
       logger: logger.child({ component: 'local-sqs' }),
     });
     cleanups.add(() => sqs.close());
+    const sqsServer = await startLocalSqsServer({ bridge: sqs, logger: logger.child({ component: 'local-sqs' }) });
+    cleanups.add(() => sqsServer.close());
 
     const muxSecrets = realMux ? null : emulatorSecrets();
     const bindingKey = realMux ? await realMuxBindingKey(environment) : randomBytes(32).toString('base64url');
@@ -156,6 +163,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       muxEmulator: muxEmulator && muxSecrets ? { baseUrl: muxEmulator.baseUrl, ...muxSecrets, signingKey: muxSigningKey } : null,
       bindingKey,
       eventBridge: { endpoint: eventBridge.endpoint, busName: localEventBusName },
+      // As infra tells ingest (infra/constructs/functions.ts): the queue in SQS seconds, which the bridge scales.
+      sqs: {
+        endpoint: sqsServer.endpoint,
+        queueUrl: sqsServer.queueUrl,
+        visibilityTimeoutSeconds: options.sqs?.visibilityTimeoutSeconds ?? cdkQueue.visibilityTimeoutSeconds,
+        maxReceiveCount: options.sqs?.maxReceiveCount ?? cdkQueue.maxReceiveCount,
+      },
       lambdaEnv: options.lambdaEnv ?? {},
     });
     functions.start(envFor);
@@ -248,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       eventBridge,
       s3: s3.s3,
       sqs,
+      sqsServer,
       objectCreated,
       metrics,
       invoke: {

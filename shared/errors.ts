@@ -126,11 +126,16 @@ export class MigrationError extends ReelayError {
   readonly code = 'migration_failed';
 }
 
-/** Mux refused or failed a call. `retryable` is true for 408/409/429/5xx and network failures. */
+/**
+ * Mux refused or failed a call. `retryable` is true for 408/409/429/5xx and network failures. `retryAfterMs` is
+ * Mux's `Retry-After` (a 429's, or a 503's), read into milliseconds from when the answer arrived; undefined without one.
+ */
 export class MuxApiError extends ReelayError {
   readonly code = 'mux_api_error';
-  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly retryAfterMs?: number;
+  constructor(message: string, readonly status: number | undefined, readonly retryable: boolean, options?: { cause?: unknown; retryAfterMs?: number | undefined }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    if (options?.retryAfterMs !== undefined) this.retryAfterMs = options.retryAfterMs;
   }
 }
 

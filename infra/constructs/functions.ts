@@ -11,6 +11,8 @@
  *   mux      → reading the Mux secret through the Parameters and Secrets extension (MUX_SECRET_ARN)
  *   mux-binding → reading the asset binding key the same way (MUX_BINDING_KEY_SECRET_ARN): for the functions that
  *              create, adopt or bind Mux assets
+ *   ingest-dead-letters → sqs:ReceiveMessage and sqs:DeleteMessage on the ingest DLQ, sqs:SendMessage on the ingest
+ *            queue (INGEST_DLQ_URL, INGEST_QUEUE_URL and the queue's settings): reconcile's dead-letter drain
  *   mux-playback → the playback tokens' lifetime (PLAYBACK_TOKEN_TTL_SECONDS); with the signed policy also
  *              reading the Mux secret (MUX_SECRET_ARN), for its URL signing key, and nothing else of Mux
  * Every function gets MUX_PLAYBACK_POLICY, a plain setting.
@@ -223,6 +225,9 @@ export class Functions extends Construct {
       case 'events':
         // Granted by the Events construct, which owns the bus (ReelayStack wires each publisher to it).
         return;
+      case 'ingest-dead-letters':
+        grantDeadLetterDrain(fn, props.uploads);
+        return;
     }
   }
 
@@ -237,6 +242,11 @@ export class Functions extends Construct {
           maxConcurrency: 5,
         }),
       );
+      // The event source's grant (grantConsumeMessages) already includes sqs:ChangeMessageVisibility on this queue:
+      // the function uses it to bring a throttled message back when Mux says (functions/ingest/handler.ts).
+      fn.addEnvironment('INGEST_QUEUE_URL', props.uploads.queue.queueUrl);
+      fn.addEnvironment('INGEST_QUEUE_VISIBILITY_SECONDS', String(props.uploads.visibilityTimeout.toSeconds()));
+      fn.addEnvironment('INGEST_QUEUE_MAX_RECEIVE_COUNT', String(props.uploads.maxReceiveCount));
     } else if (spec.trigger === 'schedule') {
       new events.Rule(this, `${spec.name}Schedule`, {
         description: `reelay: runs ${spec.name}`,
@@ -245,6 +255,19 @@ export class Functions extends Construct {
       });
     }
   }
+}
+
+/**
+ * The dead-letter drain (shared/videos/dead-letters.ts): receive and delete on the DLQ, send back to the ingest
+ * queue, nothing else of SQS (no purge, no attributes, no move task: the drain judges each message itself).
+ */
+function grantDeadLetterDrain(fn: NodejsFunction, uploads: UploadBucket): void {
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage'], resources: [uploads.deadLetterQueue.queueArn] }));
+  fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['sqs:SendMessage'], resources: [uploads.queue.queueArn] }));
+  fn.addEnvironment('INGEST_DLQ_URL', uploads.deadLetterQueue.queueUrl);
+  fn.addEnvironment('INGEST_QUEUE_URL', uploads.queue.queueUrl);
+  fn.addEnvironment('INGEST_QUEUE_VISIBILITY_SECONDS', String(uploads.visibilityTimeout.toSeconds()));
+  fn.addEnvironment('INGEST_QUEUE_MAX_RECEIVE_COUNT', String(uploads.maxReceiveCount));
 }
 
 /**

@@ -110,6 +110,10 @@ export class UploadBucket extends Construct {
   readonly bucket: s3.Bucket;
   readonly queue: sqs.Queue;
   readonly deadLetterQueue: sqs.Queue;
+  /** The ingest queue's redrive maxReceiveCount (the ingest function spreads its retries over it). */
+  readonly maxReceiveCount: number;
+  /** The ingest queue's visibility timeout (the longest a retried message is made to wait). */
+  readonly visibilityTimeout: Duration;
   readonly accessLogsBucket: s3.Bucket | undefined;
   readonly uploadPrefix: string;
 
@@ -165,12 +169,14 @@ export class UploadBucket extends Construct {
       removalPolicy: props.removalPolicy,
     });
 
+    this.maxReceiveCount = props.maxReceiveCount ?? 5;
+    this.visibilityTimeout = Duration.seconds(props.consumerTimeout.toSeconds() * 6);
     this.queue = new sqs.Queue(this, 'IngestQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      visibilityTimeout: Duration.seconds(props.consumerTimeout.toSeconds() * 6),
+      visibilityTimeout: this.visibilityTimeout,
       retentionPeriod: Duration.days(4),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: props.maxReceiveCount ?? 5 },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
       removalPolicy: props.removalPolicy,
     });
 

@@ -32,6 +32,12 @@ export async function handleAssetsApi(
   if (req.headers.authorization !== context.expectedAuthorization) throw new MuxHttpError(401, 'unauthorized', ['Unauthorized request']);
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '');
+  const throttledMs = store.throttledUntil - now();
+  if (throttledMs > 0) {
+    sendJson(res, 429, { error: { type: 'too_many_requests', messages: ['Emulated throttle'] } }, { 'retry-after': String(Math.ceil(throttledMs / 1000)) });
+    record.status = 429;
+    return;
+  }
   const assetMatch = /^\/video\/v1\/assets\/([^/]+)$/.exec(path);
   const inputInfoMatch = /^\/video\/v1\/assets\/([^/]+)\/input-info$/.exec(path);
 

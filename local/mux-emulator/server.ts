@@ -30,6 +30,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const store = new EmulatorStore(logger);
+  store.clock = now;
   const playbackGate = createPlaybackGate(options.signingKeys ?? [], now);
   const webhooks = new WebhookSender(
     store,

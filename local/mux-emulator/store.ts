@@ -27,10 +27,17 @@ export class EmulatorStore {
   readonly deleteFaults: number[] = [];
   duplicateEvents = 0;
   reorderAssets = 0;
+  /** Until when (ms since the epoch, by the emulator's clock) every API call is throttled; 0: not throttled. */
+  throttledUntil = 0;
+  /** The emulator's clock, set by the server (throttleFor counts from it). */
+  clock: () => number = Date.now;
 
   readonly faults: MuxEmulatorFaults = {
     rateLimitNextCreates: (count, retryAfterSeconds = 1) => {
       for (let index = 0; index < count; index += 1) this.createFaults.push({ kind: 'status', status: 429, retryAfterSeconds });
+    },
+    throttleFor: (ms) => {
+      this.throttledUntil = this.clock() + ms;
     },
     failNextCreates: (count, status = 500) => {
       for (let index = 0; index < count; index += 1) this.createFaults.push({ kind: 'status', status });
@@ -52,6 +59,7 @@ export class EmulatorStore {
     },
     reset: () => {
       this.createFaults.length = 0;
+      this.throttledUntil = 0;
       this.deleteFaults.length = 0;
       this.duplicateEvents = 0;
       this.reorderAssets = 0;

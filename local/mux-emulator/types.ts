@@ -84,6 +84,11 @@ export type CreateFault =
 export interface MuxEmulatorFaults {
   /** The next `count` creates answer 429 with `retry-after`. */
   rateLimitNextCreates(count: number, retryAfterSeconds?: number): void;
+  /**
+   * For the next `ms`, every asset API call answers 429 with `retry-after`: the seconds left in the window, rounded up
+   * (a sustained throttle, as Mux's rate limit of an environment).
+   */
+  throttleFor(ms: number): void;
   /** The next `count` creates answer `status` (default 500) with a Mux error body. */
   failNextCreates(count: number, status?: number): void;
   /**

@@ -2,26 +2,43 @@
  * A local stand-in for the SQS queue between the bucket's object-created notifications and the ingest Lambda.
  *
  * Semantics copied from SQS + Lambda's event source mapping: messages are delivered in batches; the handler's
- * `batchItemFailures` (ReportBatchItemFailures) make only those messages visible again, after a visibility timeout;
- * a thrown error, or a failure id that is not in the batch, fails the whole batch; `ApproximateReceiveCount`
- * counts deliveries; after `maxReceiveCount` failed receives a message moves to the dead-letter list.
- * Delivery is at-least-once here as in AWS, so the handler must be idempotent.
+ * `batchItemFailures` (ReportBatchItemFailures) make only those messages visible again, after a visibility timeout
+ * (or when ChangeMessageVisibility said, sqs-server.ts); a thrown error, or a failure id that is not in the batch,
+ * fails the whole batch; `ApproximateReceiveCount` counts deliveries; after `maxReceiveCount` failed receives a message
+ * moves to the dead-letter list. Delivery is at-least-once here as in AWS, so the handler must be idempotent.
+ *
+ * Time: the queue is told its visibility timeout in SQS seconds (`visibilityTimeoutSeconds`, the CDK app's 720 s) and
+ * how long that lasts here (`visibilityTimeoutMs`); every SQS second the function asks for is scaled the same way, so
+ * the ratios hold at any speed. With `stateFile`, the queue, its in-flight messages and the dead-letter list are
+ * written there on every change (write and rename), so a restart — after a clean stop or a SIGKILL — loses nothing:
+ * a message that was in flight comes back when its visibility timeout ends, as in SQS.
  */
 import { createHash, randomUUID } from 'node:crypto';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { silentLogger } from '../../shared/log.js';
 import type { Logger } from '../../shared/log.js';
 
 export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void> | SQSBatchResponse | void;
 
+/** The CDK app's ingest queue (infra/constructs/upload-bucket.ts; test/local/s3-sqs-bridge.test.ts checks they agree). */
+export const cdkQueue = { visibilityTimeoutSeconds: 720, maxReceiveCount: 5 } as const;
+/** `npm start` runs SQS time 60× faster: the 720 s visibility timeout lasts 12 s. */
+export const localVisibilityTimeoutMs = 12_000;
+
 export interface SqsBridgeOptions {
   readonly handler: SqsHandler;
-  /** Failed receives before a message goes to the dead-letter list (the redrive policy's maxReceiveCount). */
+  /** Failed receives before a message goes to the dead-letter list (the redrive policy's maxReceiveCount). Default 5. */
   readonly maxReceiveCount?: number;
   /** Messages per handler call (the event source mapping's BatchSize). */
   readonly batchSize?: number;
-  /** How long a failed message stays invisible before redelivery. */
+  /** How long a failed message stays invisible before redelivery, here. Default 12 s. */
   readonly visibilityTimeoutMs?: number;
+  /** The same timeout in SQS seconds, as the function is told it. Default 720. */
+  readonly visibilityTimeoutSeconds?: number;
+  /** Where the queue and dead-letter list are kept across restarts; none: memory only. */
+  readonly stateFile?: string;
   readonly queueArn?: string;
   readonly region?: string;
   readonly logger?: Logger;
@@ -34,16 +51,29 @@ export interface DeadLetter {
   readonly lastError?: string;
 }
 
+/** An SQS error, by its name in the API reference (sqs-server.ts puts it on the wire). */
+export class SqsBridgeError extends Error {
+  constructor(readonly type: 'ReceiptHandleIsInvalid' | 'MessageNotInflight' | 'InvalidParameterValue', message: string) {
+    super(message);
+  }
+}
+
 export interface SqsBridge {
   /** Queues an S3 notification carrying `record`, the body S3 sends to SQS. Returns the message id. */
   sendS3Record(record: S3EventRecord): string;
   /** Queues any body (e.g. S3's `s3:TestEvent`). Returns the message id. */
   sendBody(body: string): string;
+  /** ChangeMessageVisibility: the in-flight message of this receipt handle becomes visible `seconds` SQS seconds from now. */
+  changeVisibility(receiptHandle: string, seconds: number): void;
   /** Resolves once every message was either handled or dead-lettered. */
   drain(): Promise<void>;
   readonly deadLetters: readonly DeadLetter[];
+  /** Messages waiting or in flight. */
+  readonly depth: number;
   /** Handler invocations so far. */
   readonly invocations: number;
+  /** Milliseconds one SQS second lasts here. */
+  readonly msPerSecond: number;
   close(): void;
 }
 
@@ -55,27 +85,63 @@ interface QueuedMessage {
   firstReceivedAt?: number;
   visibleAt: number;
   lastError?: string;
+  /** This receive's handle while in flight. */
+  receiptHandle?: string;
+}
+
+interface StoredState {
+  readonly version: 1;
+  readonly messages: QueuedMessage[];
+  readonly deadLetters: DeadLetter[];
+}
+
+function loadState(file: string | undefined): StoredState {
+  if (file === undefined) return { version: 1, messages: [], deadLetters: [] };
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { version: 1, messages: [], deadLetters: [] };
+    throw error;
+  }
+  const state = JSON.parse(text) as StoredState;
+  if (state.version !== 1 || !Array.isArray(state.messages) || !Array.isArray(state.deadLetters)) throw new Error(`${file} is not a local SQS state file`);
+  return state;
 }
 
 export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
-  const maxReceiveCount = options.maxReceiveCount ?? 3;
+  const maxReceiveCount = options.maxReceiveCount ?? cdkQueue.maxReceiveCount;
   const batchSize = options.batchSize ?? 10;
-  const visibilityTimeoutMs = options.visibilityTimeoutMs ?? 200;
+  const visibilityTimeoutMs = options.visibilityTimeoutMs ?? localVisibilityTimeoutMs;
+  const msPerSecond = visibilityTimeoutMs / (options.visibilityTimeoutSeconds ?? cdkQueue.visibilityTimeoutSeconds);
   const region = options.region ?? 'us-east-1';
   const queueArn = options.queueArn ?? `arn:aws:sqs:${region}:000000000000:reelay-local-ingest`;
   const logger = options.logger ?? silentLogger;
+  const stateFile = options.stateFile;
 
-  const queue: QueuedMessage[] = [];
-  const deadLetters: DeadLetter[] = [];
+  const restored = loadState(stateFile);
+  const queue: QueuedMessage[] = restored.messages.map(({ receiptHandle: _inFlight, ...message }) => message);
+  const inFlight = new Map<string, QueuedMessage>();
+  const deadLetters: DeadLetter[] = restored.deadLetters;
   let invocations = 0;
   let running = false;
   let closed = false;
   let wakeTimer: NodeJS.Timeout | undefined;
   let idleWaiters: Array<() => void> = [];
+  if (queue.length > 0) logger.info('local_sqs.restored', { messages: queue.length, deadLetters: deadLetters.length });
+
+  const persist = (): void => {
+    if (stateFile === undefined || closed) return;
+    const state: StoredState = { version: 1, messages: [...queue, ...inFlight.values()], deadLetters };
+    mkdirSync(dirname(stateFile), { recursive: true });
+    const temporary = `${stateFile}.${process.pid}.tmp`;
+    writeFileSync(temporary, JSON.stringify(state));
+    renameSync(temporary, stateFile);
+  };
 
   const toRecord = (message: QueuedMessage): SQSRecord => ({
     messageId: message.messageId,
-    receiptHandle: Buffer.from(`${message.messageId}:${message.receiveCount}`).toString('base64'),
+    receiptHandle: message.receiptHandle ?? '',
     body: message.body,
     attributes: {
       ApproximateReceiveCount: String(message.receiveCount),
@@ -104,9 +170,9 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
       logger.warn('local_sqs.dead_lettered', { messageId: message.messageId, receiveCount: message.receiveCount, reason });
       return;
     }
-    message.visibleAt = Date.now() + visibilityTimeoutMs;
+    // visibleAt was set at receive (the visibility timeout), or since by ChangeMessageVisibility.
     queue.push(message);
-    logger.info('local_sqs.redelivery_scheduled', { messageId: message.messageId, receiveCount: message.receiveCount, reason });
+    logger.info('local_sqs.redelivery_scheduled', { messageId: message.messageId, receiveCount: message.receiveCount, inMs: Math.max(0, message.visibleAt - Date.now()), reason });
   };
 
   const deliver = async (batch: QueuedMessage[]): Promise<void> => {
@@ -114,7 +180,11 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
     for (const message of batch) {
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
+      message.visibleAt = now + visibilityTimeoutMs;
+      message.receiptHandle = Buffer.from(`${message.messageId}:${message.receiveCount}:${randomUUID()}`).toString('base64');
+      inFlight.set(message.receiptHandle, message);
     }
+    persist();
     invocations += 1;
     let failedIds: Set<string>;
     let reason = 'reported in batchItemFailures';
@@ -134,9 +204,13 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
       reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       logger.warn('local_sqs.handler_threw', { messages: batch.length, error });
     }
+    if (closed) return;
     for (const message of batch) {
+      if (message.receiptHandle !== undefined) inFlight.delete(message.receiptHandle);
+      delete message.receiptHandle;
       if (failedIds.has(message.messageId)) fail(message, reason);
     }
+    persist();
   };
 
   const pump = async (): Promise<void> => {
@@ -154,12 +228,14 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
     } finally {
       running = false;
     }
-    const nextVisible = Math.min(...queue.map((message) => message.visibleAt));
-    if (Number.isFinite(nextVisible)) {
-      clearTimeout(wakeTimer);
-      wakeTimer = setTimeout(() => void pump(), Math.max(0, nextVisible - Date.now()));
-    }
+    schedule();
     settleIdle();
+  };
+
+  const schedule = (): void => {
+    const nextVisible = Math.min(...queue.map((message) => message.visibleAt));
+    clearTimeout(wakeTimer);
+    if (Number.isFinite(nextVisible) && !closed) wakeTimer = setTimeout(() => void pump(), Math.max(0, nextVisible - Date.now()));
   };
 
   const sendBody = (body: string): string => {
@@ -167,13 +243,34 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
     const messageId = randomUUID();
     const now = Date.now();
     queue.push({ messageId, body, sentAt: now, receiveCount: 0, visibleAt: now });
+    persist();
     setImmediate(() => void pump());
     return messageId;
   };
 
+  // Restored messages are delivered once their visibility allows.
+  if (queue.length > 0) setImmediate(() => void pump());
+
   return {
     sendBody,
     sendS3Record: (record) => sendBody(JSON.stringify({ Records: [record] })),
+    changeVisibility(receiptHandle, seconds) {
+      // SQS's range (0 to 12 hours), in whole seconds.
+      if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
+        throw new SqsBridgeError('InvalidParameterValue', `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200.`);
+      }
+      const message = inFlight.get(receiptHandle);
+      if (message === undefined) {
+        // A handle of a message this queue still holds (received again since, or waiting), or nobody's.
+        const messageId = Buffer.from(receiptHandle, 'base64').toString().split(':')[0];
+        if (queue.some((queued) => queued.messageId === messageId)) {
+          throw new SqsBridgeError('MessageNotInflight', 'The message referred to is not in flight.');
+        }
+        throw new SqsBridgeError('ReceiptHandleIsInvalid', `The input receipt handle "${receiptHandle}" is not a valid receipt handle.`);
+      }
+      message.visibleAt = Date.now() + seconds * msPerSecond;
+      persist();
+    },
     drain: () =>
       new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
@@ -182,10 +279,16 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
     get deadLetters() {
       return deadLetters;
     },
+    get depth() {
+      return queue.length + inFlight.size;
+    },
     get invocations() {
       return invocations;
     },
+    msPerSecond,
     close() {
+      // The state file keeps what is queued and in flight: the next start delivers it.
+      persist();
       closed = true;
       clearTimeout(wakeTimer);
       queue.length = 0;

@@ -19,6 +19,7 @@ import type { GeneratedSigningKey } from '../mux-emulator/playback.js';
 import type { MuxEmulator } from '../mux-emulator/server.js';
 import type { LocalS3 } from '../s3/server.js';
 import type { SqsBridge } from '../s3/sqs-bridge.js';
+import type { LocalSqsServer } from '../s3/sqs-server.js';
 import type { MetricsRecorder } from './metrics.js';
 
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -120,8 +121,18 @@ export interface LocalStackOptions {
    * its waits between forward retries, how many events it keeps (default 10 000).
    */
   readonly eventBridge?: { readonly forwardUrl?: string; readonly forwardRetryDelaysMs?: readonly number[]; readonly capacity?: number };
-  /** The SQS stand-in's redelivery delay and redrive limit. */
-  readonly sqs?: { readonly visibilityTimeoutMs?: number; readonly maxReceiveCount?: number };
+  /**
+   * The SQS stand-in: how long the CDK app's 720 s visibility timeout lasts here (default 12 s: SQS time runs 60×
+   * faster), the redrive limit (default the CDK app's 5), and where its queue and DLQ are kept across restarts
+   * (default `.local/sqs/ingest.json` when `s3Dir` is the default `.local/s3`, else memory only; null: memory only).
+   */
+  readonly sqs?: {
+    readonly visibilityTimeoutMs?: number;
+    /** The visibility timeout the ingest function is told, in SQS seconds. Default the CDK app's 720. */
+    readonly visibilityTimeoutSeconds?: number;
+    readonly maxReceiveCount?: number;
+    readonly stateFile?: string | null;
+  };
   /** The functions and routes to run. Default functions/routes.json. */
   readonly routeTable?: RouteTable;
   /** The functions' ADMIN_GROUP, and the group `tokens.mint(…, { admin: true })` adds. Default `environment.ADMIN_GROUP`, else `admin`. */
@@ -163,6 +174,8 @@ export interface LocalStack {
   readonly eventBridge: LocalEventBridge;
   readonly s3: LocalS3;
   readonly sqs: SqsBridge;
+  /** The SQS wire endpoint the functions call (SQS_ENDPOINT) and the ingest queue's URL (INGEST_QUEUE_URL). */
+  readonly sqsServer: LocalSqsServer;
   /** Every object-created notification the bucket sent, in order (the bodies the ingest queue received). */
   readonly objectCreated: readonly S3EventRecord[];
   /** The totals of the EMF metrics the functions logged since start (`GET /_local/metrics`, docs/LOCAL.md). */

@@ -50,6 +50,8 @@ const tunables = [
 
 /** The settings that reach the database; a function without database access gets none of them. */
 export const databaseSettings = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'];
+/** The ingest queue: only the SQS-triggered function is told it. */
+export const queueSettings = ['INGEST_QUEUE_URL', 'SQS_ENDPOINT', 'INGEST_QUEUE_VISIBILITY_SECONDS', 'INGEST_QUEUE_MAX_RECEIVE_COUNT'];
 /** Where the publishing functions put their events. */
 export const eventSettings = ['EVENT_BUS_NAME', 'EVENTBRIDGE_ENDPOINT'];
 
@@ -77,6 +79,8 @@ export interface FunctionsEnvironmentInput {
   readonly bindingKey: string;
   /** The local EventBridge's endpoint and the bus the functions publish to. */
   readonly eventBridge: { readonly endpoint: string; readonly busName: string };
+  /** The local SQS endpoint and the ingest queue (told to the SQS-triggered function only, as in AWS). */
+  readonly sqs?: { readonly endpoint: string; readonly queueUrl: string; readonly visibilityTimeoutSeconds: number; readonly maxReceiveCount: number };
   /** Set last (a test's overrides). */
   readonly lambdaEnv: Env;
 }
@@ -113,6 +117,12 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
     // The local EventBridge (shared/events/config.ts): the SDK's endpoint overridden, signing with the keys above.
     EVENT_BUS_NAME: input.eventBridge.busName,
     EVENTBRIDGE_ENDPOINT: input.eventBridge.endpoint,
+    ...(input.sqs && {
+      INGEST_QUEUE_URL: input.sqs.queueUrl,
+      SQS_ENDPOINT: input.sqs.endpoint,
+      INGEST_QUEUE_VISIBILITY_SECONDS: String(input.sqs.visibilityTimeoutSeconds),
+      INGEST_QUEUE_MAX_RECEIVE_COUNT: String(input.sqs.maxReceiveCount),
+    }),
     ...(input.muxEmulator
       ? {
           MUX_TOKEN_ID: input.muxEmulator.tokenId,
@@ -141,7 +151,10 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
     const uses = routeTable.functions[name]?.uses ?? [];
     const secretArn = databaseSecretFor(uses, schema);
     // As in AWS (infra/stack.ts): only the functions that use `events` are told where the bus is.
-    const own = uses.includes('events') ? env : Object.fromEntries(Object.entries(env).filter(([key]) => !eventSettings.includes(key)));
+    const sqsTriggered = routeTable.functions[name]?.trigger === 'sqs';
+    const own = Object.fromEntries(
+      Object.entries(env).filter(([key]) => (uses.includes('events') || !eventSettings.includes(key)) && (sqsTriggered || !queueSettings.includes(key))),
+    );
     const withoutDatabase = Object.fromEntries(Object.entries(own).filter(([key]) => !databaseSettings.includes(key)));
     return secretArn === undefined ? withoutDatabase : { ...own, RDS_SECRET_ARN: secretArn };
   };

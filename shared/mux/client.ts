@@ -6,6 +6,7 @@
 import Mux, { APIError, APIConnectionError } from '@mux/mux-node';
 import type { AssetCreateParams } from '@mux/mux-node/resources/video/assets';
 import { MuxApiError } from '../errors.js';
+import { retryAfterFromHeaders } from './retry-after.js';
 import { parseMuxAsset, type MuxAsset, type MuxAssetStatus, type MuxPlaybackPolicy } from './assets.js';
 import type { MuxConfig, MuxCredentials, MuxVideoQuality } from './config.js';
 
@@ -137,6 +138,7 @@ export function toMuxApiError(error: unknown, operation: string): MuxApiError {
     const detail = describeMuxErrorBody(error.error) ?? 'no error body';
     return new MuxApiError(`Mux ${operation} failed with ${error.status}: ${detail}`, error.status, isRetryableStatus(error.status), {
       cause: error,
+      retryAfterMs: retryAfterFromHeaders(error.headers),
     });
   }
   const message = error instanceof Error ? error.message : String(error);
@@ -252,7 +254,9 @@ export function createMuxGateway(mux: Mux, options: GatewayOptions = {}): MuxGat
       }
       if (!response.ok) {
         await response.body?.cancel();
-        throw new MuxApiError(`Mux text fetch failed with ${response.status}`, response.status, isRetryableStatus(response.status));
+        throw new MuxApiError(`Mux text fetch failed with ${response.status}`, response.status, isRetryableStatus(response.status), {
+          retryAfterMs: retryAfterFromHeaders(response.headers),
+        });
       }
       return response.text();
     },

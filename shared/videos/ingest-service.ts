@@ -17,8 +17,12 @@
  *    legacy schema the object's `reelay-options` metadata) and a passthrough tagged for the video and the attempt
  *    (shared/mux/binding.ts), and stored with VideoDB.attachMuxAsset, which never overwrites what a faster webhook
  *    stored for the same asset, and replaces another asset a webhook bound meanwhile.
- * 5. Mux 408/409/429/5xx and timeouts give the claim back and report `retry` (SQS redelivers; the DLQ catches the
- *    rest). A permanent refusal (4xx) makes the video `errored` with Mux's message.
+ * 5. Mux 408/409/429/5xx and timeouts give the claim back and report `retry` with Mux's Retry-After (SQS redelivers
+ *    then: functions/ingest/handler.ts; the DLQ catches the rest). A permanent refusal (4xx) makes the video `errored`
+ *    with Mux's message. Any other failure after the claim (the passthrough search, presigning) gives the claim back
+ *    too, so the next delivery can claim at once instead of waiting for it to go stale.
+ * 6. While Mux throttles (a 429's Retry-After, MuxThrottleGate), ingests in this container do not call it: they
+ *    report `retry` with the time left, before claiming.
  *
  * Mux is called with SDK retries off (shared/runtime/mux.ts): an SDK retry of a timed-out create would make a second
  * asset, which the passthrough search of the next delivery cannot tell from the first.
@@ -34,6 +38,7 @@ import type { MuxAsset } from '../mux/assets.js';
 import type { AssetBinder } from '../mux/binding.js';
 import type { MuxGateway } from '../mux/client.js';
 import { AssetOwnership } from './asset-ownership.js';
+import type { MuxThrottleGate } from './ingest-backoff.js';
 import type { IngestSettings } from './ingest-settings.js';
 import type { VideoDeletion } from './video-deletion.js';
 import { ingestOptions, ingestOptionsFromColumn, ingestOptionsFromMetadata, type IngestOptions } from './ingest-options.js';
@@ -56,6 +61,8 @@ export interface IngestServiceOptions extends IngestSettings {
    * Without it, the asset made for a deleted video is still deleted and reconcile finishes the rest.
    */
   readonly deletion?: () => Promise<Pick<VideoDeletion, 'finish'>>;
+  /** Shared by the ingests of one container: no Mux call while a 429's Retry-After runs. Without it, none is kept. */
+  readonly throttle?: MuxThrottleGate;
 }
 
 export type IngestOutcome =
@@ -67,8 +74,16 @@ export type IngestOutcome =
     }
   /** Mux refused the input for good; the video is `errored` with the message. */
   | { readonly result: 'rejected'; readonly videoId: string; readonly error: string }
-  /** Try again later: the SQS message is reported failed so it is redelivered. */
-  | { readonly result: 'retry'; readonly videoId: string; readonly reason: 'mux_unavailable' | 'claimed_elsewhere' };
+  /**
+   * Try again later: the SQS message is reported failed so it is redelivered. `retryAfterMs`: what Mux asked for
+   * (a 429's Retry-After, or what is left of it when this container's gate deferred the call without calling).
+   */
+  | {
+      readonly result: 'retry';
+      readonly videoId: string;
+      readonly reason: 'mux_unavailable' | 'mux_throttled' | 'claimed_elsewhere';
+      readonly retryAfterMs?: number;
+    };
 
 export interface IngestVideoOptions {
   /** Statuses the video may be claimed from. */
@@ -80,6 +95,16 @@ export interface IngestVideoOptions {
   /** Only claim below this many attempts. */
   readonly maxAttempts?: number;
 }
+
+/** What an ingest found before creating: an asset to adopt, or what the create needs. */
+type Prepared =
+  | { readonly existing: MuxAsset }
+  | {
+      readonly existing: null;
+      readonly gateway: Awaited<ReturnType<IngestServiceOptions['gateway']>>;
+      readonly requested: IngestOptions;
+      readonly input: Awaited<ReturnType<IngestStorage['presignGet']>>;
+    };
 
 const defaultInputUrlTtlSeconds = 6 * 3600;
 /** Video ids are UUIDs (any other folder name is nobody's video, and is not looked up). */
@@ -96,6 +121,7 @@ export class IngestService {
   readonly #staleClaimSeconds: number;
   readonly #searchPages: number;
   readonly #deletion: IngestServiceOptions['deletion'];
+  readonly #throttle: MuxThrottleGate | undefined;
 
   constructor(options: IngestServiceOptions) {
     this.#videos = options.videos;
@@ -108,6 +134,7 @@ export class IngestService {
     this.#staleClaimSeconds = options.staleClaimSeconds ?? 900;
     this.#searchPages = options.passthroughSearchPages ?? 5;
     this.#deletion = options.deletion;
+    this.#throttle = options.throttle;
   }
 
   /** One object from an S3 event notification. */
@@ -144,25 +171,38 @@ export class IngestService {
   async ingestVideo(video: VideoRecord, options: IngestVideoOptions): Promise<IngestOutcome> {
     const log = this.#logger.child({ videoId: video.id });
     const replaces = options.replaces ?? null;
-    const claim = await this.#videos.claimIngest(video.id, {
-      from: options.from,
-      staleClaimSeconds: this.#staleClaimSeconds,
-      ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
-      ...(replaces === null ? {} : { resetAsset: true }),
-    });
-    if (claim.video === null) return this.#unclaimed(video.id, log);
+    const wait = this.#throttle?.waitMs() ?? 0;
+    if (wait > 0) {
+      log.info('ingest.mux_throttled', { retryAfterMs: wait });
+      return { result: 'retry', videoId: video.id, reason: 'mux_throttled', retryAfterMs: wait };
+    }
+    const claimOnce = () =>
+      this.#videos.claimIngest(video.id, {
+        from: options.from,
+        staleClaimSeconds: this.#staleClaimSeconds,
+        ...(options.maxAttempts === undefined ? {} : { maxAttempts: options.maxAttempts }),
+        ...(replaces === null ? {} : { resetAsset: true }),
+      });
+    let claim = await claimOnce();
+    // Lost to a holder that gave the claim back since (reconcile's ingest after a Mux failure, or this video's other
+    // delivery): the video is claimable again, so claim it now rather than drop this delivery. Once: a second loss
+    // is a live race, and the `retry` below brings the message back.
+    if (claim.video === null && (await this.#claimableAgain(video.id, options))) claim = await claimOnce();
+    if (claim.video === null) return this.#unclaimed(video.id, options, log);
     const claimed = claim.video;
     const attempts = claimed.mux.ingestAttempts ?? 0;
     const isRetry = (options.receiveCount ?? 1) > 1 || attempts > 1 || replaces !== null;
-    const gateway = await this.#gateway();
-
-    if (isRetry) {
-      const existing = await this.#findExisting(claimed, replaces, gateway, log);
-      if (existing) return this.#attach(claimed, existing, replaces, 'adopted', undefined, log);
+    let prepared: Prepared;
+    try {
+      prepared = await this.#prepare(claimed, replaces, isRetry, log);
+    } catch (error) {
+      // Nothing was created: the claim goes back at once (held, it would block every retry until it went stale).
+      await this.#release(claimed.id, log);
+      if (error instanceof MuxApiError && error.retryable) return this.#muxUnavailable(claimed.id, error, log);
+      throw error;
     }
-
-    const requested = await this.#requestedOptions(claimed);
-    const input = await this.#storage.presignGet({ key: claimed.s3Key, ttlSeconds: this.#inputUrlTtlSeconds });
+    if (prepared.existing !== null) return this.#attach(claimed, prepared.existing, replaces, 'adopted', undefined, log);
+    const { gateway, requested, input } = prepared;
     log.info('ingest.create_asset', { attempt: attempts, options: requested, inputUrlExpiresAt: input.expiresAt });
     let asset: MuxAsset;
     try {
@@ -174,9 +214,8 @@ export class IngestService {
         throw error;
       }
       if (error.retryable) {
-        log.warn('ingest.mux_unavailable', { error });
         await this.#release(claimed.id, log);
-        return { result: 'retry', videoId: claimed.id, reason: 'mux_unavailable' };
+        return this.#muxUnavailable(claimed.id, error, log);
       }
       const message = `rejected: ${error.message}`;
       log.error('ingest.rejected', { error });
@@ -186,8 +225,36 @@ export class IngestService {
     return this.#attach(claimed, asset, replaces, 'created', requested, log);
   }
 
+  /** Before the create: the asset a retry adopts instead, or what the create needs. Creates nothing. */
+  async #prepare(claimed: VideoRecord, replaces: string | null, isRetry: boolean, log: Logger): Promise<Prepared> {
+    const gateway = await this.#gateway();
+    const existing = isRetry ? await this.#findExisting(claimed, replaces, gateway, log) : null;
+    if (existing !== null) return { existing };
+    const requested = await this.#requestedOptions(claimed);
+    const input = await this.#storage.presignGet({ key: claimed.s3Key, ttlSeconds: this.#inputUrlTtlSeconds });
+    return { existing, gateway, requested, input };
+  }
+
+  /** A retryable Mux failure: `retry`, with Mux's Retry-After, which also closes this container's gate. */
+  #muxUnavailable(videoId: string, error: MuxApiError, log: Logger): IngestOutcome {
+    log.warn('ingest.mux_unavailable', { error, retryAfterMs: error.retryAfterMs ?? null });
+    if (error.retryAfterMs !== undefined && error.status === 429) this.#throttle?.throttled(error.retryAfterMs);
+    return {
+      result: 'retry',
+      videoId,
+      reason: 'mux_unavailable',
+      ...(error.retryAfterMs === undefined ? {} : { retryAfterMs: error.retryAfterMs }),
+    };
+  }
+
+  /** Whether the video is back in a status this ingest may claim from (its claim was given back meanwhile). */
+  async #claimableAgain(videoId: string, options: IngestVideoOptions): Promise<boolean> {
+    const current = await this.#videos.findById(videoId);
+    return current !== null && options.from.includes(current.status) && (options.maxAttempts === undefined || (current.mux.ingestAttempts ?? 0) < options.maxAttempts);
+  }
+
   /** Someone else has the video: done (it has an asset, or is past ingest), or being created right now. */
-  async #unclaimed(videoId: string, log: Logger): Promise<IngestOutcome> {
+  async #unclaimed(videoId: string, options: IngestVideoOptions, log: Logger): Promise<IngestOutcome> {
     const current = await this.#videos.findById(videoId);
     if (current?.status === 'processing' && current.mux.assetId === null && hasMuxColumns(current)) {
       // Adopting never creates, so it is safe while another ingest may hold the claim.
@@ -199,7 +266,13 @@ export class IngestService {
     // Cancelled or deleted between this delivery's read and its claim: the upload that landed must not stay either.
     if (current?.status === 'cancelled') return this.#sealCancelled(current, log);
     if (current === null || current.status === 'deleting') return this.#removeUploadOfDeleted(videoId, log, current);
-    log.info('ingest.skipped', { reason: 'not_claimable', status: current?.status ?? null });
+    // Claimable again after two lost claims (a claim given back twice meanwhile): still someone's to ingest, so the
+    // message must come back, never be acknowledged and dropped.
+    if (options.from.includes(current.status) && (options.maxAttempts === undefined || (current.mux.ingestAttempts ?? 0) < options.maxAttempts)) {
+      log.info('ingest.claimed_elsewhere', { status: current.status });
+      return { result: 'retry', videoId, reason: 'claimed_elsewhere' };
+    }
+    log.info('ingest.skipped', { reason: 'not_claimable', status: current.status });
     return { result: 'skipped', videoId, reason: 'not_claimable' };
   }
 

@@ -103,9 +103,10 @@ describe.each(backends)('ingest function on %s', (backend) => {
     });
 
     it.each([
-      ['a 429 with retry-after', (p: Pipeline) => p.mux.faults.rateLimitNextCreates(1, 1)],
-      ['a 500', (p: Pipeline) => p.mux.faults.failNextCreates(1, 500)],
-    ])('reports the message failed on %s and succeeds on redelivery', async (_name, inject) => {
+      // The redelivery comes after the Retry-After: before it, this container's throttle gate defers without calling Mux.
+      ['a 429 with retry-after', (p: Pipeline) => p.mux.faults.rateLimitNextCreates(1, 1), 1_100],
+      ['a 500', (p: Pipeline) => p.mux.faults.failNextCreates(1, 500), 0],
+    ])('reports the message failed on %s and succeeds on redelivery', async (_name, inject, redeliverAfterMs) => {
       const { video, record } = await pipeline.upload();
       inject(pipeline);
 
@@ -113,6 +114,7 @@ describe.each(backends)('ingest function on %s', (backend) => {
       expect(assetsFor(pipeline, video.id)).toHaveLength(0);
       expect((await pipeline.videos.findById(video.id))?.status).toBe('uploaded');
 
+      await new Promise((resolve) => setTimeout(resolve, redeliverAfterMs));
       expect((await pipeline.ingest(sqsEvent([{ record, messageId: 'busy' }], 2))).batchItemFailures).toEqual([]);
       expect(assetsFor(pipeline, video.id)).toHaveLength(1);
       expect((await pipeline.videos.findById(video.id))?.status).toBe('processing');

@@ -172,6 +172,9 @@ const fakeTokenValues: Record<string, string> = {
   EVENT_BUS_NAME: 'reelay-smoke',
   MUX_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-mux-AbCdEf',
   MUX_BINDING_KEY_SECRET_ARN: smokeBindingKeyArn,
+  // Loopback and refused (port 1): the SQS client may take its endpoint from the queue URL.
+  INGEST_QUEUE_URL: 'http://127.0.0.1:1/123456789012/smoke-ingest',
+  INGEST_DLQ_URL: 'http://127.0.0.1:1/123456789012/smoke-ingest-dlq',
   DATABASE_ROLE_SECRET_ARNS: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-app-AbCdEf,arn:aws:secretsmanager:us-east-1:123456789012:secret:smoke-read-AbCdEf',
 };
 

@@ -130,7 +130,7 @@ describe.each([
     if (readsMuxSecret(spec, signed)) expected.add('secretsmanager');
     if (spec.uses.some((use) => use === 'bucket' || use === 'bucket-read' || use === 'bucket-delete' || use.startsWith('pending-work'))) expected.add('s3');
     if (spec.uses.includes('pending-work-sweep')) expected.add('cloudwatch');
-    if (spec.trigger === 'sqs') expected.add('sqs');
+    if (spec.trigger === 'sqs' || spec.uses.includes('ingest-dead-letters')) expected.add('sqs');
     const publishes = (eventPublishers as readonly string[]).includes(name);
     if (publishes) expected.add('events');
     expect([...services].sort()).toEqual([...expected].sort());
@@ -204,6 +204,18 @@ describe.each([
     if (spec.trigger === 'sqs') {
       expect(resourcesFor(statements, 'sqs:')).toEqual([expect.stringMatching(/^<UploadsIngestQueue\w+\.Arn>$/)]);
       expect(actions).not.toContain('sqs:SendMessage');
+      // A throttled message is brought back when Mux says (functions/ingest/handler.ts).
+      expect(actions).toContain('sqs:ChangeMessageVisibility');
+    }
+    if (spec.uses.includes('ingest-dead-letters')) {
+      // The dead-letter drain: receive and delete on the DLQ, send back to the ingest queue; nothing else of SQS.
+      const sqsStatements = statements.filter((statement) => actionsOf([statement]).some((action) => action.startsWith('sqs:')));
+      expect(sqsStatements.map((statement) => [actionsOf([statement]).sort(), resourcesFor([statement], 'sqs:')])).toEqual([
+        [['sqs:DeleteMessage', 'sqs:ReceiveMessage'], [expect.stringMatching(/^<UploadsDeadLetterQueue\w+\.Arn>$/)]],
+        [['sqs:SendMessage'], [expect.stringMatching(/^<UploadsIngestQueue\w+\.Arn>$/)]],
+      ]);
+    } else if (spec.trigger !== 'sqs') {
+      expect(actions.filter((action) => action.startsWith('sqs:'))).toEqual([]);
     }
   });
 

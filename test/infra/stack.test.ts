@@ -62,6 +62,23 @@ describe('the dev stage (defaults)', () => {
     expect(environmentOf(dev, 'videos').PENDING_WORK_BUCKET).toBeUndefined();
   });
 
+  it('tells ingest its queue (URL, visibility timeout, receives before the DLQ), and no other function', () => {
+    const queueRef = { Ref: logicalIdOf(dev, 'AWS::SQS::Queue', '/Uploads/IngestQueue/Resource') };
+    expect(environmentOf(dev, 'ingest')).toMatchObject({ INGEST_QUEUE_URL: queueRef, INGEST_QUEUE_VISIBILITY_SECONDS: '720', INGEST_QUEUE_MAX_RECEIVE_COUNT: '5' });
+    const queue = resourcesOfType(dev.json, 'AWS::SQS::Queue').find(([id]) => id === queueRef.Ref)?.[1];
+    expect(queue?.Properties).toMatchObject({ VisibilityTimeout: 720, RedrivePolicy: { maxReceiveCount: 5 } });
+    for (const spec of manifest.functions.filter((fn) => fn.name !== 'ingest' && !fn.uses.includes('ingest-dead-letters'))) {
+      expect(environmentOf(dev, spec.name), spec.name).not.toHaveProperty('INGEST_QUEUE_URL');
+    }
+  });
+
+  it('tells the dead-letter drain (reconcile) the DLQ and the ingest queue it sends back to', () => {
+    const queueRef = { Ref: logicalIdOf(dev, 'AWS::SQS::Queue', '/Uploads/IngestQueue/Resource') };
+    const dlqRef = { Ref: logicalIdOf(dev, 'AWS::SQS::Queue', '/Uploads/DeadLetterQueue/Resource') };
+    expect(environmentOf(dev, 'reconcile')).toMatchObject({ INGEST_DLQ_URL: dlqRef, INGEST_QUEUE_URL: queueRef, INGEST_QUEUE_MAX_RECEIVE_COUNT: '5' });
+    for (const spec of manifest.functions.filter((fn) => !fn.uses.includes('ingest-dead-letters'))) expect(environmentOf(dev, spec.name), spec.name).not.toHaveProperty('INGEST_DLQ_URL');
+  });
+
   describe('Aurora PostgreSQL Serverless v2', () => {
     it('enables the Data API, scales to 0 ACU with auto-pause, encrypts storage and keeps backups', () => {
       dev.template.resourceCountIs('AWS::RDS::DBCluster', 1);

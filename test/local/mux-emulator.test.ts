@@ -204,6 +204,19 @@ describe('Mux emulator API', () => {
     expect(emulator.assets.size).toBe(0);
   });
 
+  it('throttles every asset call for a window, with the seconds left as Retry-After, then serves again', async () => {
+    let now = Date.parse('2026-12-03T12:00:00Z');
+    const { emulator, files, mux } = await setup({ now: () => now });
+    emulator.faults.throttleFor(2_500);
+    const listed = await api(emulator, '/video/v1/assets');
+    expect([listed.status, listed.headers.get('retry-after')]).toEqual([429, '3']);
+    now += 1_000;
+    await expect(mux.createAsset({ inputUrl: `${files.url}/video.mp4`, passthrough: 'video-throttled' })).rejects.toMatchObject({ status: 429, retryAfterMs: 2_000 });
+    now += 1_500;
+    expect((await api(emulator, '/video/v1/assets')).status).toBe(200);
+    expect(emulator.requests.map((request) => request.status)).toEqual([429, 429, 200]);
+  });
+
   it('deletes an asset: 204, a deleted event, then 404 and gone from the list', async () => {
     const { emulator, receiver, files, mux } = await setup();
     const created = await mux.createAsset({ inputUrl: `${files.url}/video.mp4`, passthrough: 'video-delete' });

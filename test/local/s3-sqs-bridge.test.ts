@@ -1,9 +1,16 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { ChangeMessageVisibilityCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
+import { functionSizing } from '../../infra/constructs/functions.js';
 import { objectsCreated, parseS3SqsEvent } from '../../shared/storage/events.js';
-import { createSqsBridge } from '../../local/s3/sqs-bridge.js';
-import type { SqsBridge, SqsHandler } from '../../local/s3/sqs-bridge.js';
+import { cdkQueue, createSqsBridge, localVisibilityTimeoutMs } from '../../local/s3/sqs-bridge.js';
+import type { SqsBridge, SqsBridgeOptions, SqsHandler } from '../../local/s3/sqs-bridge.js';
+import { startLocalSqsServer } from '../../local/s3/sqs-server.js';
+import { sqsMessageVisibility } from '../../shared/queue/visibility.js';
 import { startTestS3 } from '../storage/local-s3.js';
 
 const bridges: SqsBridge[] = [];
@@ -11,7 +18,7 @@ afterEach(() => {
   for (const bridge of bridges.splice(0)) bridge.close();
 });
 
-function bridgeFor(handler: SqsHandler, options: { maxReceiveCount?: number; batchSize?: number } = {}): SqsBridge {
+function bridgeFor(handler: SqsHandler, options: Partial<SqsBridgeOptions> = {}): SqsBridge {
   const bridge = createSqsBridge({ handler, visibilityTimeoutMs: 10, ...options });
   bridges.push(bridge);
   return bridge;
@@ -112,6 +119,94 @@ describe('local SQS bridge', () => {
       expect(keys).toEqual(['uploads/über clip+1/source.mp4']);
     } finally {
       await s3.dispose();
+    }
+  });
+
+  it('uses the CDK app’s queue settings, scaled: 5 receives, 720 s of visibility lasting 12 s', () => {
+    // infra/constructs/upload-bucket.ts: six times the SQS function's timeout (test/infra/stack.test.ts checks 720 and 5).
+    expect(cdkQueue.visibilityTimeoutSeconds).toBe(functionSizing.sqs.timeout.toSeconds() * 6);
+    expect(cdkQueue.maxReceiveCount).toBe(5);
+    const bridge = bridgeFor(() => undefined, { visibilityTimeoutMs: undefined });
+    expect(bridge.msPerSecond).toBe(localVisibilityTimeoutMs / 720);
+    expect(localVisibilityTimeoutMs).toBe(12_000);
+  });
+
+  it('brings a failed message back when ChangeMessageVisibility said, sent by the SQS SDK on its wire', async () => {
+    const seen: number[] = [];
+    // 720 SQS seconds last 7.2 s here: 1 s lasts 10 ms.
+    const server = { current: undefined as Awaited<ReturnType<typeof startLocalSqsServer>> | undefined };
+    const bridge = bridgeFor(async (event) => {
+      seen.push(Date.now());
+      const record = event.Records[0];
+      if (!record || seen.length > 1) return { batchItemFailures: [] };
+      const settings = { queueUrl: server.current?.queueUrl ?? '', region: 'us-east-1', visibilityTimeoutSeconds: 720, maxReceiveCount: 5, endpoint: server.current?.endpoint ?? '', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } };
+      await sqsMessageVisibility(settings).change(record.receiptHandle, 5);
+      return { batchItemFailures: [{ itemIdentifier: record.messageId }] };
+    }, { visibilityTimeoutMs: 7_200 });
+    server.current = await startLocalSqsServer({ bridge });
+    try {
+      bridge.sendBody('throttled');
+      await bridge.drain();
+      expect(seen).toHaveLength(2);
+      const waited = (seen[1] ?? 0) - (seen[0] ?? 0);
+      // 5 s → 50 ms here: far sooner than the 7.2 s visibility timeout.
+      expect(waited).toBeGreaterThanOrEqual(45);
+      expect(waited).toBeLessThan(1_000);
+    } finally {
+      await server.current.close();
+    }
+  });
+
+  it('answers SQS’s errors on the wire: a handle not in flight, an unknown queue, a timeout out of range', async () => {
+    const bridge = bridgeFor(() => undefined);
+    const server = await startLocalSqsServer({ bridge });
+    const client = new SQSClient({ region: 'us-east-1', endpoint: server.endpoint, credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 1 });
+    const change = (input: { QueueUrl?: string; ReceiptHandle?: string; VisibilityTimeout?: number }) =>
+      client.send(new ChangeMessageVisibilityCommand({ QueueUrl: server.queueUrl, ReceiptHandle: 'bm9ib2R5', VisibilityTimeout: 1, ...input })).then(
+        () => 'ok',
+        (error: Error) => error.name,
+      );
+    try {
+      expect(await change({})).toBe('ReceiptHandleIsInvalid');
+      expect(await change({ QueueUrl: `${server.endpoint}/000000000000/other` })).toBe('QueueDoesNotExist');
+      expect(await change({ VisibilityTimeout: 43_201 })).toBe('InvalidParameterValue');
+    } finally {
+      client.destroy();
+      await server.close();
+    }
+  });
+
+  it('keeps its queue, in-flight messages and dead letters in its state file across a restart', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'reelay-sqs-'));
+    const stateFile = join(dir, 'ingest.json');
+    try {
+      let release: () => void = () => undefined;
+      const first = createSqsBridge({
+        stateFile,
+        visibilityTimeoutMs: 20,
+        maxReceiveCount: 1,
+        handler: (event) =>
+          event.Records[0]?.body === 'poison'
+            ? { batchItemFailures: [{ itemIdentifier: event.Records[0].messageId }] }
+            : new Promise<undefined>((resolve) => (release = () => resolve(undefined))),
+      });
+      first.sendBody('poison');
+      await first.drain();
+      first.sendBody('in flight when stopped');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      first.close();
+      release();
+
+      const received: string[] = [];
+      const second = createSqsBridge({ stateFile, visibilityTimeoutMs: 20, handler: (event) => void received.push(...event.Records.map((record) => `${record.body}#${record.attributes.ApproximateReceiveCount}`)) });
+      bridges.push(second);
+      expect(second.deadLetters.map((letter) => letter.body)).toEqual(['poison']);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      await second.drain();
+      expect(received).toEqual(['in flight when stopped#2']);
+      expect(second.depth).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

@@ -117,10 +117,19 @@ describe('MuxGateway over the SDK, against the emulator', () => {
     expect(await mux.getInputs('no-such-asset')).toBeNull();
   });
 
+  it('carries the Retry-After of a 429 on the error; a 500 without one carries none', async () => {
+    emulator.faults.rateLimitNextCreates(1, 7);
+    expect(await expectMuxError(gateway().createAsset({ inputUrl, passthrough: 'video-429-later' }))).toMatchObject({ status: 429, retryAfterMs: 7000 });
+    emulator.faults.failNextCreates(1, 500);
+    const failed = await expectMuxError(gateway().createAsset({ inputUrl, passthrough: 'video-500' }));
+    expect(failed.status).toBe(500);
+    expect(failed.retryAfterMs).toBeUndefined();
+  });
+
   it('reports 429 as a retryable MuxApiError, and the SDK retries it when allowed', async () => {
     emulator.faults.rateLimitNextCreates(1, 0);
     const error = await expectMuxError(gateway().createAsset({ inputUrl, passthrough: 'video-429' }));
-    expect(error).toMatchObject({ status: 429, retryable: true, code: 'mux_api_error' });
+    expect(error).toMatchObject({ status: 429, retryable: true, code: 'mux_api_error', retryAfterMs: 0 });
 
     emulator.faults.rateLimitNextCreates(1, 0);
     const before = emulator.requests.filter((request) => request.method === 'POST').length;

@@ -63,15 +63,17 @@ export function recordFigures(context: TestContext, figures: ScenarioFigures): v
 /**
  * Production's timing ratios, scaled down: a claim whose holder died (or whose claiming UPDATE's answer was lost) is
  * taken over once stale, and the queue's redeliveries must outlast that (AWS: 5 receives × a 12 min visibility
- * timeout > the 15 min stale-claim window > the 2 min ingest timeout). Here: 5 × 1.5 s > 4 s > the Mux timeouts.
+ * timeout > the 15 min stale-claim window > the 2 min ingest timeout). Here: 5 × 2 s > 4 s > the Mux timeouts.
+ * SQS runs in real time (the function is told the 2 s it lasts): Mux's Retry-After is in real seconds, and a queue
+ * whose seconds ran faster would bring a throttled message back before the emulator's throttle ends.
  */
-const visibilityTimeoutMs = 1_500;
+const visibilityTimeoutSeconds = 2;
 const staleClaimSeconds = 4;
 
 export async function startReliabilityStack(options: TestStackOptions = {}): Promise<TestStack> {
   return startTestStack({
     ...options,
-    sqs: { maxReceiveCount: productionMaxReceiveCount, visibilityTimeoutMs, ...options.sqs },
+    sqs: { maxReceiveCount: productionMaxReceiveCount, visibilityTimeoutMs: visibilityTimeoutSeconds * 1000, visibilityTimeoutSeconds, ...options.sqs },
     lambdaEnv: { LOG_LEVEL: 'info', INGEST_STALE_CLAIM_SECONDS: String(staleClaimSeconds), ...options.lambdaEnv },
   });
 }

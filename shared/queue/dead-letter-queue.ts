@@ -1,0 +1,65 @@
+/**
+ * The ingest DLQ through @aws-sdk/client-sqs (imported on first use: reconcile loads it only when it drains), for
+ * shared/videos/dead-letters.ts. Receives without waiting (a scheduled run must not idle 20 s on an empty queue);
+ * redrives with SendMessage to the ingest queue, which gives the body a fresh receive count.
+ */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { readHttpUrl, type Env } from '../config/reader.js';
+import { once } from '../runtime/lazy.js';
+import type { DeadLetterMessage, DeadLetterQueue } from '../videos/dead-letters.js';
+import { ingestQueueSettingsFromEnv, type IngestQueueSettings } from './config.js';
+
+export const redrivesAttribute = 'reelay-redrives';
+
+export interface DeadLetterQueueSettings extends IngestQueueSettings {
+  /** INGEST_DLQ_URL. */
+  readonly deadLetterQueueUrl: string;
+}
+
+/** Undefined unless both INGEST_QUEUE_URL and INGEST_DLQ_URL are set (the stack sets them for reconcile). */
+export function deadLetterQueueSettingsFromEnv(env: Env): DeadLetterQueueSettings | undefined {
+  const queue = ingestQueueSettingsFromEnv(env);
+  const deadLetterQueueUrl = readHttpUrl(env, 'INGEST_DLQ_URL');
+  if (queue === undefined || deadLetterQueueUrl === undefined) return undefined;
+  return { ...queue, deadLetterQueueUrl };
+}
+
+export function sqsDeadLetterQueue(settings: DeadLetterQueueSettings, options: { client?: Pick<SQSClient, 'send'> } = {}): DeadLetterQueue {
+  const sdk = once(async () => {
+    const module = await import('@aws-sdk/client-sqs');
+    const client = options.client ?? new module.SQSClient({
+      region: settings.region,
+      maxAttempts: 2,
+      ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+      ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
+    });
+    return { client, module };
+  });
+  return {
+    async receive(max) {
+      const { client, module } = await sdk();
+      const answer = await client.send(
+        new module.ReceiveMessageCommand({ QueueUrl: settings.deadLetterQueueUrl, MaxNumberOfMessages: Math.max(1, Math.min(10, max)), WaitTimeSeconds: 0, MessageAttributeNames: [redrivesAttribute] }),
+      );
+      return (answer.Messages ?? []).flatMap((message): DeadLetterMessage[] => {
+        if (message.MessageId === undefined || message.ReceiptHandle === undefined) return [];
+        const redrives = Number(message.MessageAttributes?.[redrivesAttribute]?.StringValue ?? '0');
+        return [{ messageId: message.MessageId, receiptHandle: message.ReceiptHandle, body: message.Body ?? '', redrives: Number.isInteger(redrives) && redrives > 0 ? redrives : 0 }];
+      });
+    },
+    async delete(message) {
+      const { client, module } = await sdk();
+      await client.send(new module.DeleteMessageCommand({ QueueUrl: settings.deadLetterQueueUrl, ReceiptHandle: message.receiptHandle }));
+    },
+    async redrive(message, redrives) {
+      const { client, module } = await sdk();
+      await client.send(
+        new module.SendMessageCommand({
+          QueueUrl: settings.queueUrl,
+          MessageBody: message.body,
+          MessageAttributes: { [redrivesAttribute]: { DataType: 'Number', StringValue: String(redrives) } },
+        }),
+      );
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * ChangeMessageVisibility on the ingest queue, through @aws-sdk/client-sqs imported on the first call: a batch in
+ * which nothing must be retried never loads it (the module is in the bundle, but evaluated only then; cold start is
+ * unchanged). The SDK's own retries stay at one extra try: a failed change only means the message waits the queue's
+ * visibility timeout, as it did before.
+ */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import { once } from '../runtime/lazy.js';
+import type { IngestQueueSettings } from './config.js';
+
+export interface MessageVisibility {
+  /** The message (by this receive's handle) becomes visible again in `seconds`. */
+  change(receiptHandle: string, seconds: number): Promise<void>;
+}
+
+export function sqsMessageVisibility(settings: IngestQueueSettings, options: { client?: Pick<SQSClient, 'send'> } = {}): MessageVisibility {
+  const client = once(async () => {
+    const sdk = await import('@aws-sdk/client-sqs');
+    const sqs = options.client ?? new sdk.SQSClient({
+      region: settings.region,
+      maxAttempts: 2,
+      ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+      ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
+    });
+    return { sqs, ChangeMessageVisibilityCommand: sdk.ChangeMessageVisibilityCommand };
+  });
+  return {
+    async change(receiptHandle, seconds) {
+      const { sqs, ChangeMessageVisibilityCommand } = await client();
+      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: settings.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+    },
+  };
+}
