@@ -19,6 +19,9 @@ import { decideScheduledRun, type GateReason } from '../../shared/runtime/idle-g
 import { lazyHandler, once } from '../../shared/runtime/lazy.js';
 import { muxRuntime } from '../../shared/runtime/mux.js';
 import { storageOnDemand } from '../../shared/runtime/storage-on-demand.js';
+import { functionDeadLetterDrain } from '../../shared/runtime/dead-letter-drain.js';
+import { deadLetterQueueSettingsFromEnv, type DeadLetterQueueSettings } from '../../shared/queue/dead-letter-queue.js';
+import type { DeadLetterDrainReport, DeadLetterQueue } from '../../shared/videos/dead-letters.js';
 import { optionalStorageSettingsFromEnv, type StorageSettings } from '../../shared/storage/config.js';
 import { pendingWorkSettingsFromEnv, type PendingWork, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { pendingWorkFor } from '../../shared/storage/pending-work-sweep.js';
@@ -37,11 +40,13 @@ export interface ReconcileHandlerOptions extends DatabaseFunctionOptions, EventF
   readonly pendingWork?: PendingWork;
   /** Instead of the probe DATABASE_CLUSTER_ID / DATABASE_ACTIVITY_URL name (tests). */
   readonly activityProbe?: DatabaseActivityProbe;
+  /** Instead of the ingest DLQ INGEST_DLQ_URL names (tests). */
+  readonly deadLetterQueue?: DeadLetterQueue;
   readonly now?: () => Date;
 }
 
-/** A scheduled run's summary: why it ran, or that it skipped (all counts zero). */
-export type ReconcileResult = ReconcileSummary & { readonly gate?: GateReason; readonly skipped?: true };
+/** A scheduled run's summary: why it ran, or that it skipped (all counts zero); what the dead-letter drain did. */
+export type ReconcileResult = ReconcileSummary & { readonly gate?: GateReason; readonly skipped?: true; readonly deadLetters?: DeadLetterDrainReport | null };
 
 /** Everything the reconcile function reads from its environment, parsed once at cold start. */
 export interface ReconcileConfig extends FunctionConfig {
@@ -49,6 +54,8 @@ export interface ReconcileConfig extends FunctionConfig {
   readonly mux: MuxSettings;
   /** The bucket is needed only by sweeps that ingest or write captions; undefined when UPLOAD_BUCKET is unset. */
   readonly storage: StorageSettings | undefined;
+  /** INGEST_DLQ_URL and INGEST_QUEUE_URL: the ingest DLQ this run drains (unset: no drain, as before issue N). */
+  readonly deadLetters: DeadLetterQueueSettings | undefined;
   readonly ingest: Pick<IngestServiceOptions, 'inputUrlTtlSeconds' | 'staleClaimSeconds'>;
   /** MAX_INGEST_ATTEMPTS: the service's default when unset. */
   readonly maxIngestAttempts: number | undefined;
@@ -97,6 +104,7 @@ export function reconcileConfigFromEnv(env: Env): ReconcileConfig {
     database: databaseConfigFromEnv(env),
     mux: muxSettingsFromEnv(env),
     storage: optionalStorageSettingsFromEnv(env),
+    deadLetters: deadLetterQueueSettingsFromEnv(env),
     ingest: ingestSettingsFromEnv(env),
     maxIngestAttempts: readInteger(env, 'MAX_INGEST_ATTEMPTS', { min: 1 }),
     deletion: deletionSettingsFromEnv(env),
@@ -146,6 +154,8 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
   // Most runs find nothing to ingest and no captions to write: the ingest service and the S3 client it brings are
   // loaded by the first sweep that needs them, not at cold start (the settings were checked with the rest).
   const storage = storageOnDemand(config.storage);
+  // Receives first, without a database call: a run whose DLQ is empty touches nothing more (K's rule).
+  const drainDeadLetters = functionDeadLetterDrain(config.deadLetters, { videos, storage, logger, ...(options.deadLetterQueue && { queue: options.deadLetterQueue }) });
   const deletion = new VideoDeletion({ executor: driver, storage, gateway: mux.gateway, binding: mux.binding, logger, capabilities, ...(events && { events }), ...config.deletion });
   const ingestService = once(async () => {
     const { IngestService } = await import('../../shared/videos/ingest-service.js');
@@ -199,7 +209,9 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
       logger.info('reconcile.skipped_idle', { ...gateFields });
       const skipped = emptySummary();
       countResults(skipped, { actions: request.actions, skipped: decision.reason });
-      return { ...skipped, gate: decision.reason, skipped: true };
+      // Dead letters are work even when nothing else is: the drain reads the database only for a message it holds.
+      const deadLetters = drainDeadLetters ? await drainDeadLetters() : null;
+      return { ...skipped, gate: decision.reason, skipped: true, ...(drainDeadLetters && { deadLetters }) };
     }
     if (decision) logger.info('reconcile.gate', { ...gateFields });
     // Listed before the sweeps: a marker noted while they run is newer, not in this list, and kept for the next run.
@@ -207,7 +219,10 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     const summary = await reconcile.run(request.actions, request.limit);
     countResults(summary, { actions: request.actions, more: summary.more });
     await afterSweeps(pendingWork, listing, summary, request.actions.length === reconcileActions.length, logger);
-    return decision ? { ...summary, gate: decision.reason } : summary;
+    // After the sweeps, so a dead letter whose video they just moved on is deleted rather than redriven.
+    const deadLetters = drainDeadLetters && request.actions.length === reconcileActions.length ? await drainDeadLetters() : null;
+    const drained = drainDeadLetters ? { deadLetters } : {};
+    return decision ? { ...summary, gate: decision.reason, ...drained } : { ...summary, ...drained };
   };
 }
 
