@@ -2,18 +2,14 @@
  * The ingest queue as the ingest function (and reconcile's dead-letter drain) sees it: set by the stack
  * (infra/constructs/functions.ts). Parsed once at the function's edge.
  */
-import { readDuration, readHttpUrl, readInteger, readString, type Env } from '../config/reader.js';
-import { roleCredentialsFromEnv, type RoleCredentials } from '../storage/config.js';
+import { readDuration, readHttpUrl, readInteger, type Env } from '../config/reader.js';
+import { awsServiceSettingsFromEnv, type AwsServiceSettings } from '../storage/config.js';
 import type { QueueRetrySettings } from '../videos/ingest-backoff.js';
 
-export interface IngestQueueSettings extends QueueRetrySettings {
+/** `endpoint`: SQS_ENDPOINT, the local SQS of `npm start`. */
+export interface IngestQueueSettings extends QueueRetrySettings, AwsServiceSettings {
   /** INGEST_QUEUE_URL. */
   readonly queueUrl: string;
-  readonly region: string;
-  /** SQS_ENDPOINT: the local SQS of `npm start` (unset in AWS: the SDK's own endpoint). */
-  readonly endpoint?: string;
-  /** With a local endpoint: the keys the local stack gives its functions (any keys sign; the SDK needs some). */
-  readonly credentials?: RoleCredentials;
 }
 
 /**
@@ -24,14 +20,10 @@ export interface IngestQueueSettings extends QueueRetrySettings {
 export function ingestQueueSettingsFromEnv(env: Env): IngestQueueSettings | undefined {
   const queueUrl = readHttpUrl(env, 'INGEST_QUEUE_URL');
   if (queueUrl === undefined) return undefined;
-  const endpoint = readHttpUrl(env, 'SQS_ENDPOINT');
-  const credentials = endpoint === undefined ? undefined : roleCredentialsFromEnv(env);
   return {
     queueUrl,
-    region: readString(env, 'AWS_REGION') ?? 'us-east-1',
+    ...awsServiceSettingsFromEnv(env, 'SQS_ENDPOINT'),
     visibilityTimeoutSeconds: readDuration(env, 'INGEST_QUEUE_VISIBILITY_SECONDS', 'seconds', { min: 0, max: 43_200 }) ?? 720,
     maxReceiveCount: readInteger(env, 'INGEST_QUEUE_MAX_RECEIVE_COUNT', { min: 1, max: 1000 }) ?? 5,
-    ...(endpoint === undefined ? {} : { endpoint }),
-    ...(credentials === undefined ? {} : { credentials }),
   };
 }

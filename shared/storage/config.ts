@@ -194,6 +194,26 @@ export function roleCredentialsFromEnv(env: Env): RoleCredentials | undefined {
   };
 }
 
+/** The settings of an AWS service client (EventBridge, SQS): the region and, with a local endpoint, the keys that sign. */
+export interface AwsServiceSettings {
+  readonly region: string;
+  /** The local emulator of `npm start` (unset in AWS: the SDK's own endpoint). */
+  readonly endpoint?: string;
+  /** With a local endpoint: the keys the local stack gives its functions (any keys sign; the SDK needs some). */
+  readonly credentials?: RoleCredentials;
+}
+
+/** AWS_REGION, and the endpoint `endpointVariable` names with the keys for it (a local emulator). */
+export function awsServiceSettingsFromEnv(env: Env, endpointVariable: string): AwsServiceSettings {
+  const endpoint = readHttpUrl(env, endpointVariable);
+  const credentials = endpoint === undefined ? undefined : roleCredentialsFromEnv(env);
+  return {
+    region: readString(env, 'AWS_REGION') ?? 'us-east-1',
+    ...(endpoint === undefined ? {} : { endpoint }),
+    ...(credentials === undefined ? {} : { credentials }),
+  };
+}
+
 /**
  * What a function's edge parses for storage: the settings, the keys of a local S3 (none in AWS), and in AWS the
  * role's credentials that presigned URLs are signed with.

@@ -3,11 +3,10 @@
  * changes a video records its event, the function publishes and acknowledges it, and what was not acknowledged (a
  * failed publish, a crash before or after PutEvents) is republished by the sweep with the same event id.
  */
-import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { CapabilityCache } from '../../shared/db/capabilities.js';
 import type { Executor } from '../../shared/db/driver.js';
-import { VideoDB, type NewVideo } from '../../shared/db/video-db.js';
+import { VideoDB } from '../../shared/db/video-db.js';
 import { EventOutbox } from '../../shared/events/outbox.js';
 import { detailSchemas } from '../../shared/events/video-event-schema.js';
 import { memoryLogger } from '../../shared/log.js';
@@ -17,23 +16,7 @@ import { presentVideo } from '../../shared/videos/presenter.js';
 import type { PendingWorkKind, PendingWorkNotes } from '../../shared/storage/pending-work.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import { recordingPublisher, type RecordingPublisher } from '../support/events.js';
-
-function newVideo(overrides: Partial<NewVideo> = {}): NewVideo {
-  const id = randomUUID();
-  return {
-    id,
-    ownerId: 'alice',
-    title: 'Launch demo',
-    description: null,
-    originalFilename: 'demo.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1024,
-    s3Key: `uploads/${id}/source.mp4`,
-    status: 'awaiting_upload',
-    mux: { status: 'pending' },
-    ...overrides,
-  };
-}
+import { newVideo } from '../support/videos.js';
 
 /** Counts the statements that reach the database (each is one Data API call in AWS). */
 function counting(executor: Executor): Executor & { calls: string[] } {

@@ -320,19 +320,22 @@ describe.each(backends)('uploads function through the local Data API on %s', (ba
     stack = await openRouteStack(backend);
     dataApi = await startDataApi(stack.db);
   });
+
+  /** The function's environment with the database reached through the local Data API (which counts every call). */
+  const throughDataApi = () => ({
+    ...stack.env,
+    RDS_RESOURCE_ARN: dataApi.resourceArn,
+    RDS_SECRET_ARN: dataApi.secretArn,
+    RDS_DATABASE: dataApi.database,
+    DATA_API_ENDPOINT: dataApi.endpoint,
+  });
   afterEach(async () => {
     await dataApi?.close();
     await stack?.dispose();
   });
 
   it('a warm create costs exactly one Data API call', async () => {
-    const env = {
-      ...stack.env,
-      RDS_RESOURCE_ARN: dataApi.resourceArn,
-      RDS_SECRET_ARN: dataApi.secretArn,
-      RDS_DATABASE: dataApi.database,
-      DATA_API_ENDPOINT: dataApi.endpoint,
-    };
+    const env = throughDataApi();
     const handler = await createHandler(env, { logger: silentLogger });
     const cold = await call(handler, { routeKey: create, as: alice, body: smallVideo });
     expect(cold.status).toBe(201);
@@ -349,13 +352,7 @@ describe.each(backends)('uploads function through the local Data API on %s', (ba
   });
 
   it('a warm create that publishes its event costs two: the INSERT with its event, and the acknowledgement', async () => {
-    const env = {
-      ...stack.env,
-      RDS_RESOURCE_ARN: dataApi.resourceArn,
-      RDS_SECRET_ARN: dataApi.secretArn,
-      RDS_DATABASE: dataApi.database,
-      DATA_API_ENDPOINT: dataApi.endpoint,
-    };
+    const env = throughDataApi();
     const publisher = recordingPublisher();
     const handler = await createHandler(env, { logger: silentLogger, eventPublisher: publisher });
     expect((await call(handler, { routeKey: create, as: alice, body: smallVideo })).status).toBe(201);

@@ -7,29 +7,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { deleteVideoRow, listDeleting, markDeleting } from '../../shared/db/video-deletion-db.js';
-import { VideoDB, type NewVideo } from '../../shared/db/video-db.js';
+import { VideoDB } from '../../shared/db/video-db.js';
 import { updateVideoText } from '../../shared/db/video-text-db.js';
 import { latestVersion } from '../../shared/migrations/index.js';
 import { assetBinder } from '../../shared/mux/binding.js';
 import { VideoDeletion, type DeletionGateway, type DeletionStorage } from '../../shared/videos/video-deletion.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
-
-function newVideo(overrides: Partial<NewVideo> = {}): NewVideo {
-  const id = randomUUID();
-  return {
-    id,
-    ownerId: 'alice',
-    title: 'Launch demo',
-    description: null,
-    originalFilename: 'demo.mp4',
-    contentType: 'video/mp4',
-    sizeBytes: 1024,
-    s3Key: `uploads/${id}/source.mp4`,
-    status: 'awaiting_upload',
-    mux: { status: 'pending' },
-    ...overrides,
-  };
-}
+import { newVideo } from '../support/videos.js';
 
 const binder = assetBinder('k'.repeat(64));
 
