@@ -79,10 +79,14 @@ export function adaptiveInsertVideoStatement(input: NewVideo): { sql: string; pa
 /** Inserts `input`, writing every given Mux field the live schema has a column for. */
 export async function insertVideo(executor: Executor, capabilities: SchemaCapabilities, input: NewVideo, given: readonly MuxField[]): Promise<InsertOutcome> {
   const outbox = hasTable(capabilities, 'video_events');
+  // The event the statement recorded, or (without the outbox) the creation of the final row, to publish directly.
+  const announced = (returned: Row, row: Row): Pick<InsertOutcome, 'event' | 'change'> =>
+    outbox
+      ? { event: recordedEventOf(returned), change: null }
+      : { event: null, change: { status: isEventStatus(row.status) ? row.status : 'awaiting_upload', video: videoFromRow(row) } };
   const created = (returned: Row) => {
     const row = withoutEventColumns(returned);
-    const status = isEventStatus(row.status) ? row.status : 'awaiting_upload';
-    return { row, event: outbox ? recordedEventOf(returned) : null, change: outbox ? null : { status, video: videoFromRow(row) } };
+    return { row, ...announced(returned, row) };
   };
   if (capabilities.mux.exist) {
     const writable = given.filter((field) => hasColumn(capabilities, 'videos', muxFieldColumns[field].column));
@@ -101,7 +105,6 @@ export async function insertVideo(executor: Executor, capabilities: SchemaCapabi
     const { rows } = await executor.execute(recordingCreation(insert.sql, outbox), insert.params);
     return { ...created(rows[0] as Row), writable: [], missingColumns: capabilities.mux.missing, schemaChanged: true };
   }
-  const { event, change } = created(returned);
   let row = withoutEventColumns(returned);
   const unknown = Object.keys(row).filter((column) => !modelColumns.has(column));
   if (unknown.length > 0) {
@@ -113,7 +116,7 @@ export async function insertVideo(executor: Executor, capabilities: SchemaCapabi
   const missingColumns = muxColumnNames.filter((column) => !(column in row));
   const writable = given.filter((field) => muxFieldColumns[field].column in row);
   const schemaChanged = missingColumns.join() !== capabilities.mux.missing.join() || unknown.length > 0;
-  return { row, writable, missingColumns, schemaChanged, event, change: change === null ? null : { ...change, video: videoFromRow(row) } };
+  return { row, writable, missingColumns, schemaChanged, ...announced(returned, row) };
 }
 
 function basicValues(input: NewVideo): [keyof typeof basicColumns, unknown][] {

@@ -10,6 +10,7 @@ import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { once } from '../runtime/lazy.js';
 import { retry, type RetryClock, type RetryPolicy } from '../retry.js';
+import { awsClientConfig } from '../storage/config.js';
 import type { EventBusSettings } from './config.js';
 import type { EventPublisher, PublishFailure, PublishOutcome } from './publisher.js';
 import { eventSource, type VideoEvent } from './video-events.js';
@@ -62,12 +63,7 @@ export class EventBridgePublisher implements EventPublisher {
     this.#clock = options.clock;
     this.#client = once(async () => {
       const sdk = await import('@aws-sdk/client-eventbridge');
-      const client = options.client ?? new sdk.EventBridgeClient({
-        region: settings.region,
-        maxAttempts: 1,
-        ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-        ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
-      });
+      const client = options.client ?? new sdk.EventBridgeClient(awsClientConfig(settings, 1));
       return { client, PutEventsCommand: sdk.PutEventsCommand };
     });
   }

@@ -175,8 +175,8 @@ export class EventOutbox implements LifecycleEventSink {
         await countFailedAttempts(this.#executor, outcome.failed.map((failure) => failure.eventId));
         this.#metrics.count('EventsRepublished', outcome.published.length);
         this.#logger.info('events.republished', { republished: outcome.published.length, failed: outcome.failed });
-        ({ length: republished } = outcome.published);
-        ({ length: failed } = outcome.failed);
+        republished = outcome.published.length;
+        failed = outcome.failed.length;
         more = events.length === options.limit;
       }
     }

@@ -5,9 +5,9 @@
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { readHttpUrl, type Env } from '../config/reader.js';
-import { once } from '../runtime/lazy.js';
 import type { DeadLetterMessage, DeadLetterQueue } from '../videos/dead-letters.js';
 import { ingestQueueSettingsFromEnv, type IngestQueueSettings } from './config.js';
+import { sqsOnDemand } from './sqs-client.js';
 
 export const redrivesAttribute = 'reelay-redrives';
 
@@ -25,21 +25,12 @@ export function deadLetterQueueSettingsFromEnv(env: Env): DeadLetterQueueSetting
 }
 
 export function sqsDeadLetterQueue(settings: DeadLetterQueueSettings, options: { client?: Pick<SQSClient, 'send'> } = {}): DeadLetterQueue {
-  const sdk = once(async () => {
-    const module = await import('@aws-sdk/client-sqs');
-    const client = options.client ?? new module.SQSClient({
-      region: settings.region,
-      maxAttempts: 2,
-      ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-      ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
-    });
-    return { client, module };
-  });
+  const sqs = sqsOnDemand(settings, options.client);
   return {
     async receive(max) {
-      const { client, module } = await sdk();
+      const { client, sdk } = await sqs();
       const answer = await client.send(
-        new module.ReceiveMessageCommand({ QueueUrl: settings.deadLetterQueueUrl, MaxNumberOfMessages: Math.max(1, Math.min(10, max)), WaitTimeSeconds: 0, MessageAttributeNames: [redrivesAttribute] }),
+        new sdk.ReceiveMessageCommand({ QueueUrl: settings.deadLetterQueueUrl, MaxNumberOfMessages: Math.max(1, Math.min(10, max)), WaitTimeSeconds: 0, MessageAttributeNames: [redrivesAttribute] }),
       );
       return (answer.Messages ?? []).flatMap((message): DeadLetterMessage[] => {
         if (message.MessageId === undefined || message.ReceiptHandle === undefined) return [];
@@ -48,13 +39,13 @@ export function sqsDeadLetterQueue(settings: DeadLetterQueueSettings, options: {
       });
     },
     async delete(message) {
-      const { client, module } = await sdk();
-      await client.send(new module.DeleteMessageCommand({ QueueUrl: settings.deadLetterQueueUrl, ReceiptHandle: message.receiptHandle }));
+      const { client, sdk } = await sqs();
+      await client.send(new sdk.DeleteMessageCommand({ QueueUrl: settings.deadLetterQueueUrl, ReceiptHandle: message.receiptHandle }));
     },
     async redrive(message, redrives) {
-      const { client, module } = await sdk();
+      const { client, sdk } = await sqs();
       await client.send(
-        new module.SendMessageCommand({
+        new sdk.SendMessageCommand({
           QueueUrl: settings.queueUrl,
           MessageBody: message.body,
           MessageAttributes: { [redrivesAttribute]: { DataType: 'Number', StringValue: String(redrives) } },

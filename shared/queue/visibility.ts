@@ -5,8 +5,8 @@
  * visibility timeout, as it did before.
  */
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { once } from '../runtime/lazy.js';
 import type { IngestQueueSettings } from './config.js';
+import { sqsOnDemand } from './sqs-client.js';
 
 export interface MessageVisibility {
   /** The message (by this receive's handle) becomes visible again in `seconds`. */
@@ -14,20 +14,11 @@ export interface MessageVisibility {
 }
 
 export function sqsMessageVisibility(settings: IngestQueueSettings, options: { client?: Pick<SQSClient, 'send'> } = {}): MessageVisibility {
-  const client = once(async () => {
-    const sdk = await import('@aws-sdk/client-sqs');
-    const sqs = options.client ?? new sdk.SQSClient({
-      region: settings.region,
-      maxAttempts: 2,
-      ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
-      ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
-    });
-    return { sqs, ChangeMessageVisibilityCommand: sdk.ChangeMessageVisibilityCommand };
-  });
+  const sqs = sqsOnDemand(settings, options.client);
   return {
     async change(receiptHandle, seconds) {
-      const { sqs, ChangeMessageVisibilityCommand } = await client();
-      await sqs.send(new ChangeMessageVisibilityCommand({ QueueUrl: settings.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
+      const { client, sdk } = await sqs();
+      await client.send(new sdk.ChangeMessageVisibilityCommand({ QueueUrl: settings.queueUrl, ReceiptHandle: receiptHandle, VisibilityTimeout: seconds }));
     },
   };
 }

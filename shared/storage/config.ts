@@ -203,6 +203,16 @@ export interface AwsServiceSettings {
   readonly credentials?: RoleCredentials;
 }
 
+/** The client configuration of an AWS SDK client for these settings, with `maxAttempts` tries per call. */
+export function awsClientConfig(settings: AwsServiceSettings, maxAttempts: number): AwsServiceSettings & { readonly maxAttempts: number } {
+  return {
+    region: settings.region,
+    maxAttempts,
+    ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint }),
+    ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
+  };
+}
+
 /** AWS_REGION, and the endpoint `endpointVariable` names with the keys for it (a local emulator). */
 export function awsServiceSettingsFromEnv(env: Env, endpointVariable: string): AwsServiceSettings {
   const endpoint = readHttpUrl(env, endpointVariable);
