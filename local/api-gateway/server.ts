@@ -7,7 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import { createLogger, logLevelFrom, type Logger } from '../../shared/log.js';
 import type { HttpEvent, LambdaContext } from '../../shared/http/types.js';
 import { createJwtAuthorizer, type JwtAuthorizerConfig } from '../auth/jwt-authorizer.js';
@@ -261,12 +261,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
       response.end(JSON.stringify({ message: 'Internal Server Error' }));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 3000, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const { port, address } = server.address() as AddressInfo;
-  const url = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+  const { origin: url, port } = await listenOn(server, options.port ?? 3000, options.host ?? '127.0.0.1');
   ownOrigin = url;
   logger.info('apigw.started', { url, routes: options.routes.length });
   return {

@@ -20,7 +20,7 @@
 
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import { hasMultipleStatements, toPositional } from '../../shared/db/named-params.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { openBackend, type Backend, type BackendConfig, type PinnedSession, type Queryable, type RawResult } from './backend.js';
@@ -361,18 +361,12 @@ export async function startLocalDataApi(options: LocalDataApiOptions): Promise<L
       sendError(response, new AwsError('InternalServerErrorException', 500, 'Internal server error'));
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => resolve());
-  });
-  const address = server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  const endpoint = `http://${host}:${address.port}`;
+  const { origin: endpoint, port: listeningPort } = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1');
   logger.info('dataapi.local.started', { endpoint, backend: options.backend.kind });
 
   return {
     endpoint,
-    port: address.port,
+    port: listeningPort,
     faults,
     stats,
     close: async () => {

@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import { silentLogger, type Logger } from '../../shared/log.js';
 import { EventForwarder, type ForwarderState } from './forwarder.js';
 import { EventBridgeStore, type EventBridgeFaults, type EventEnvelope, type EventFilter, type PutEventsCounters, type PutEventsFault, type ReceivedEvent } from './store.js';
@@ -210,15 +210,7 @@ export async function startLocalEventBridge(options: LocalEventBridgeOptions): P
       },
     );
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const endpoint = `http://${address.address}:${address.port}`;
+  const { origin: endpoint } = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1');
   logger.info('eventbridge.started', { endpoint, buses, forwardUrl: options.forwardUrl ?? null });
 
   return {

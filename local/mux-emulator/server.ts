@@ -13,7 +13,7 @@
  * - `types.ts` — the public shape and the wire shapes; `http.ts` — response helpers and ids.
  */
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { listenOn } from '../listen.js';
 import { silentLogger } from '../../shared/log.js';
 import { handleAssetsApi } from './assets-routes.js';
 import { errorMessage, MuxHttpError, sendJson } from './http.js';
@@ -70,15 +70,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     });
   });
 
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const address = server.address() as AddressInfo;
-  const baseUrl = `http://${address.address}:${address.port}`;
+  const { origin: baseUrl } = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1');
   logger.info('mux_emulator.started', { baseUrl, webhookUrl: webhooks.webhookUrl });
 
   return {
