@@ -14,20 +14,15 @@
  * and reads again while its batch was full and it made progress, until the run's time budget (cut to the Lambda's
  * remaining time) is spent; a run that stops with work left says `more: true`.
  */
-import type { VideoDB } from '../db/video-db.js';
 import type { VideoSweepDB } from '../db/video-sweeps-db.js';
 import type { EventOutbox } from '../events/outbox.js';
 import type { Logger } from '../log.js';
 import { silentLogger } from '../log.js';
 import { noMetrics, type Metrics } from '../metrics.js';
 import { invocationRemainingMs } from '../retry.js';
-import type { MuxRuntime } from '../runtime/mux.js';
 import type { UploadStorage } from '../storage/uploads.js';
-import type { AssetOwnership } from './asset-ownership.js';
-import type { CaptionsService } from './captions-service.js';
-import type { IngestService } from './ingest-service.js';
 import { deletionsSweep, eventsSweep } from './reconcile/cleanup-sweeps.js';
-import type { SweepContext } from './reconcile/context.js';
+import type { SweepCollaborators, SweepContext } from './reconcile/context.js';
 import { backfillSweep, retryErroredSweep, strandedSweep } from './reconcile/ingest-sweeps.js';
 import { captionsSweep, recoverSweep, refreshSweep, restoreSweep } from './reconcile/mux-sweeps.js';
 import { emptySummary, type ReconcileSummary } from './reconcile/outcomes.js';
@@ -42,13 +37,7 @@ export type ReconcileAction = (typeof reconcileActions)[number];
 /** Kept back from the invocation's remaining time: the items in flight, the markers and the answer. */
 export const sweepSafetyMarginMs = 30_000;
 
-export interface ReconcileServiceOptions {
-  readonly videos: VideoDB;
-  readonly ingest: Pick<IngestService, 'ingestVideo'>;
-  readonly captions: CaptionsService;
-  readonly mux: Pick<MuxRuntime, 'gateway' | 'urls' | 'config'>;
-  /** Decides which assets may be adopted. */
-  readonly ownership: Pick<AssetOwnership, 'namesVideo' | 'refusal'>;
+export interface ReconcileServiceOptions extends SweepCollaborators {
   /** Finishes half-done deletions; without it they are left alone (and logged by nobody). */
   readonly deletion?: Pick<VideoDeletion, 'listUnfinished' | 'finish'>;
   /** Republishes unacknowledged events (shared/events/outbox.ts); without it they wait for a function that has one. */

@@ -12,12 +12,17 @@ import type { IngestService } from '../ingest-service.js';
 import type { VideoDeletion } from '../video-deletion.js';
 import type { ItemLoop } from './outcomes.js';
 
-export interface SweepContext {
+/** The collaborators every reconcile has (ReconcileServiceOptions extends this). */
+export interface SweepCollaborators {
   readonly videos: VideoDB;
   readonly ingest: Pick<IngestService, 'ingestVideo'>;
   readonly captions: CaptionsService;
   readonly mux: Pick<MuxRuntime, 'gateway' | 'urls' | 'config'>;
+  /** Decides which assets may be adopted. */
   readonly ownership: Pick<AssetOwnership, 'namesVideo' | 'refusal'>;
+}
+
+export interface SweepContext extends SweepCollaborators {
   readonly deletion: Pick<VideoDeletion, 'listUnfinished' | 'finish'> | undefined;
   readonly events: Pick<EventOutbox, 'sweep'> | undefined;
   readonly sweepDb: Pick<VideoSweepDB, 'listAwaitingUpload' | 'listStaleProcessing'> | undefined;
