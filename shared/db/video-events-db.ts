@@ -39,6 +39,9 @@ const returned = {
 /** The column a locked pre-image of the row gives its status under (video-write.ts). */
 export const previousStatusColumn = 'reelay_previous_status';
 
+/** What a statement returns beside the video's own columns. */
+const addedColumns: ReadonlySet<string> = new Set([...Object.values(returned), previousStatusColumn]);
+
 /**
  * A CTE body recording one event per row of `source` (a CTE of `videos` rows) that meets `condition`, with the event
  * status `status` (SQL). `RETURNING` gives what {@link eventJoin} selects.
@@ -78,7 +81,7 @@ export function recordedEventOf(row: Row | undefined): RecordedEvent | null {
 export function withoutEventColumns(row: Row): Row {
   const own: Row = {};
   for (const [key, value] of Object.entries(row)) {
-    if (!(Object.values(returned) as string[]).includes(key) && key !== previousStatusColumn) own[key] = value;
+    if (!addedColumns.has(key)) own[key] = value;
   }
   return own;
 }
