@@ -5,7 +5,7 @@ import importX from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'web/dist/', 'test-results/', 'bench/results/', '.local/'] },
+  { ignores: ['node_modules/', 'cdk.out/', 'dist/', 'web/dist/', 'client/dist/', 'test-results/', 'bench/results/', '.local/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -65,6 +65,15 @@ export default tseslint.config(
           ],
         },
       ],
+    },
+  },
+  {
+    // The client is what apps install: it depends on nothing, not even on the rest of this repository.
+    files: ['client/**/*.ts'],
+    ignores: ['client/build.ts'],
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(?!\\./)', message: 'client/ imports only its own modules: it has no dependencies.' }] }],
     },
   },
   {
