@@ -135,6 +135,11 @@ export interface LocalStackOptions {
   };
   /** The functions and routes to run. Default functions/routes.json. */
   readonly routeTable?: RouteTable;
+  /**
+   * Browser origins the API and the local S3 allow beside the stack's own (`http://127.0.0.1:<port>`,
+   * `http://localhost:<port>`). Default `CORS_ORIGINS` from `environment`, comma-separated.
+   */
+  readonly corsOrigins?: readonly string[];
   /** The functions' ADMIN_GROUP, and the group `tokens.mint(…, { admin: true })` adds. Default `environment.ADMIN_GROUP`, else `admin`. */
   readonly adminGroup?: string;
   /** Scopes the API requires per route or auth level, the JSON of `-c routeScopes` (docs/DEPLOY.md). Default none. */
@@ -159,6 +164,8 @@ export interface LocalStack {
   /** The API's origin, e.g. `http://127.0.0.1:3000`. */
   readonly url: string;
   readonly urls: LocalStackUrls;
+  /** The origins CORS allows besides the stack's own (`CORS_ORIGINS`), on the API and the local S3. */
+  readonly corsOrigins: readonly string[];
   /** The functions' environment with the master's database secret (what the migration CLI and tests use). */
   readonly env: Readonly<Record<string, string>>;
   /** The environment one function is built with: `env` with only the database settings its `uses` allow. */
