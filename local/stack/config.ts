@@ -23,7 +23,11 @@ import type { LocalSqsServer } from '../s3/sqs-server.js';
 import type { MetricsRecorder } from './metrics.js';
 
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const localStateDir = join(repositoryRoot, '.local');
+/**
+ * Where `npm start` and `npm run token` keep their state: `.local/`, or `REELAY_LOCAL_DIR` (a test that runs the
+ * docs' commands keeps the developer's database, files and keys out of it).
+ */
+export const localStateDir = process.env.REELAY_LOCAL_DIR ? resolve(process.env.REELAY_LOCAL_DIR) : join(repositoryRoot, '.local');
 
 /** Placeholders: the local Data API accepts any resource ARN; the secret ARN picks the database role. */
 export const localRdsResourceArn = `arn:aws:rds:${localRegion}:${localAccountId}:cluster:reelay-local`;
