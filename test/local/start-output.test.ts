@@ -1,10 +1,13 @@
 /**
  * `npm start` without a terminal (CI, a service manager, a pipe): its output reads as a start — one line per
  * migration, no SQL, no hint to type at a keyboard nobody reads — and CORS_ORIGINS from the environment reaches the API.
- * The process is local/start.ts as `npm start` runs it, stdout piped; the legacy schema gets a database of its own,
- * created fresh, so the developer's `.local/pglite` is never touched.
+ * The process is local/start.ts as `npm start` runs it, stdout piped, its state in a temporary REELAY_LOCAL_DIR (the
+ * developer's `.local/` is never touched).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { repositoryRoot } from '../../local/stack.js';
 
@@ -14,12 +17,14 @@ describe('npm start with stdout piped', () => {
   let child: ChildProcess;
   let output = '';
   let api = '';
+  let stateDir = '';
 
   beforeAll(async () => {
     const { CORS_ORIGINS: _cors, LOG_LEVEL: _level, DATABASE_URL: _url, MUX_TOKEN_ID: _id, MUX_TOKEN_SECRET: _secret, ...environment } = process.env;
-    child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--port', '0', '--schema=legacy', '--reconcile-every', '0'], {
+    stateDir = await mkdtemp(join(tmpdir(), 'reelay-start-'));
+    child = spawn(process.execPath, ['--import', 'tsx', 'local/start.ts', '--port', '0', '--reconcile-every', '0'], {
       cwd: repositoryRoot,
-      env: { ...environment, CORS_ORIGINS: appOrigin },
+      env: { ...environment, CORS_ORIGINS: appOrigin, REELAY_LOCAL_DIR: stateDir },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     await new Promise<void>((resolve, reject) => {
@@ -39,10 +44,12 @@ describe('npm start with stdout piped', () => {
   }, 120_000);
 
   afterAll(async () => {
-    if (child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    if (child.exitCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    await rm(stateDir, { recursive: true, force: true });
   });
 
   it('logs each migration in one line, without its SQL', () => {
