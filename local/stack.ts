@@ -30,6 +30,7 @@ import { loadRouteTable, withRouteScopes } from './api-gateway/routes.js';
 import type { ApiGateway, HttpFunction } from './api-gateway/server.js';
 import { cdkQueue, createSqsBridge } from './s3/sqs-bridge.js';
 import { startLocalSqsServer } from './s3/sqs-server.js';
+import { parseCorsOrigins } from './cors.js';
 import { Cleanups } from './stack/cleanups.js';
 import { eventsPath, healthPath, legacyVersion, localEventBusName, localStateDir, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
 import { databaseSettings, functionsEnvironment } from './stack/env.js';
@@ -79,6 +80,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
   const forwardUrl = eventsForwardUrl(options, environment);
   const realMux = options.mux !== 'emulator' && Boolean(environment.MUX_TOKEN_ID && environment.MUX_TOKEN_SECRET);
   const apiOrigins = apiPort === 0 ? [] : [`http://127.0.0.1:${apiPort}`, `http://localhost:${apiPort}`];
+  const extraOrigins = options.corsOrigins ?? parseCorsOrigins(environment.CORS_ORIGINS);
   const cleanups = new Cleanups(logger);
   const startedAt = performance.now();
   const timingsMs: Record<string, number> = {};
@@ -126,7 +128,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       timed(
         's3',
         startS3(options, {
-          corsOrigins: [...apiOrigins, 'http://127.0.0.1:5173', 'http://localhost:5173'],
+          corsOrigins: [...new Set([...apiOrigins, ...extraOrigins])],
           onObjectCreated: (record) => {
             objectCreated.push(record);
             sqs.sendS3Record(record);
@@ -214,6 +216,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       handlers: httpHandlers,
       jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
       ...(staticDir && { staticDir }),
+      corsOrigins: extraOrigins,
       localRoutes: {
         [metricsPath]: () => metrics.snapshot(),
         [eventsPath]: {
@@ -252,6 +255,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         eventBridge: eventBridge.endpoint,
         events: `${api.url}${eventsPath}`,
       },
+      corsOrigins: extraOrigins,
       env,
       functionEnv: envFor,
       tokens: { mint: (sub, mintOptions = {}) => auth.mintToken({ ...mintOptions, sub }) },

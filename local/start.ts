@@ -99,15 +99,41 @@ function logLevelFromEnv(env: NodeJS.ProcessEnv): LogLevel {
   return level === 'debug' || level === 'warn' || level === 'error' ? level : 'info';
 }
 
+/** The migration engine's per-step lines: each carries the step's whole SQL, which only a debugging reader wants. */
+const stepEvents = new Set(['migrate.step.start', 'migrate.step.ok']);
+
+/**
+ * Below debug, a start logs one line per migration, not two per step with its SQL: the SQL is in
+ * shared/migrations/ and in `npm run migrate -- plan`, and a log collected without a terminal (CI, a service
+ * manager) should read as the start it was. A failed step is an error line and always shown.
+ */
+function conciseStartLine(line: string, level: LogLevel): string | undefined {
+  if (level === 'debug') return line;
+  const { event } = JSON.parse(line) as LogFields;
+  return typeof event === 'string' && stepEvents.has(event) ? undefined : line;
+}
+
 function createStartLogger(format: 'pretty' | 'json', env: NodeJS.ProcessEnv): Logger {
   const colour = process.stdout.isTTY === true && env.NO_COLOR === undefined;
-  const sink = format === 'json' ? (line: string) => process.stdout.write(`${line}\n`) : (line: string) => process.stdout.write(`${prettyLine(line, colour)}\n`);
-  return createLogger({ level: logLevelFromEnv(env), sink });
+  const level = logLevelFromEnv(env);
+  const write = format === 'json' ? (line: string) => process.stdout.write(`${line}\n`) : (line: string) => process.stdout.write(`${prettyLine(line, colour)}\n`);
+  return createLogger({
+    level,
+    sink: (line) => {
+      const shownLine = conciseStartLine(line, level);
+      if (shownLine !== undefined) write(shownLine);
+    },
+  });
 }
 
 const shown = (path: string) => relative(process.cwd(), path) || '.';
 
-function summary(stack: LocalStack, args: StartArguments, seconds: string): string {
+function reconcileLine(everySeconds: number, keyboard: boolean): string {
+  if (keyboard) return `${everySeconds > 0 ? `every ${everySeconds} s; ` : ''}type r + Enter here to run it now`;
+  return everySeconds > 0 ? `every ${everySeconds} s` : 'off (--reconcile-every 0)';
+}
+
+function summary(stack: LocalStack, args: StartArguments, seconds: string, keyboard: boolean): string {
   const { urls } = stack;
   const database = stack.database.kind === 'postgres'
     ? 'PostgreSQL at DATABASE_URL'
@@ -130,7 +156,9 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string): stri
     `  Events       ${urls.events}  (bus ${stack.env.EVENT_BUS_NAME} on the local EventBridge at ${urls.eventBridge}` +
       `${stack.eventBridge.forwarding ? `; reelay events forwarded to ${stack.eventBridge.forwarding.url}` : '; set EVENTS_FORWARD_URL to forward them'})`,
     `  Metrics      ${urls.api}/_local/metrics  (the functions' EMF metrics added up, as CloudWatch would)`,
-    `  Reconcile    ${args.reconcileEverySeconds > 0 ? `every ${args.reconcileEverySeconds} s; ` : ''}type r + Enter here to run it now`,
+    // The keyboard is read only from a terminal (main below): without one, no hint to type anything.
+    `  Reconcile    ${reconcileLine(args.reconcileEverySeconds, keyboard)}`,
+    `  CORS         the API's own origin${stack.corsOrigins.length > 0 ? ` and ${stack.corsOrigins.join(', ')}` : '; CORS_ORIGINS=<origin>,… adds the origins of your app'}`,
     `  Admins       the group ${JSON.stringify(stack.env.ADMIN_GROUP)} (npm run token -- --admin${stack.env.ADMIN_GROUP === 'admin' ? '' : ` --admin-group ${stack.env.ADMIN_GROUP}`})`,
     ...(args.routeScopes === undefined ? [] : [`  Scopes       ${JSON.stringify(args.routeScopes)} (npm run token -- --scope <scope>)`]),
     '',
@@ -179,7 +207,7 @@ async function main(): Promise<void> {
     logger,
   });
   // Since the process started: what a developer waits for, module loading included.
-  process.stdout.write(summary(stack, args, process.uptime().toFixed(1)));
+  process.stdout.write(summary(stack, args, process.uptime().toFixed(1), process.stdin.isTTY === true));
 
   if (process.stdin.isTTY) {
     process.stdin.setEncoding('utf8');

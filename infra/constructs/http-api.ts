@@ -68,7 +68,10 @@ export class ReelayHttpApi extends Construct {
               allowMethods: [...new Set([...props.manifest.routes.map((route) => route.method), 'OPTIONS' as const])].map(
                 (method) => apigwv2.CorsHttpMethod[method],
               ),
-              allowHeaders: ['authorization', 'content-type'],
+              // The token, the JSON body, and the key that makes a retried create safe.
+              allowHeaders: ['authorization', 'content-type', 'idempotency-key'],
+              // What a browser may read: a create answered from its Idempotency-Key, when to retry, the request id.
+              exposeHeaders: ['idempotent-replayed', 'retry-after', 'apigw-requestid'],
               maxAge: Duration.hours(1),
             }
           : undefined,

@@ -7,6 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { apiCorsAllowHeaders, apiCorsExposeHeaders } from '../cors.js';
 import { listenOn } from '../listen.js';
 import { createLogger, logLevelFrom, type Logger } from '../../shared/log.js';
 import type { HttpEvent, LambdaContext } from '../../shared/http/types.js';
@@ -29,7 +30,7 @@ export interface ApiGatewayOptions {
   readonly jwt: JwtAuthorizerConfig;
   /** The web console's files, served at `/` for paths no route claims. */
   readonly staticDir?: string;
-  /** Origins allowed by CORS besides the emulator's own (default: a Vite dev server on 5173). */
+  /** Origins allowed by CORS besides the emulator's own (default: none). */
   readonly corsOrigins?: readonly string[];
   /** Like a Lambda timeout; API Gateway HTTP APIs stop waiting after 30 s. */
   readonly functionTimeoutMs?: number;
@@ -143,7 +144,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
   const matchRoute = createRouter(options.routes);
   const authorize = createJwtAuthorizer(options.jwt);
   const timeoutMs = options.functionTimeoutMs ?? 30_000;
-  const corsOrigins = new Set(options.corsOrigins ?? ['http://127.0.0.1:5173', 'http://localhost:5173']);
+  const corsOrigins = new Set(options.corsOrigins ?? []);
   // What a browser may send: the methods of the routes, as the CDK app's CORS configuration (infra/constructs/http-api.ts).
   const corsMethods = [...new Set([...options.routes.map((definition) => definition.route.split(' ')[0] as string), 'OPTIONS'])].join(',');
   let ownOrigin = '';
@@ -153,7 +154,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     if (!origin || (origin !== ownOrigin && !corsOrigins.has(origin))) return [];
     return [
       ['access-control-allow-origin', origin],
-      ['access-control-expose-headers', 'retry-after, apigw-requestid'],
+      ['access-control-expose-headers', apiCorsExposeHeaders.join(',')],
       ['vary', 'origin'],
     ];
   }
@@ -222,7 +223,7 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<ApiGa
     if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
       const preflight: Array<readonly [string, string]> = cors.length === 0 ? [] : [
         ['access-control-allow-methods', corsMethods],
-        ['access-control-allow-headers', 'authorization,content-type'],
+        ['access-control-allow-headers', apiCorsAllowHeaders.join(',')],
         ['access-control-max-age', '600'],
       ];
       return send({ status: 204, headers: preflight, body: Buffer.alloc(0) });

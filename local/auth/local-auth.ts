@@ -5,14 +5,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SignJWT, calculateJwkThumbprint, exportJWK, generateKeyPair, importJWK, type JSONWebKeySet, type JWK } from 'jose';
 
 /** Fixed, so a token stays valid whichever port the emulator listens on. `.invalid` never resolves (RFC 6761). */
 export const localIssuer = 'https://auth.reelay.invalid/local-issuer';
 export const localAudience = 'reelay-local';
-export const localAuthDir = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.local', 'auth');
+/** The key pair's folder, in the local stack's state folder (`.local/`, or `REELAY_LOCAL_DIR`: local/stack/config.ts). */
+export const localAuthDir = join(process.env.REELAY_LOCAL_DIR ? resolve(process.env.REELAY_LOCAL_DIR) : join(dirname(fileURLToPath(import.meta.url)), '..', '..', '.local'), 'auth');
 
 const signingAlgorithm = 'RS256';
 const keyFileName = 'signing-key.json';

@@ -134,7 +134,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     directory,
     // Virtual-host detection would misread a 127.0.0.1 Host header; reelay uses path style locally.
     vhostBuckets: false,
-    configureBuckets: [{ name: bucket, configs: [corsXml(corsOrigins)] }],
+    // No origins, no CORS rule (a CORSConfiguration needs one), as the CDK app leaves the bucket without one.
+    configureBuckets: [{ name: bucket, configs: corsOrigins.length > 0 ? [corsXml(corsOrigins)] : [] }],
   });
   const inner = await s3rver.run();
 
@@ -193,6 +194,14 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       : {};
   };
 
+  // s3rver answers an allowed preflight with `Access-Control-Allow-Origin: *`; S3 names the origin when a rule lists
+  // it, and a browser that sends credentials or reads the answer needs exactly that.
+  const preflightHeaders = (request: http.IncomingMessage, headers: http.IncomingHttpHeaders): http.IncomingHttpHeaders => {
+    const origin = request.headers.origin;
+    if (headers['access-control-allow-origin'] !== '*' || origin === undefined || !corsOrigins.includes(origin)) return headers;
+    return { ...headers, 'access-control-allow-origin': origin };
+  };
+
   const sendXml = (request: http.IncomingMessage, response: http.ServerResponse, status: number, xml: string): void => {
     const body = `<?xml version="1.0" encoding="UTF-8"?>\n${xml}`;
     response.writeHead(status, { ...cors(request), 'content-type': 'application/xml', 'content-length': Buffer.byteLength(body), 'x-amz-request-id': requestId() });
@@ -215,7 +224,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         delete headers['transfer-encoding'];
       }
       const upstream = http.request({ host: '127.0.0.1', port: inner.port, method: request.method, path: request.url, headers }, (answer) => {
-        response.writeHead(answer.statusCode ?? 502, answer.headers);
+        response.writeHead(answer.statusCode ?? 502, request.method === 'OPTIONS' ? preflightHeaders(request, answer.headers) : answer.headers);
         answer.pipe(response);
         answer.on('end', () => resolve(answer.statusCode ?? 502));
       });

@@ -23,7 +23,11 @@ import type { LocalSqsServer } from '../s3/sqs-server.js';
 import type { MetricsRecorder } from './metrics.js';
 
 export const repositoryRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const localStateDir = join(repositoryRoot, '.local');
+/**
+ * Where `npm start` and `npm run token` keep their state: `.local/`, or `REELAY_LOCAL_DIR` (a test that runs the
+ * docs' commands keeps the developer's database, files and keys out of it).
+ */
+export const localStateDir = process.env.REELAY_LOCAL_DIR ? resolve(process.env.REELAY_LOCAL_DIR) : join(repositoryRoot, '.local');
 
 /** Placeholders: the local Data API accepts any resource ARN; the secret ARN picks the database role. */
 export const localRdsResourceArn = `arn:aws:rds:${localRegion}:${localAccountId}:cluster:reelay-local`;
@@ -135,6 +139,11 @@ export interface LocalStackOptions {
   };
   /** The functions and routes to run. Default functions/routes.json. */
   readonly routeTable?: RouteTable;
+  /**
+   * Browser origins the API and the local S3 allow beside the stack's own (`http://127.0.0.1:<port>`,
+   * `http://localhost:<port>`). Default `CORS_ORIGINS` from `environment`, comma-separated.
+   */
+  readonly corsOrigins?: readonly string[];
   /** The functions' ADMIN_GROUP, and the group `tokens.mint(…, { admin: true })` adds. Default `environment.ADMIN_GROUP`, else `admin`. */
   readonly adminGroup?: string;
   /** Scopes the API requires per route or auth level, the JSON of `-c routeScopes` (docs/DEPLOY.md). Default none. */
@@ -159,6 +168,8 @@ export interface LocalStack {
   /** The API's origin, e.g. `http://127.0.0.1:3000`. */
   readonly url: string;
   readonly urls: LocalStackUrls;
+  /** The origins CORS allows besides the stack's own (`CORS_ORIGINS`), on the API and the local S3. */
+  readonly corsOrigins: readonly string[];
   /** The functions' environment with the master's database secret (what the migration CLI and tests use). */
   readonly env: Readonly<Record<string, string>>;
   /** The environment one function is built with: `env` with only the database settings its `uses` allow. */

@@ -77,5 +77,9 @@ export async function runMigrateCli(args: readonly string[], io: CliIo = process
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  // As `npm start` does (local/start.ts): the AWS SDK warns under Node 20 that its 2027 releases will need Node 22,
+  // on stderr among the JSON log lines. The functions run on nodejs22.x; the operator's Node is theirs to choose.
+  // The SDK's own switch, only when the operator has not set it either way.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   process.exitCode = await runMigrateCli(process.argv.slice(2));
 }

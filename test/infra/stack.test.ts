@@ -11,6 +11,7 @@ import { functionSizing } from '../../infra/constructs/functions.js';
 import { storedFileKeyPattern, storedFileReadActions, uploadObjectActions } from '../../infra/constructs/upload-bucket.js';
 import { databaseAccessOf, loadManifest, parseManifest, type FunctionSpec } from '../../infra/manifest.js';
 import { consoleCallbackUrls } from '../../infra/stack.js';
+import { apiCorsAllowHeaders, apiCorsExposeHeaders } from '../../local/cors.js';
 import { conditionalWritesExemptKeys } from '../../local/stack.js';
 import { renderForNag } from './support/acknowledgements.js';
 import { constructPathOf, functionLogicalId, resourcesOfType, synthesize, type Synthesized } from './support/synth.js';
@@ -300,9 +301,18 @@ describe('the dev stage (defaults)', () => {
         ProtocolType: 'HTTP',
         CorsConfiguration: Match.objectLike({
           AllowOrigins: ['http://localhost:3000', 'http://127.0.0.1:3000'],
-          AllowHeaders: ['authorization', 'content-type'],
         }),
       });
+    });
+
+    it('lets a browser send Idempotency-Key and read idempotent-replayed, with the same header lists as the local API', () => {
+      const [, api] = resourcesOfType(dev.json, 'AWS::ApiGatewayV2::Api')[0] ?? [];
+      const cors = api?.Properties?.CorsConfiguration as { AllowHeaders: string[]; ExposeHeaders: string[] };
+      expect(cors.AllowHeaders).toEqual(['authorization', 'content-type', 'idempotency-key']);
+      expect(cors.ExposeHeaders).toEqual(['idempotent-replayed', 'retry-after', 'apigw-requestid']);
+      // The local API Gateway emulator answers preflights from these lists (local/cors.ts).
+      expect(cors.AllowHeaders).toEqual(apiCorsAllowHeaders);
+      expect(cors.ExposeHeaders).toEqual(apiCorsExposeHeaders);
     });
 
     it('allows in CORS the methods of the manifest’s routes (PATCH to edit a video included), as the local API emulator does', () => {

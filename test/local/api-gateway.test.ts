@@ -72,6 +72,7 @@ beforeAll(async () => {
     handlers: { uploads: recorder, health: recorder, 'mux-webhook': recorder, admin, videos },
     jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
     staticDir,
+    corsOrigins: ['http://localhost:5173', 'http://127.0.0.1:5173'],
     localRoutes: { '/_local/metrics': () => ({ metrics: [{ metric: 'FallbackCreates', sum: localMetricSum }] }) },
     logger: silentLogger,
   });
@@ -416,6 +417,24 @@ describe('CORS for the local console', () => {
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
     const allowed = await fetch(`${gateway.url}/api/database/health`, { headers: { origin: 'http://127.0.0.1:5173' } });
     expect(allowed.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173');
+  });
+
+  it('allows only its own origin when given no others', async () => {
+    const plain = await startApiGateway({
+      port: 0,
+      routes: loadRouteTable().routes,
+      handlers: { uploads: recorder },
+      jwt: { issuer: auth.issuer, audience: auth.audience, jwks: auth.jwks },
+      logger: silentLogger,
+    });
+    try {
+      const preflight = (origin: string) =>
+        fetch(`${plain.url}/api/videos/upload`, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+      expect((await preflight('http://localhost:5173')).headers.get('access-control-allow-origin')).toBeNull();
+      expect((await preflight(plain.url)).headers.get('access-control-allow-origin')).toBe(plain.url);
+    } finally {
+      await plain.close();
+    }
   });
 });
 

@@ -109,6 +109,21 @@ describe('migrate CLI against each kind of database', () => {
     expect(run.logs.some((line) => line.event === 'migrate.cli.failed')).toBe(true);
   });
 
+  it('prints only JSON log lines on stderr through the Data API: no AWS SDK Node-version warning, as npm start', async () => {
+    const db = await openTestDatabase('pglite');
+    const api = await startDataApi(db);
+    const env = { PATH: process.env.PATH, HOME: process.env.HOME, RDS_RESOURCE_ARN: api.resourceArn, RDS_SECRET_ARN: api.secretArn, RDS_DATABASE: api.database, DATA_API_ENDPOINT: api.endpoint };
+    try {
+      const { stdout, stderr } = await promisify(execFile)('npx', ['tsx', 'shared/migrations/cli.ts', 'status'], { env });
+      expect(JSON.parse(stdout)).toMatchObject({ driver: 'data-api', command: 'status' });
+      expect(stderr).not.toMatch(/NodeVersionSupportWarning|Warning:/);
+      for (const line of stderr.split('\n').filter(Boolean)) expect(() => JSON.parse(line), line).not.toThrow();
+    } finally {
+      await api.close();
+      await db.dispose();
+    }
+  }, 60_000);
+
   it('runs as `npm run migrate` does: a process that prints JSON and sets its exit code', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'reelay-migrate-'));
     const env = { PATH: process.env.PATH, HOME: process.env.HOME, PGLITE_DATA_DIR: dir };

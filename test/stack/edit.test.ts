@@ -70,7 +70,7 @@ describe.each(['latest', 'legacy'] as const)('PATCH /api/videos/{id} through the
   it('allows PATCH in a browser’s preflight', async () => {
     const response = await fetch(`${stack.url}/api/videos/${randomUUID()}`, {
       method: 'OPTIONS',
-      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,content-type' },
+      headers: { origin: stack.url, 'access-control-request-method': 'PATCH', 'access-control-request-headers': 'authorization,content-type' },
     });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-methods')?.split(',')).toContain('PATCH');

@@ -22,6 +22,8 @@ export interface TestStackOptions {
   readonly routeScopes?: LocalStackOptions['routeScopes'];
   /** The local EventBridge's forward rule URL (EVENTS_FORWARD_URL is never read from the shell here) and retries. */
   readonly eventBridge?: LocalStackOptions['eventBridge'];
+  /** Origins CORS allows beside the stack's own (CORS_ORIGINS is never read from the shell here). */
+  readonly corsOrigins?: readonly string[];
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -80,6 +82,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       ...(options.adminGroup !== undefined && { adminGroup: options.adminGroup }),
       ...(options.routeScopes !== undefined && { routeScopes: options.routeScopes }),
       ...(options.eventBridge !== undefined && { eventBridge: options.eventBridge }),
+      ...(options.corsOrigins !== undefined && { corsOrigins: options.corsOrigins }),
       logger,
     });
   } catch (error) {
