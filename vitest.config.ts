@@ -3,7 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/reliability/**', 'test/e2e/**', 'node_modules/**'],
+    exclude: ['test/reliability/**', 'test/e2e/**', 'test/docs/**', 'node_modules/**'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // PGlite clusters at every schema version, made once per run; each test database loads one.
