@@ -169,6 +169,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs: {
         endpoint: sqsServer.endpoint,
         queueUrl: sqsServer.queueUrl,
+        deadLetterQueueUrl: sqsServer.deadLetterQueueUrl,
         visibilityTimeoutSeconds: options.sqs?.visibilityTimeoutSeconds ?? cdkQueue.visibilityTimeoutSeconds,
         maxReceiveCount: options.sqs?.maxReceiveCount ?? cdkQueue.maxReceiveCount,
       },

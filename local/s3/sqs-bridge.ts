@@ -12,13 +12,21 @@
  * the ratios hold at any speed. With `stateFile`, the queue, its in-flight messages and the dead-letter list are
  * written there on every change (write and rename), so a restart — after a clean stop or a SIGKILL — loses nothing:
  * a message that was in flight comes back when its visibility timeout ends, as in SQS.
+ *
+ * The dead-letter list is a queue of its own (sqs-dead-letter-queue.ts): reconcile's dead-letter drain receives,
+ * deletes and sends back over the SDK's wire (sqs-server.ts), as it does in AWS. A message sent with attributes (the
+ * drain's `reelay-redrives`) carries them to the handler's event, as Lambda's SQS event does.
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { S3EventRecord, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { silentLogger } from '../../shared/log.js';
 import type { Logger } from '../../shared/log.js';
+import { LocalDeadLetterQueue, type DeadLetter, type ReceivedMessage, type StoredDeadLetter } from './sqs-dead-letter-queue.js';
+import { checkVisibilitySeconds, lambdaMessageAttributes, md5Hex, messageIdOfHandle, newReceiptHandle, SqsBridgeError, type MessageAttributes } from './sqs-messages.js';
+
+export { SqsBridgeError, type DeadLetter, type ReceivedMessage };
 
 export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void> | SQSBatchResponse | void;
 
@@ -44,27 +52,29 @@ export interface SqsBridgeOptions {
   readonly logger?: Logger;
 }
 
-export interface DeadLetter {
-  readonly messageId: string;
-  readonly body: string;
-  readonly receiveCount: number;
-  readonly lastError?: string;
-}
+/** The two queues, by the names their URLs and receipt handles carry. */
+export const localQueueNames = { ingest: 'reelay-local-ingest', deadLetters: 'reelay-local-ingest-dlq' } as const;
+export type LocalQueue = keyof typeof localQueueNames;
 
-/** An SQS error, by its name in the API reference (sqs-server.ts puts it on the wire). */
-export class SqsBridgeError extends Error {
-  constructor(readonly type: 'ReceiptHandleIsInvalid' | 'MessageNotInflight' | 'InvalidParameterValue', message: string) {
-    super(message);
-  }
+/** A SendMessage's options: message attributes (checked by the caller) and DelaySeconds. */
+export interface SendOptions {
+  readonly messageAttributes?: MessageAttributes | undefined;
+  readonly delaySeconds?: number;
 }
 
 export interface SqsBridge {
   /** Queues an S3 notification carrying `record`, the body S3 sends to SQS. Returns the message id. */
   sendS3Record(record: S3EventRecord): string;
-  /** Queues any body (e.g. S3's `s3:TestEvent`). Returns the message id. */
-  sendBody(body: string): string;
+  /** Queues any body (e.g. S3's `s3:TestEvent`) on the ingest queue. Returns the message id. */
+  sendBody(body: string, options?: SendOptions): string;
+  /** SendMessage to either queue. Returns the message id. */
+  send(queue: LocalQueue, body: string, options?: SendOptions): string;
   /** ChangeMessageVisibility: the in-flight message of this receipt handle becomes visible `seconds` SQS seconds from now. */
-  changeVisibility(receiptHandle: string, seconds: number): void;
+  changeVisibility(receiptHandle: string, seconds: number, queue?: LocalQueue): void;
+  /** ReceiveMessage on the dead-letter queue: up to `max` visible messages, invisible for `visibilitySeconds` (default the DLQ's 30). */
+  receiveDeadLetters(max: number, visibilitySeconds?: number): ReceivedMessage[];
+  /** DeleteMessage on the dead-letter queue. */
+  deleteDeadLetter(receiptHandle: string): void;
   /** Resolves once every message was either handled or dead-lettered. */
   drain(): Promise<void>;
   readonly deadLetters: readonly DeadLetter[];
@@ -81,6 +91,7 @@ interface QueuedMessage {
   readonly messageId: string;
   readonly body: string;
   readonly sentAt: number;
+  readonly messageAttributes?: MessageAttributes;
   receiveCount: number;
   firstReceivedAt?: number;
   visibleAt: number;
@@ -92,7 +103,7 @@ interface QueuedMessage {
 interface StoredState {
   readonly version: 1;
   readonly messages: QueuedMessage[];
-  readonly deadLetters: DeadLetter[];
+  readonly deadLetters: StoredDeadLetter[];
 }
 
 function loadState(file: string | undefined): StoredState {
@@ -122,17 +133,17 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
   const restored = loadState(stateFile);
   const queue: QueuedMessage[] = restored.messages.map(({ receiptHandle: _inFlight, ...message }) => message);
   const inFlight = new Map<string, QueuedMessage>();
-  const deadLetters: DeadLetter[] = restored.deadLetters;
+  const deadLetters = new LocalDeadLetterQueue(restored.deadLetters, { name: localQueueNames.deadLetters, msPerSecond, persist: () => persist() });
   let invocations = 0;
   let running = false;
   let closed = false;
   let wakeTimer: NodeJS.Timeout | undefined;
   let idleWaiters: Array<() => void> = [];
-  if (queue.length > 0) logger.info('local_sqs.restored', { messages: queue.length, deadLetters: deadLetters.length });
+  if (queue.length > 0) logger.info('local_sqs.restored', { messages: queue.length, deadLetters: deadLetters.stored.length });
 
   const persist = (): void => {
     if (stateFile === undefined || closed) return;
-    const state: StoredState = { version: 1, messages: [...queue, ...inFlight.values()], deadLetters };
+    const state: StoredState = { version: 1, messages: [...queue, ...inFlight.values()], deadLetters: [...deadLetters.stored] };
     mkdirSync(dirname(stateFile), { recursive: true });
     const temporary = `${stateFile}.${process.pid}.tmp`;
     writeFileSync(temporary, JSON.stringify(state));
@@ -149,8 +160,8 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
       SenderId: 'AROALOCALS3NOTIFICATIONS',
       ApproximateFirstReceiveTimestamp: String(message.firstReceivedAt ?? message.sentAt),
     },
-    messageAttributes: {},
-    md5OfBody: createHash('md5').update(message.body).digest('hex'),
+    messageAttributes: lambdaMessageAttributes(message.messageAttributes),
+    md5OfBody: md5Hex(message.body),
     eventSource: 'aws:sqs',
     eventSourceARN: queueArn,
     awsRegion: region,
@@ -166,7 +177,15 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
   const fail = (message: QueuedMessage, reason: string): void => {
     message.lastError = reason;
     if (message.receiveCount >= maxReceiveCount) {
-      deadLetters.push({ messageId: message.messageId, body: message.body, receiveCount: message.receiveCount, lastError: reason });
+      deadLetters.add({
+        messageId: message.messageId,
+        body: message.body,
+        receiveCount: message.receiveCount,
+        lastError: reason,
+        sentAt: message.sentAt,
+        ...(message.firstReceivedAt !== undefined && { firstReceivedAt: message.firstReceivedAt }),
+        ...(message.messageAttributes && { messageAttributes: message.messageAttributes }),
+      });
       logger.warn('local_sqs.dead_lettered', { messageId: message.messageId, receiveCount: message.receiveCount, reason });
       return;
     }
@@ -181,7 +200,7 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
       message.receiveCount += 1;
       message.firstReceivedAt ??= now;
       message.visibleAt = now + visibilityTimeoutMs;
-      message.receiptHandle = Buffer.from(`${message.messageId}:${message.receiveCount}:${randomUUID()}`).toString('base64');
+      message.receiptHandle = newReceiptHandle(localQueueNames.ingest, message.messageId, message.receiveCount);
       inFlight.set(message.receiptHandle, message);
     }
     persist();
@@ -238,13 +257,15 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
     if (Number.isFinite(nextVisible) && !closed) wakeTimer = setTimeout(() => void pump(), Math.max(0, nextVisible - Date.now()));
   };
 
-  const sendBody = (body: string): string => {
+  const sendBody = (body: string, sendOptions: SendOptions = {}): string => {
     if (closed) throw new Error('The local SQS bridge is closed');
     const messageId = randomUUID();
     const now = Date.now();
-    queue.push({ messageId, body, sentAt: now, receiveCount: 0, visibleAt: now });
+    const delayMs = (sendOptions.delaySeconds ?? 0) * msPerSecond;
+    queue.push({ messageId, body, sentAt: now, receiveCount: 0, visibleAt: now + delayMs, ...(sendOptions.messageAttributes && { messageAttributes: sendOptions.messageAttributes }) });
     persist();
-    setImmediate(() => void pump());
+    if (delayMs > 0) schedule();
+    else setImmediate(() => void pump());
     return messageId;
   };
 
@@ -254,15 +275,17 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
   return {
     sendBody,
     sendS3Record: (record) => sendBody(JSON.stringify({ Records: [record] })),
-    changeVisibility(receiptHandle, seconds) {
-      // SQS's range (0 to 12 hours), in whole seconds.
-      if (!Number.isInteger(seconds) || seconds < 0 || seconds > 43_200) {
-        throw new SqsBridgeError('InvalidParameterValue', `Value ${seconds} for parameter VisibilityTimeout is invalid. Reason: must be between 0 and 43200.`);
-      }
+    send(target, body, sendOptions) {
+      if (target === 'ingest') return sendBody(body, sendOptions);
+      return deadLetters.send(body, sendOptions?.messageAttributes, sendOptions?.delaySeconds ?? 0);
+    },
+    changeVisibility(receiptHandle, seconds, target = 'ingest') {
+      if (target === 'deadLetters') return deadLetters.changeVisibility(receiptHandle, seconds);
+      checkVisibilitySeconds(seconds);
+      const messageId = messageIdOfHandle(localQueueNames.ingest, receiptHandle);
       const message = inFlight.get(receiptHandle);
       if (message === undefined) {
-        // A handle of a message this queue still holds (received again since, or waiting), or nobody's.
-        const messageId = Buffer.from(receiptHandle, 'base64').toString().split(':')[0];
+        // A handle of a message this queue still holds (received again since, or waiting), or of one gone.
         if (queue.some((queued) => queued.messageId === messageId)) {
           throw new SqsBridgeError('MessageNotInflight', 'The message referred to is not in flight.');
         }
@@ -271,13 +294,15 @@ export function createSqsBridge(options: SqsBridgeOptions): SqsBridge {
       message.visibleAt = Date.now() + seconds * msPerSecond;
       persist();
     },
+    receiveDeadLetters: (max, visibilitySeconds) => deadLetters.receive(max, visibilitySeconds),
+    deleteDeadLetter: (receiptHandle) => deadLetters.delete(receiptHandle),
     drain: () =>
       new Promise<void>((resolve) => {
         idleWaiters.push(resolve);
         setImmediate(settleIdle);
       }),
     get deadLetters() {
-      return deadLetters;
+      return deadLetters.view;
     },
     get depth() {
       return queue.length + inFlight.size;

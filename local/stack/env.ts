@@ -50,8 +50,10 @@ const tunables = [
 
 /** The settings that reach the database; a function without database access gets none of them. */
 export const databaseSettings = ['RDS_RESOURCE_ARN', 'RDS_SECRET_ARN', 'RDS_DATABASE', 'DATA_API_ENDPOINT'];
-/** The ingest queue: only the SQS-triggered function is told it. */
+/** The ingest queue: only the SQS-triggered function and the dead-letter drain's (`ingest-dead-letters`) are told it. */
 export const queueSettings = ['INGEST_QUEUE_URL', 'SQS_ENDPOINT', 'INGEST_QUEUE_VISIBILITY_SECONDS', 'INGEST_QUEUE_MAX_RECEIVE_COUNT'];
+/** The ingest DLQ: only the functions that use `ingest-dead-letters` (reconcile), as infra/constructs/functions.ts. */
+export const deadLetterSettings = ['INGEST_DLQ_URL'];
 /** Where the publishing functions put their events. */
 export const eventSettings = ['EVENT_BUS_NAME', 'EVENTBRIDGE_ENDPOINT'];
 
@@ -80,7 +82,7 @@ export interface FunctionsEnvironmentInput {
   /** The local EventBridge's endpoint and the bus the functions publish to. */
   readonly eventBridge: { readonly endpoint: string; readonly busName: string };
   /** The local SQS endpoint and the ingest queue (told to the SQS-triggered function only, as in AWS). */
-  readonly sqs?: { readonly endpoint: string; readonly queueUrl: string; readonly visibilityTimeoutSeconds: number; readonly maxReceiveCount: number };
+  readonly sqs?: { readonly endpoint: string; readonly queueUrl: string; readonly deadLetterQueueUrl: string; readonly visibilityTimeoutSeconds: number; readonly maxReceiveCount: number };
   /** Set last (a test's overrides). */
   readonly lambdaEnv: Env;
 }
@@ -119,6 +121,7 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
     EVENTBRIDGE_ENDPOINT: input.eventBridge.endpoint,
     ...(input.sqs && {
       INGEST_QUEUE_URL: input.sqs.queueUrl,
+      INGEST_DLQ_URL: input.sqs.deadLetterQueueUrl,
       SQS_ENDPOINT: input.sqs.endpoint,
       INGEST_QUEUE_VISIBILITY_SECONDS: String(input.sqs.visibilityTimeoutSeconds),
       INGEST_QUEUE_MAX_RECEIVE_COUNT: String(input.sqs.maxReceiveCount),
@@ -151,9 +154,13 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
     const uses = routeTable.functions[name]?.uses ?? [];
     const secretArn = databaseSecretFor(uses, schema);
     // As in AWS (infra/stack.ts): only the functions that use `events` are told where the bus is.
-    const sqsTriggered = routeTable.functions[name]?.trigger === 'sqs';
+    const drainsDeadLetters = uses.includes('ingest-dead-letters');
+    const toldQueue = routeTable.functions[name]?.trigger === 'sqs' || drainsDeadLetters;
     const own = Object.fromEntries(
-      Object.entries(env).filter(([key]) => (uses.includes('events') || !eventSettings.includes(key)) && (sqsTriggered || !queueSettings.includes(key))),
+      Object.entries(env).filter(
+        ([key]) =>
+          (uses.includes('events') || !eventSettings.includes(key)) && (toldQueue || !queueSettings.includes(key)) && (drainsDeadLetters || !deadLetterSettings.includes(key)),
+      ),
     );
     const withoutDatabase = Object.fromEntries(Object.entries(own).filter(([key]) => !databaseSettings.includes(key)));
     return secretArn === undefined ? withoutDatabase : { ...own, RDS_SECRET_ARN: secretArn };
