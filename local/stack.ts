@@ -93,6 +93,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
   try {
     const objectCreated: S3EventRecord[] = [];
+    let notificationsToLose = 0;
     // Every function is built on its first invocation, as a Lambda's INIT runs: start-up pays only for health.
     // The functions' EMF lines are also added up here, as CloudWatch would (GET /_local/metrics).
     const metrics = new MetricsRecorder();
@@ -131,6 +132,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           corsOrigins: [...new Set([...apiOrigins, ...extraOrigins])],
           onObjectCreated: (record) => {
             objectCreated.push(record);
+            if (notificationsToLose > 0) {
+              notificationsToLose -= 1;
+              logger.warn('local_stack.notification_lost', { key: record.s3.object.key });
+              return;
+            }
             sqs.sendS3Record(record);
           },
           logger: logger.child({ component: 'local-s3' }),
@@ -269,6 +275,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       sqs,
       sqsServer,
       objectCreated,
+      loseNextNotifications(count) {
+        notificationsToLose += count;
+      },
       metrics,
       invoke: {
         reconcile: invokeReconcile,

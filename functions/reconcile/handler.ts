@@ -196,6 +196,9 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
   return async (event) => {
     const request = parseRequest(event);
     const scheduled = isScheduledEvent(event);
+    // One budget for the whole invocation: the sweeps', then the dead-letter drain's further batches.
+    const deadline = reconcile.deadlineFromNow();
+    const timeUp = () => Date.now() >= deadline; // the service's clock
     const decision = scheduled
       ? await decideScheduledRun({ pendingWork, probe: activityProbe, autoPauseSeconds: config.activity.autoPauseSeconds, slackSeconds: config.activity.slackSeconds, logger }, now())
       : null;
@@ -210,17 +213,17 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
       const skipped = emptySummary();
       countResults(skipped, { actions: request.actions, skipped: decision.reason });
       // Dead letters are work even when nothing else is: the drain reads the database only for a message it holds.
-      const deadLetters = drainDeadLetters ? await drainDeadLetters() : null;
+      const deadLetters = drainDeadLetters ? await drainDeadLetters(timeUp) : null;
       return { ...skipped, gate: decision.reason, skipped: true, ...(drainDeadLetters && { deadLetters }) };
     }
     if (decision) logger.info('reconcile.gate', { ...gateFields });
     // Listed before the sweeps: a marker noted while they run is newer, not in this list, and kept for the next run.
     const listing = decision?.listing ?? (request.actions.length === reconcileActions.length ? await listOrNull(pendingWork, logger) : null);
-    const summary = await reconcile.run(request.actions, request.limit);
+    const summary = await reconcile.run(request.actions, request.limit, deadline);
     countResults(summary, { actions: request.actions, more: summary.more });
     await afterSweeps(pendingWork, listing, summary, request.actions.length === reconcileActions.length, logger);
     // After the sweeps, so a dead letter whose video they just moved on is deleted rather than redriven.
-    const deadLetters = drainDeadLetters && request.actions.length === reconcileActions.length ? await drainDeadLetters() : null;
+    const deadLetters = drainDeadLetters && request.actions.length === reconcileActions.length ? await drainDeadLetters(timeUp) : null;
     const drained = drainDeadLetters ? { deadLetters } : {};
     return decision ? { ...summary, gate: decision.reason, ...drained } : { ...summary, ...drained };
   };

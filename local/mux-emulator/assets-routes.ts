@@ -2,7 +2,8 @@
  * The Video API's asset routes, behind HTTP Basic auth: POST/GET /video/v1/assets (create; list newest first with
  * `next_cursor`), GET/PATCH/DELETE /video/v1/assets/{id} and GET /video/v1/assets/{id}/input-info. `passthrough` is
  * kept as given and can be changed by PATCH (which sends `video.asset.updated`), as Mux does. Create faults (429,
- * 500, a hang, a delay) and delete faults are taken from the store here.
+ * 500, a hang, a delay) and delete faults are taken from the store here, and so are the windows in which every call
+ * is throttled (429) or refused (an outage: a 5xx, or a dropped connection).
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { MuxHttpError, readJson, sendJson } from './http.js';
@@ -29,6 +30,15 @@ export async function handleAssetsApi(
   record: ApiRequestRecord,
 ): Promise<void> {
   const { store, lifecycle, webhooks, now } = context;
+  if (store.outage.until > now()) {
+    record.status = store.outage.reset ? null : store.outage.status;
+    if (store.outage.reset) {
+      req.socket.destroy();
+      return;
+    }
+    sendJson(res, store.outage.status, { error: { type: 'service_unavailable', messages: ['Emulated outage'] } });
+    return;
+  }
   if (req.headers.authorization !== context.expectedAuthorization) throw new MuxHttpError(401, 'unauthorized', ['Unauthorized request']);
   const method = req.method ?? 'GET';
   const path = url.pathname.replace(/\/+$/, '');

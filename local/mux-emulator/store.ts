@@ -29,6 +29,8 @@ export class EmulatorStore {
   reorderAssets = 0;
   /** Until when (ms since the epoch, by the emulator's clock) every API call is throttled; 0: not throttled. */
   throttledUntil = 0;
+  /** Until when the API is down, and how it fails meanwhile (a status, or a dropped connection). */
+  outage: { until: number; status: number; reset: boolean } = { until: 0, status: 503, reset: false };
   /** The emulator's clock, set by the server (throttleFor counts from it). */
   clock: () => number = Date.now;
 
@@ -38,6 +40,9 @@ export class EmulatorStore {
     },
     throttleFor: (ms) => {
       this.throttledUntil = this.clock() + ms;
+    },
+    outageFor: (ms, { status = 503, connection } = {}) => {
+      this.outage = { until: this.clock() + ms, status, reset: connection === 'reset' };
     },
     failNextCreates: (count, status = 500) => {
       for (let index = 0; index < count; index += 1) this.createFaults.push({ kind: 'status', status });
@@ -60,6 +65,7 @@ export class EmulatorStore {
     reset: () => {
       this.createFaults.length = 0;
       this.throttledUntil = 0;
+      this.outage = { until: 0, status: 503, reset: false };
       this.deleteFaults.length = 0;
       this.duplicateEvents = 0;
       this.reorderAssets = 0;

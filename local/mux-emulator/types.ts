@@ -89,6 +89,12 @@ export interface MuxEmulatorFaults {
    * (a sustained throttle, as Mux's rate limit of an environment).
    */
   throttleFor(ms: number): void;
+  /**
+   * For the next `ms`, Mux's API is down: every API call answers `status` (default 503) with a Mux error body and no
+   * Retry-After, or — with `connection: 'reset'` — the connection is dropped before any answer (the client sees a
+   * socket error). Playback and webhooks of assets already made go on.
+   */
+  outageFor(ms: number, options?: { status?: number; connection?: 'reset' }): void;
   /** The next `count` creates answer `status` (default 500) with a Mux error body. */
   failNextCreates(count: number, status?: number): void;
   /**

@@ -185,10 +185,12 @@ export interface LocalStack {
   readonly eventBridge: LocalEventBridge;
   readonly s3: LocalS3;
   readonly sqs: SqsBridge;
-  /** The SQS wire endpoint the functions call (SQS_ENDPOINT) and the ingest queue's URL (INGEST_QUEUE_URL). */
+  /** The SQS wire endpoint the functions call (SQS_ENDPOINT), the ingest queue's URL (INGEST_QUEUE_URL) and its DLQ's (INGEST_DLQ_URL). */
   readonly sqsServer: LocalSqsServer;
-  /** Every object-created notification the bucket sent, in order (the bodies the ingest queue received). */
+  /** Every object-created notification the bucket sent, in order (the bodies the ingest queue received, lost ones too). */
   readonly objectCreated: readonly S3EventRecord[];
+  /** A fault for tests: the next `count` object-created notifications never reach the queue (an S3 event lost). */
+  loseNextNotifications(count: number): void;
   /** The totals of the EMF metrics the functions logged since start (`GET /_local/metrics`, docs/LOCAL.md). */
   readonly metrics: MetricsRecorder;
   /** Runs the non-HTTP functions the way their triggers would. */

@@ -116,11 +116,18 @@ export class ReconcileService {
     this.#remainingTimeMs = options.remainingTimeMs ?? invocationRemainingMs;
   }
 
+  /**
+   * When a run starting now must stop starting work (ms on the service's clock): its time budget, cut to the
+   * invocation's remaining time. The handler's dead-letter drain, after the sweeps, keeps to the same one.
+   */
+  deadlineFromNow(): number {
+    return sweepDeadline(this.#context.now().getTime(), this.#timeBudgetMs, this.#remainingTimeMs(), sweepSafetyMarginMs);
+  }
+
   /** Runs the given actions in order (all three by default), `limit` items per round of each sweep. */
-  async run(actions: readonly ReconcileAction[] = reconcileActions, limit: number = this.#batchSize): Promise<ReconcileSummary> {
+  async run(actions: readonly ReconcileAction[] = reconcileActions, limit: number = this.#batchSize, deadline: number = this.deadlineFromNow()): Promise<ReconcileSummary> {
     const summary = emptySummary();
     const { now, logger } = this.#context;
-    const deadline = sweepDeadline(now().getTime(), this.#timeBudgetMs, this.#remainingTimeMs(), sweepSafetyMarginMs);
     const sweeps = actions.flatMap((action) => this.#sweepsOf(action));
     await runSweeps(sweeps, { batch: limit, summary, timeUp: () => now().getTime() >= deadline, logger });
     logger.info('reconcile.summary', { actions, limit, ...summary });

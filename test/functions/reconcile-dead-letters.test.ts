@@ -37,6 +37,22 @@ describe.each(backends)('reconcile drains the ingest DLQ on %s', (backend) => {
     expect(redriven).toEqual([JSON.stringify({ Records: [stranded.record] })]);
   });
 
+  it('drains more than one batch (100 messages) in a run while its time budget lasts', async () => {
+    const done = await pipeline.upload();
+    expect((await pipeline.ingest(sqsEvent([done]))).batchItemFailures).toEqual([]);
+    const waiting: DeadLetterMessage[] = Array.from({ length: 150 }, () => ({ messageId: randomUUID(), receiptHandle: randomUUID(), body: JSON.stringify({ Records: [done.record] }), redrives: 0 }));
+    let deleted = 0;
+    const deadLetterQueue: DeadLetterQueue = {
+      receive: async (max) => waiting.splice(0, max),
+      delete: async () => void (deleted += 1),
+      redrive: async () => undefined,
+    };
+    const reconcile = await createHandler(pipeline.env, { driver: pipeline.db.driver, logger: pipeline.logger as Logger, deadLetterQueue });
+
+    expect((await reconcile({})).deadLetters).toEqual({ received: 150, deleted: 150, redriven: 0, kept: 0, more: false });
+    expect(deleted).toBe(150);
+  });
+
   it('reports no drain without the DLQ settings', async () => {
     const reconcile = await createHandler(pipeline.env, { driver: pipeline.db.driver, logger: pipeline.logger as Logger });
     expect((await reconcile({})).deadLetters).toBeUndefined();

@@ -217,6 +217,21 @@ describe('Mux emulator API', () => {
     expect(emulator.requests.map((request) => request.status)).toEqual([429, 429, 200]);
   });
 
+  it('is down for a window: every API call refused (a 5xx without Retry-After, or a dropped connection), then serves again', async () => {
+    let now = Date.parse('2026-12-03T12:00:00Z');
+    const { emulator, files, mux } = await setup({ now: () => now });
+    emulator.faults.outageFor(2_000);
+    const listed = await api(emulator, '/video/v1/assets');
+    expect([listed.status, listed.headers.get('retry-after')]).toEqual([503, null]);
+    await expect(mux.createAsset({ inputUrl: `${files.url}/video.mp4`, passthrough: 'video-outage' })).rejects.toMatchObject({ status: 503 });
+    emulator.faults.outageFor(1_000, { connection: 'reset' });
+    await expect(api(emulator, '/video/v1/assets')).rejects.toThrow();
+    now += 1_000;
+    expect((await api(emulator, '/video/v1/assets')).status).toBe(200);
+    expect(emulator.assets.size).toBe(0);
+    expect(emulator.requests.map((request) => request.status).filter((status) => status !== 503)).toEqual([null, 200]);
+  });
+
   it('deletes an asset: 204, a deleted event, then 404 and gone from the list', async () => {
     const { emulator, receiver, files, mux } = await setup();
     const created = await mux.createAsset({ inputUrl: `${files.url}/video.mp4`, passthrough: 'video-delete' });

@@ -67,14 +67,33 @@ export function recordFigures(context: TestContext, figures: ScenarioFigures): v
  * SQS runs in real time (the function is told the 2 s it lasts): Mux's Retry-After is in real seconds, and a queue
  * whose seconds ran faster would bring a throttled message back before the emulator's throttle ends.
  */
-const visibilityTimeoutSeconds = 2;
+export const visibilityTimeoutSeconds = 2;
 const staleClaimSeconds = 4;
 
-export async function startReliabilityStack(options: TestStackOptions = {}): Promise<TestStack> {
+/**
+ * The queue's time here against AWS's (720 s → 2 s): a figure measured in this stack is this many times longer in
+ * production. The scheduled reconcile keeps the same ratio to the visibility timeout (AWS: every 15 min).
+ */
+export const productionTimeFactor = 720 / visibilityTimeoutSeconds;
+export const reconcilePeriodMs = (15 * 60 * 1000) / productionTimeFactor;
+/**
+ * The reconcile settings of a scheduled stack, scaled alike and rounded up to whole seconds: `uploaded` and
+ * `awaiting_upload` videos are swept once 2 s old (AWS: 600 s → 1.7 s).
+ */
+const scheduledReconcileEnv = { RECONCILE_BACKFILL_AFTER_SECONDS: '2', RECONCILE_STRANDED_AFTER_SECONDS: '2' };
+
+export interface ReliabilityStackOptions extends TestStackOptions {
+  /** Reconcile runs every {@link reconcilePeriodMs}, with the scaled thresholds above (default: only when invoked). */
+  readonly scheduledReconcile?: boolean;
+}
+
+export async function startReliabilityStack(options: ReliabilityStackOptions = {}): Promise<TestStack> {
+  const { scheduledReconcile, ...stackOptions } = options;
   return startTestStack({
-    ...options,
+    ...stackOptions,
+    ...(scheduledReconcile && { reconcileIntervalMs: reconcilePeriodMs }),
     sqs: { maxReceiveCount: productionMaxReceiveCount, visibilityTimeoutMs: visibilityTimeoutSeconds * 1000, visibilityTimeoutSeconds, ...options.sqs },
-    lambdaEnv: { LOG_LEVEL: 'info', INGEST_STALE_CLAIM_SECONDS: String(staleClaimSeconds), ...options.lambdaEnv },
+    lambdaEnv: { LOG_LEVEL: 'info', INGEST_STALE_CLAIM_SECONDS: String(staleClaimSeconds), ...(scheduledReconcile && scheduledReconcileEnv), ...options.lambdaEnv },
   });
 }
 

@@ -24,6 +24,8 @@ export interface TestStackOptions {
   readonly eventBridge?: LocalStackOptions['eventBridge'];
   /** Origins CORS allows beside the stack's own (CORS_ORIGINS is never read from the shell here). */
   readonly corsOrigins?: readonly string[];
+  /** Reconcile on a schedule, as EventBridge runs it (default 0: only when a test invokes it). */
+  readonly reconcileIntervalMs?: number;
 }
 
 export interface ApiResponse<T = Record<string, unknown>> {
@@ -75,7 +77,7 @@ export async function startTestStack(options: TestStackOptions = {}): Promise<Te
       // Nothing from the developer's shell (DATABASE_URL, MUX_*) leaks into the stack under test.
       environment: {},
       lambdaEnv: options.lambdaEnv ?? {},
-      reconcileIntervalMs: 0,
+      reconcileIntervalMs: options.reconcileIntervalMs ?? 0,
       muxProcessingDelayMs: 10,
       sqs: { visibilityTimeoutMs: 50, ...options.sqs },
       ...(options.s3MinPartBytes !== undefined && { s3MinPartBytes: options.s3MinPartBytes }),

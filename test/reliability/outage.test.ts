@@ -1,0 +1,113 @@
+/**
+ * Fault family (issue N): Mux unavailable for longer than the queue's redrive budget, and an S3 event that never
+ * arrives. With reconcile on its schedule, the messages that dead-letter are drained (redriven, or deleted once their
+ * video is past ingest) and the videos left `uploaded` are backfilled: every video is `ready` within about one
+ * reconcile period of the fault's end, the DLQ is empty afterwards, no asset is made twice. A lost S3 event leaves
+ * its video `awaiting_upload` with its object in S3 until the stranded sweep finds it.
+ *
+ * Timings: SQS runs in real time with the production ratios scaled 360× (the function is told a 2 s visibility
+ * timeout for AWS's 720 s, and 5 receives), reconcile runs every 2.5 s (AWS: 15 min) and sweeps `uploaded` and
+ * `awaiting_upload` videos once 2 s old (AWS: 10 min). Each fault lasts 15 s, 7.5 visibility timeouts (AWS: 90 min).
+ * A time measured here is ×360 in production terms (the figures state both).
+ */
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
+import { eventually, type TestStack } from '../support/local-stack.js';
+import {
+  expectEndState,
+  finalVideo,
+  logCounts,
+  mapWithLimit,
+  productionTimeFactor,
+  recordFigures,
+  reconcilePeriodMs,
+  smallVideo,
+  startReliabilityStack,
+  titles,
+  uploadVideo,
+  visibilityTimeoutSeconds,
+} from './support.js';
+
+const scenario = 'N. Mux unavailable, events lost';
+const videos = 8;
+const faultMs = 15_000;
+/** Mux's timeout in the functions: a dropped connection fails at once, a hang would wait this long. */
+const muxTimeoutMs = 1_500;
+const observedEvents = [
+  'local_sqs.dead_lettered',
+  'ingest.mux_unavailable',
+  'ingest.mux_throttled',
+  'reconcile.sweep_failed',
+  'dead_letters.handled',
+  'dead_letters.kept',
+  'reconcile.stranded_upload',
+  'local_stack.notification_lost',
+];
+
+/** Seconds in production terms, to the minute: measured ms × the scale. */
+const productionMinutes = (ms: number) => Math.round((ms * productionTimeFactor) / 60_000);
+
+describe('Mux unavailable longer than five visibility timeouts, and a lost S3 event', () => {
+  let stack: TestStack;
+  let alice: string;
+
+  beforeAll(async () => {
+    stack = await startReliabilityStack({ scheduledReconcile: true, lambdaEnv: { MUX_TIMEOUT_MS: String(muxTimeoutMs) } });
+    alice = await stack.tokens.mint(`alice-${randomUUID()}`);
+  });
+  afterAll(() => stack?.dispose());
+
+  const faults: ReadonlyArray<{ name: string; fault: string; inject: (stack: TestStack) => void }> = [
+    { name: 'a Mux throttle (429 with Retry-After)', fault: 'asset calls answered 429 (Retry-After: seconds left)', inject: (s) => s.muxEmulator.faults.throttleFor(faultMs) },
+    { name: 'a Mux outage (503 to every call)', fault: 'asset calls answered 503', inject: (s) => s.muxEmulator.faults.outageFor(faultMs) },
+    { name: 'a Mux outage (connection dropped)', fault: 'asset calls refused (connection reset)', inject: (s) => s.muxEmulator.faults.outageFor(faultMs, { connection: 'reset' }) },
+  ];
+
+  it.for(faults)('$name for 15 s: dead letters drained, every video ready within a reconcile period of its end', async ({ name, fault, inject }, context: TestContext) => {
+    await stack.idle();
+    const logMark = stack.logs.length;
+    const requestMark = stack.muxEmulator.requests.length;
+    inject(stack);
+    const faultEnd = Date.now() + faultMs;
+    const uploads = await mapWithLimit(titles(`outage-${name}`, videos), videos, (title) => uploadVideo(stack, alice, title, { bytes: smallVideo }));
+    const readyAt = await Promise.all(
+      uploads.map(async (upload) => {
+        await finalVideo(stack, alice, upload.id, faultMs + 30_000);
+        return Date.now();
+      }),
+    );
+    const lastReadyAfterEndMs = Math.max(...readyAt) - faultEnd;
+    // The drain runs after the sweeps of each scheduled run: the run that moved the last videos on deletes their
+    // dead letters, or the next one does.
+    await eventually(async () => (stack.sqs.deadLetters.length === 0 ? true : undefined), () => `the DLQ still holds ${stack.sqs.deadLetters.length}`, 4 * reconcilePeriodMs);
+    const dlqEmptyAfterEndMs = Date.now() - faultEnd;
+
+    const end = await expectEndState(stack, alice, uploads, 'ready');
+    const refused = stack.muxEmulator.requests.slice(requestMark).filter((request) => request.status !== 200 && request.status !== 201).length;
+    const seen = logCounts(stack, logMark, observedEvents);
+    expect(refused, 'the fault was met').toBeGreaterThan(0);
+    expect(seen['local_sqs.dead_lettered'], 'the fault outlasted the redrive budget: messages dead-lettered').toBeGreaterThanOrEqual(videos);
+    expect(seen['dead_letters.handled'], 'the drain handled them').toBeGreaterThanOrEqual(videos);
+    // A scheduled run may start just before the end and fail its Mux calls; the next one, a period later, recovers.
+    expect(lastReadyAfterEndMs, 'ready within about one reconcile period of the end').toBeLessThan(2 * reconcilePeriodMs);
+    recordFigures(context, {
+      scenario,
+      case: `${name} for ${faultMs / 1000} s (${faultMs / 1000 / visibilityTimeoutSeconds} visibility timeouts), reconcile every ${reconcilePeriodMs / 1000} s (production ×1/${productionTimeFactor})`,
+      injected: { [fault]: refused },
+      observed: {
+        'messages dead-lettered': seen['local_sqs.dead_lettered'] ?? 0,
+        'retries given back to SQS (Mux unavailable)': seen['ingest.mux_unavailable'] ?? 0,
+        'ingests deferred by the container’s throttle gate': seen['ingest.mux_throttled'] ?? 0,
+        'sweeps failed while Mux was down': seen['reconcile.sweep_failed'] ?? 0,
+        'dead letters drained (redriven or deleted)': seen['dead_letters.handled'] ?? 0,
+        'dead letters kept for an operator': seen['dead_letters.kept'] ?? 0,
+        'last video ready after the fault ended (ms)': lastReadyAfterEndMs,
+        'last video ready after the fault ended (production minutes)': productionMinutes(lastReadyAfterEndMs),
+        'DLQ empty after the fault ended (ms)': dlqEmptyAfterEndMs,
+      },
+      checked: end.checked,
+      lost: end.lost,
+      extraAssets: end.extraAssets,
+    });
+  });
+});
