@@ -176,6 +176,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     sweepDb: new VideoSweepDB({ executor: driver, capabilities }),
     storage,
     ...config.sweeps,
+    ...(config.storage && { uploadUrlTtlSeconds: config.storage.config.uploadUrlTtlSeconds }),
     ...(config.eventGraceSeconds === undefined ? {} : { eventGraceSeconds: config.eventGraceSeconds }),
     logger,
     metrics,
@@ -222,6 +223,7 @@ export async function createHandler(env: Env, options: ReconcileHandlerOptions =
     const summary = await reconcile.run(request.actions, request.limit, deadline);
     countResults(summary, { actions: request.actions, more: summary.more });
     await afterSweeps(pendingWork, listing, summary, request.actions.length === reconcileActions.length, logger);
+    if (request.actions.includes('reconcile')) await awaitUploads(pendingWork, reconcile, logger);
     // After the sweeps, so a dead letter whose video they just moved on is deleted rather than redriven.
     const deadLetters = drainDeadLetters && request.actions.length === reconcileActions.length ? await drainDeadLetters(timeUp) : null;
     const drained = drainDeadLetters ? { deadLetters } : {};
@@ -235,6 +237,21 @@ async function listOrNull(pendingWork: PendingWork, logger: ReturnType<typeof fu
     logger.warn('reconcile.gate_listing_failed', { error });
     return null;
   });
+}
+
+/**
+ * An upload that may still strand (ReconcileService.uploadsMayStrand) leaves a marker for the next scheduled run,
+ * written after the listed markers were cleared so that this run does not clear it. Each such run costs one query
+ * more, and wakes a paused database once a period until the upload arrived or its window passed. A failure is
+ * logged: the next run with traffic sweeps anyway.
+ */
+async function awaitUploads(pendingWork: PendingWork, reconcile: Pick<ReconcileService, 'uploadsMayStrand'>, logger: ReturnType<typeof functionLogger>): Promise<void> {
+  if (!pendingWork.durable) return;
+  try {
+    if (await reconcile.uploadsMayStrand()) await pendingWork.note('upload', { reason: 'awaiting_upload' });
+  } catch (error) {
+    logger.warn('reconcile.awaited_uploads_failed', { error });
+  }
 }
 
 /**

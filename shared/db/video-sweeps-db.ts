@@ -50,6 +50,19 @@ export class VideoSweepDB {
     );
   }
 
+  /**
+   * Whether any video is `awaiting_upload` and last touched less than `youngerThanSeconds` ago: one whose object may
+   * still arrive (its upload URL valid) or arrived too recently for the stranded sweep (every schema).
+   */
+  async hasRecentAwaitingUpload(youngerThanSeconds: number): Promise<boolean> {
+    const { rows } = await this.#executor.execute(
+      `SELECT 1 AS found FROM videos WHERE status = 'awaiting_upload' AND updated_at >= ${utcNow} - CAST(:youngerThanSeconds AS integer) * interval '1 second' LIMIT 1`,
+      { youngerThanSeconds },
+      { idempotent: true },
+    );
+    return rows.length > 0;
+  }
+
   /** `processing` videos with an asset stored that nothing has changed for `olderThanSeconds` (empty before 0002). */
   async listStaleProcessing(options: { olderThanSeconds: number; limit: number; after: SweepCursor | null }): Promise<SweepPage> {
     if (!hasColumn(await this.#capabilities.get(), 'videos', 'mux_asset_id')) return { videos: [], next: null };

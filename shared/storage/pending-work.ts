@@ -17,9 +17,10 @@ import { localS3CredentialsFromEnv, roleCredentialsFromEnv, type LocalS3Credenti
 
 /**
  * What left the work: a deferral, a half-done deletion, an ingest or a webhook to retry, an applied migration, a
- * lifecycle event left unpublished.
+ * lifecycle event left unpublished, an upload still awaited (reconcile's own: an `awaiting_upload` video whose object
+ * may yet arrive with its S3 event lost, so a later run must look for it even when nothing else wakes the database).
  */
-export const pendingWorkKinds = ['deferred', 'deletion', 'ingest', 'webhook', 'migration', 'events'] as const;
+export const pendingWorkKinds = ['deferred', 'deletion', 'ingest', 'webhook', 'migration', 'events', 'upload'] as const;
 export type PendingWorkKind = (typeof pendingWorkKinds)[number];
 
 export const pendingWorkRoot = '_reelay/';

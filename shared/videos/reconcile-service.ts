@@ -43,7 +43,7 @@ export interface ReconcileServiceOptions extends SweepCollaborators {
   /** Republishes unacknowledged events (shared/events/outbox.ts); without it they wait for a function that has one. */
   readonly events?: Pick<EventOutbox, 'sweep'>;
   /** The listings of the `refresh` and `stranded` sweeps; without it (and `storage` for `stranded`) they do not run. */
-  readonly sweepDb?: Pick<VideoSweepDB, 'listAwaitingUpload' | 'listStaleProcessing'>;
+  readonly sweepDb?: Pick<VideoSweepDB, 'listAwaitingUpload' | 'listStaleProcessing' | 'hasRecentAwaitingUpload'>;
   /** Where `stranded` looks for the objects (a listing of the key); built on first use. */
   readonly storage?: () => Promise<Pick<UploadStorage, 'findObject'>>;
   /** Events younger than this are left to the function publishing them (default 60 s). */
@@ -63,6 +63,8 @@ export interface ReconcileServiceOptions extends SweepCollaborators {
   readonly strandedAfterSeconds?: number;
   /** …and no longer once it is this old (default 7 days, the longest an upload URL is valid). */
   readonly strandedMaxAgeSeconds?: number;
+  /** How long an upload URL is valid (UPLOAD_URL_TTL_SECONDS, default 3600): an object may arrive until then. */
+  readonly uploadUrlTtlSeconds?: number;
   /** A `processing` video whose asset has not changed for longer than this is re-read from Mux (default 3600 s). */
   readonly refreshAfterSeconds?: number;
   /** Items each sweep reads per round (default 100); a direct invocation's `limit` replaces it. */
@@ -106,6 +108,7 @@ export class ReconcileService {
         staleClaimSeconds: options.staleClaimSeconds ?? 900,
         strandedAfterSeconds: options.strandedAfterSeconds ?? 600,
         strandedMaxAgeSeconds: options.strandedMaxAgeSeconds ?? 7 * 24 * 3600,
+        uploadUrlTtlSeconds: options.uploadUrlTtlSeconds ?? 3600,
         refreshAfterSeconds: options.refreshAfterSeconds ?? 3600,
         assetPages: options.assetPages ?? 20,
         concurrency: options.concurrency ?? 4,
@@ -132,6 +135,19 @@ export class ReconcileService {
     await runSweeps(sweeps, { batch: limit, summary, timeUp: () => now().getTime() >= deadline, logger });
     logger.info('reconcile.summary', { actions, limit, ...summary });
     return summary;
+  }
+
+  /**
+   * Whether an upload may still strand: a video `awaiting_upload` whose object may arrive (its URL is valid) or has
+   * arrived too recently for the stranded sweep. Its S3 event alone would move it on, and nothing marks a lost one,
+   * so while this holds the handler leaves a marker that makes the next scheduled run sweep even on an idle
+   * database; once the window (URL lifetime + the sweep's age) has passed, the sweep has looked at every such upload
+   * and the schedule may skip again.
+   */
+  async uploadsMayStrand(): Promise<boolean> {
+    const { sweepDb, storage, settings } = this.#context;
+    if (sweepDb === undefined || storage === undefined) return false;
+    return sweepDb.hasRecentAwaitingUpload(settings.uploadUrlTtlSeconds + settings.strandedAfterSeconds);
   }
 
   /** Built per run: the sweeps that page through a listing keep their place in it for this run only. */

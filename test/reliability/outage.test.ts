@@ -3,7 +3,9 @@
  * arrives. With reconcile on its schedule, the messages that dead-letter are drained (redriven, or deleted once their
  * video is past ingest) and the videos left `uploaded` are backfilled: every video is `ready` within about one
  * reconcile period of the fault's end, the DLQ is empty afterwards, no asset is made twice. A lost S3 event leaves
- * its video `awaiting_upload` with its object in S3 until the stranded sweep finds it.
+ * its video `awaiting_upload` with its object in S3 until the stranded sweep finds it — on a schedule whose runs
+ * would otherwise skip, since nothing else touches the database (reconcile leaves itself an `upload` marker while a
+ * video awaits its upload).
  *
  * Timings: SQS runs in real time with the production ratios scaled 360× (the function is told a 2 s visibility
  * timeout for AWS's 720 s, and 5 receives), reconcile runs every 2.5 s (AWS: 15 min) and sweeps `uploaded` and
@@ -104,6 +106,41 @@ describe('Mux unavailable longer than five visibility timeouts, and a lost S3 ev
         'last video ready after the fault ended (ms)': lastReadyAfterEndMs,
         'last video ready after the fault ended (production minutes)': productionMinutes(lastReadyAfterEndMs),
         'DLQ empty after the fault ended (ms)': dlqEmptyAfterEndMs,
+      },
+      checked: end.checked,
+      lost: end.lost,
+      extraAssets: end.extraAssets,
+    });
+  });
+
+  it('a lost S3 event: the object is in S3, no message ever arrives; the stranded sweep makes the video ready', async (context) => {
+    await stack.idle();
+    const logMark = stack.logs.length;
+    const lostEvents = 4;
+    stack.loseNextNotifications(lostEvents);
+    const uploadedAt = Date.now();
+    const uploads = await mapWithLimit(titles('outage-lost-event', lostEvents), lostEvents, (title) => uploadVideo(stack, alice, title, { bytes: smallVideo }));
+    const readyAt = await Promise.all(
+      uploads.map(async (upload) => {
+        await finalVideo(stack, alice, upload.id, 30_000);
+        return Date.now();
+      }),
+    );
+    const lastReadyMs = Math.max(...readyAt) - uploadedAt;
+    const end = await expectEndState(stack, alice, uploads, 'ready');
+    const seen = logCounts(stack, logMark, observedEvents);
+    expect(seen['local_stack.notification_lost'], 'every notification was lost').toBe(lostEvents);
+    expect(seen['reconcile.stranded_upload'], 'the stranded sweep found each object').toBe(lostEvents);
+    // Swept once 2 s old, by a run at most a period later.
+    expect(lastReadyMs, 'ready within the sweep’s age and a reconcile period').toBeLessThan(2_000 + 2 * reconcilePeriodMs);
+    recordFigures(context, {
+      scenario,
+      case: `a lost S3 event (stranded sweep after 2 s, reconcile every ${reconcilePeriodMs / 1000} s; production ×1/${productionTimeFactor})`,
+      injected: { 'object-created notifications lost': seen['local_stack.notification_lost'] ?? 0 },
+      observed: {
+        'uploads found in S3 by the stranded sweep': seen['reconcile.stranded_upload'] ?? 0,
+        'last video ready after its upload (ms)': lastReadyMs,
+        'last video ready after its upload (production minutes)': productionMinutes(lastReadyMs),
       },
       checked: end.checked,
       lost: end.lost,

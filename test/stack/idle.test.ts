@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDriver, driverConfigFromEnv } from '../../shared/db/create-driver.js';
 import { pendingWorkSettingsFromEnv, type PendingWorkListing } from '../../shared/storage/pending-work.js';
 import { S3PendingWork } from '../../shared/storage/pending-work-sweep.js';
 import { scheduledEvent } from '../../local/stack/functions.js';
@@ -170,6 +171,47 @@ describe('a payload deferred on the legacy schema is restored by the next schedu
     // Nothing left: the next firing, its own activity all there is, does not touch the database.
     stack.dataApi.stats.reset();
     expect(await scheduled(stack)).toMatchObject({ skipped: true, gate: 'own_activity' });
+    expect(stack.dataApi.stats.total()).toBe(0);
+  });
+});
+
+describe('an upload whose S3 event is lost, on a database that idles', () => {
+  let stack: TestStack;
+
+  beforeAll(async () => {
+    // The stranded sweep looks for uploads once 60 s old (AWS: 600 s, less than the 15 min between runs).
+    stack = await startTestStack({ lambdaEnv: { RECONCILE_STRANDED_AFTER_SECONDS: '60' } });
+  });
+  afterAll(() => stack?.dispose());
+
+  it('keeps the schedule sweeping until the stranded sweep finds the object, then lets the database pause', async () => {
+    const alice = await stack.tokens.mint(`alice-${randomUUID()}`);
+    const bytes = videoBytes(4096);
+    stack.loseNextNotifications(1);
+    const created = await createUpload(stack, alice, uploadRequest(bytes, { title: 'Event lost' }));
+    expect((await putSingle(created.upload as SingleUpload, bytes)).status).toBe(200);
+    // The run the upload's traffic wakes finds the video too young for the sweep.
+    const first = await scheduled(stack);
+    expect(first).toMatchObject({ gate: 'awake', stranded: 0 });
+    // A period later the video is old enough, and nothing has touched the database since: it has paused.
+    const driver = await createDriver(driverConfigFromEnv(stack.env));
+    try {
+      await driver.execute("UPDATE videos SET updated_at = updated_at - interval '2 minutes' WHERE id = CAST(:id AS uuid)", { id: created.video.id });
+    } finally {
+      await driver.close();
+    }
+    letTheDatabaseIdle(stack);
+    // Without a marker this run would skip (idle), and so would every later one until some traffic came.
+    const second = await scheduled(stack);
+    expect(second).toMatchObject({ gate: 'pending', stranded: 1 });
+    await waitForVideo(stack, alice, created.video.id, (video) => video.status === 'ready');
+    // Nothing awaits an upload any more: once the markers are cleared, the schedule leaves the database alone.
+    await stack.idle();
+    letTheDatabaseIdle(stack);
+    await scheduled(stack);
+    letTheDatabaseIdle(stack);
+    stack.dataApi.stats.reset();
+    expect(await scheduled(stack)).toMatchObject({ skipped: true, gate: 'idle' });
     expect(stack.dataApi.stats.total()).toBe(0);
   });
 });

@@ -25,7 +25,7 @@ export interface SweepCollaborators {
 export interface SweepContext extends SweepCollaborators {
   readonly deletion: Pick<VideoDeletion, 'listUnfinished' | 'finish'> | undefined;
   readonly events: Pick<EventOutbox, 'sweep'> | undefined;
-  readonly sweepDb: Pick<VideoSweepDB, 'listAwaitingUpload' | 'listStaleProcessing'> | undefined;
+  readonly sweepDb: Pick<VideoSweepDB, 'listAwaitingUpload' | 'listStaleProcessing' | 'hasRecentAwaitingUpload'> | undefined;
   readonly storage: (() => Promise<Pick<UploadStorage, 'findObject'>>) | undefined;
   readonly logger: Logger;
   readonly metrics: Metrics;
@@ -42,6 +42,7 @@ export interface ReconcileSettings {
   readonly staleClaimSeconds: number;
   readonly strandedAfterSeconds: number;
   readonly strandedMaxAgeSeconds: number;
+  readonly uploadUrlTtlSeconds: number;
   readonly refreshAfterSeconds: number;
   readonly assetPages: number;
   readonly concurrency: number;
