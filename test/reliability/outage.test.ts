@@ -68,7 +68,7 @@ describe('Mux unavailable longer than five visibility timeouts, and a lost S3 ev
     { name: 'a Mux outage (connection dropped)', fault: 'asset calls refused (connection reset)', inject: (s, ms) => s.muxEmulator.faults.outageFor(ms, { connection: 'reset' }) },
   ];
 
-  it.for(faults)('$name until every message dead-lettered: dead letters drained, every video ready within a reconcile period of its end', async ({ name, fault, inject }, context: TestContext) => {
+  it.for(faults)('$name until every message dead-lettered: dead letters drained, DLQ empty, every video ready soon after its end', async ({ name, fault, inject }, context: TestContext) => {
     await stack.idle();
     const logMark = stack.logs.length;
     const requestMark = stack.muxEmulator.requests.length;
