@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { startLocalStack, repositoryRoot, type LocalStack, type SchemaMode } from '../../local/stack.js';
 import { createLogger, type LogFields } from '../../shared/log.js';
-import { buildConsole } from '../../web/build.js';
+import { buildConsoleIfStale } from '../../web/build.js';
 
 export const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const resultsDir = join(repositoryRoot, 'test-results');
@@ -33,9 +33,12 @@ async function freePort(): Promise<number> {
 
 let built: Promise<unknown> | undefined;
 
-/** Builds the console once per run, into the folder the stack serves. */
+/**
+ * Builds the console into the folder the stack serves, once per test file, and only when its sources changed since
+ * the last build (the digest `npm start` uses): the files of a run do not each pay for the same build.
+ */
 export function ensureConsoleBuilt(): Promise<unknown> {
-  built ??= buildConsole();
+  built ??= buildConsoleIfStale();
   return built;
 }
 
@@ -174,4 +177,13 @@ export async function checkView(page: Page, name: string): Promise<void> {
   }
   await page.setViewportSize(viewports.desktop);
   if (found.length > 0) throw new Error(`accessibility violations:\n${found.join('\n')}`);
+}
+
+/** The id of the library card titled `title`, once the library lists it. */
+export async function videoIdByTitle(page: Page, title: string): Promise<string> {
+  const card = page.locator('#video-list > li', { has: page.locator('h3', { hasText: title }) });
+  await card.waitFor();
+  const id = await card.getAttribute('data-video-id');
+  if (!id) throw new Error(`the card for "${title}" has no video id`);
+  return id;
 }
