@@ -13,6 +13,8 @@ export type PlaybackPolicy = 'public' | 'signed';
 /** A video as every route that returns one shows it. Timestamps are ISO 8601 strings. */
 export interface Video {
   id: string;
+  /** The uploader's `sub`: for an admin, whose video it is. */
+  ownerId: string;
   title: string;
   description: string | null;
   status: VideoStatus;

@@ -14,6 +14,7 @@ const nullableTime = isoTime.nullable();
 /** The video as GET /api/videos/{id} shows it (shared/videos/presenter.ts), without playback tokens. */
 export const videoJsonSchema = z.strictObject({
   id: z.uuid(),
+  ownerId: z.string().describe('The `sub` of the uploader.'),
   title: z.string(),
   description: z.string().nullable(),
   status: z.enum(videoStatuses),

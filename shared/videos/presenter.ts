@@ -15,6 +15,8 @@ type JsonFields<T> = { [K in keyof T]: T[K] extends Date | null ? string | null 
 
 export interface VideoJson {
   id: string;
+  /** The uploader's `sub`: for an admin, whose video it is. */
+  ownerId: string;
   title: string;
   description: string | null;
   status: VideoStatus;
@@ -52,6 +54,7 @@ export function presentVideo(video: VideoRecord, playbackPolicy: MuxPlaybackPoli
   const migrated = hasMuxColumns(video);
   return {
     id: video.id,
+    ownerId: video.ownerId,
     title: video.title,
     description: video.description,
     status: video.status,

@@ -48,7 +48,7 @@ describe('docs/EVENTS.md', () => {
     const ready = detailSchemas['Video Ready'];
     const base = { eventId: crypto.randomUUID(), videoId: crypto.randomUUID(), ownerId: 'alice', occurredAt: new Date().toISOString() };
     const video = {
-      id: base.videoId, title: 't', description: null, status: 'ready', filename: 'f.mp4', contentType: 'video/mp4', size: 1,
+      id: base.videoId, ownerId: 'alice', title: 't', description: null, status: 'ready', filename: 'f.mp4', contentType: 'video/mp4', size: 1,
       createdAt: base.occurredAt, updatedAt: base.occurredAt, mux: null, audio: null, captions: null,
     };
     expect(ready.safeParse({ ...base, status: 'ready', video }).success).toBe(true);

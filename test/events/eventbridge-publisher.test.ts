@@ -15,7 +15,7 @@ function event(eventId: string): VideoEvent {
     detailType: detailTypes.ready,
     detail: {
       eventId, videoId: eventId, ownerId: 'alice', status: 'ready', occurredAt: at,
-      video: { id: eventId, title: 't', description: null, status: 'ready', filename: 'f', contentType: 'video/mp4', size: 1, createdAt: at, updatedAt: at, mux: null, audio: null, captions: null },
+      video: { id: eventId, ownerId: 'alice', title: 't', description: null, status: 'ready', filename: 'f', contentType: 'video/mp4', size: 1, createdAt: at, updatedAt: at, mux: null, audio: null, captions: null },
     },
   };
 }

@@ -124,7 +124,7 @@ describe.each(backends)('videos function on %s', (backend) => {
     expect(own.status).toBe(200);
     expect(own.body.video).toMatchObject({ id, title: 'mine', description: null, status: 'awaiting_upload' });
     expect(Object.keys(own.body.video).sort()).toEqual(
-      ['audio', 'captions', 'contentType', 'createdAt', 'description', 'filename', 'id', 'mux', 'size', 'status', 'title', 'updatedAt'],
+      ['audio', 'captions', 'contentType', 'createdAt', 'description', 'filename', 'id', 'mux', 'ownerId', 'size', 'status', 'title', 'updatedAt'],
     );
     expect((await call(handler, { routeKey: get, id, as: admin })).status).toBe(200);
 

@@ -134,7 +134,7 @@ describe('the signing key and token lifetime in the Mux config', () => {
 function readyVideo(): VideoJson {
   const stream = 'https://stream.mux.com';
   return {
-    id: randomUUID(), title: 't', description: null, status: 'ready', filename: 'f.mp4', contentType: 'video/mp4', size: 1,
+    id: randomUUID(), ownerId: 'alice', title: 't', description: null, status: 'ready', filename: 'f.mp4', contentType: 'video/mp4', size: 1,
     createdAt: new Date(0).toISOString(), updatedAt: new Date(0).toISOString(),
     mux: {
       assetId: 'asset', playbackId, uploadId: null, status: 'ready', thumbnailUrl: `https://image.mux.com/${playbackId}/thumbnail.jpg`,

@@ -50,9 +50,10 @@ function facts(...pairs: Array<[string, Node | string]>): HTMLElement {
 
 function table(caption: string, columns: ReadonlyArray<readonly [string, (row: Row) => string]>, items: readonly Row[]): HTMLElement {
   if (items.length === 0) return h('p', { class: 'muted' }, `${caption}: none.`);
+  // A region that scrolls sideways on a narrow screen: focusable, so the keyboard can scroll it too.
   return h(
     'div',
-    { class: 'table-scroll' },
+    { class: 'table-scroll', role: 'region', tabindex: 0, 'aria-label': caption },
     h(
       'table',
       {},
@@ -73,7 +74,8 @@ function muxColumnsSummary(report: unknown): Node {
 /** A diagnostics section the schema cannot answer yet says why instead of showing zeros. */
 function section(value: unknown, present: (available: Row) => Node[]): Node[] {
   const body = record(value);
-  if (body.available === false) return [h('p', { class: 'muted' }, `Unavailable: ${text(body.reason)}.`)];
+  // The reason is a sentence of its own ("unavailable until migration 0002"): shown as it is, capitalised.
+  if (body.available === false) return [h('p', { class: 'muted unavailable' }, `${text(body.reason).replace(/^./, (first) => first.toUpperCase())}.`)];
   return present(body);
 }
 

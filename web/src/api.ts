@@ -42,6 +42,12 @@ export interface VideoPage {
   readonly nextCursor: string | null;
 }
 
+/** What `PATCH /api/videos/{id}` accepts: at least one of the two. */
+export interface VideoChanges {
+  readonly title?: string;
+  readonly description?: string | null;
+}
+
 /** Admin answers are shown as they come; only the fields the page acts on are named. */
 export type JsonObject = Record<string, unknown>;
 
@@ -113,6 +119,11 @@ export class Api {
   async deleteVideo(videoId: string): Promise<VideoJson | undefined> {
     const answer = await this.request<{ video: VideoJson } | undefined>('DELETE', `/api/videos/${encodeURIComponent(videoId)}`);
     return answer?.video;
+  }
+
+  /** `PATCH /api/videos/{id}`: the given fields change (a null description clears it); the answer is the video. */
+  editVideo(videoId: string, changes: VideoChanges): Promise<{ video: VideoJson }> {
+    return this.request('PATCH', `/api/videos/${encodeURIComponent(videoId)}`, changes);
   }
 
   listVideos(cursor?: string | null, limit = 24): Promise<VideoPage> {

@@ -4,7 +4,7 @@
  */
 import { ApiError, type Api, type VideoJson } from './api.js';
 import type { Session } from './auth.js';
-import { formatBytes, formatDate, h, replaceChildren } from './dom.js';
+import { focusOn, formatBytes, formatDate, h, replaceChildren } from './dom.js';
 import { captionsBlock, createPlayer } from './player.js';
 
 const statusLabels: Record<VideoJson['status'], string> = {
@@ -20,6 +20,27 @@ const statusLabels: Record<VideoJson['status'], string> = {
 const moving = new Set<VideoJson['status']>(['awaiting_upload', 'uploaded', 'processing', 'deleting']);
 /** Polling slows down this much when nothing is changing. */
 const idleSlowdown = 5;
+
+/**
+ * What a card shows of a video, to tell whether it must be redrawn. Not the URLs: a signed video's tokens and the
+ * caption files' presigned links are new on every read. Not only `updatedAt`: an edit does not move it.
+ */
+function shownState(video: VideoJson): string {
+  const { mux, captions } = video;
+  return JSON.stringify([
+    video.status,
+    video.updatedAt,
+    video.title,
+    video.description,
+    mux?.thumbnailUrl != null,
+    mux?.streamingUrl != null,
+    mux?.durationSeconds,
+    mux?.error,
+    captions?.webvttUrl != null,
+    captions?.srtUrl != null,
+    captions?.transcriptText != null,
+  ]);
+}
 
 function formatDuration(seconds: number): string {
   const whole = Math.round(seconds);
@@ -46,6 +67,8 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
 
   function detailsOf(video: VideoJson): HTMLElement {
     const facts: Array<[string, string]> = [
+      // An admin's list holds everyone's videos.
+      ...(session.isAdmin ? [['Owner', video.ownerId] as [string, string]] : []),
       ['Size', formatBytes(video.size)],
       ['Added', formatDate(video.createdAt)],
     ];
@@ -60,27 +83,81 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
       : h('div', { class: `thumbnail placeholder status-${video.status}`, 'aria-hidden': 'true' }, statusLabels[video.status]);
   }
 
+  /**
+   * Opens the player with the video as the API shows it now, not as the card was drawn: a signed video's tokens
+   * expire (the card may be older than they are), and captions can arrive after the card last changed.
+   */
   async function togglePlayer(video: VideoJson, button: HTMLButtonElement, area: HTMLElement) {
     const open = button.getAttribute('aria-expanded') === 'true';
     if (open) {
       replaceChildren(area);
       area.hidden = true;
       button.setAttribute('aria-expanded', 'false');
+      button.setAttribute('aria-label', `Play ${video.title}`);
       button.textContent = 'Play';
       return;
     }
     button.disabled = true;
     try {
-      replaceChildren(area, await createPlayer(video), captionsBlock(video));
+      const { video: current } = await api.getVideo(video.id);
+      replaceChildren(area, await createPlayer(current), captionsBlock(current));
       area.hidden = false;
       button.setAttribute('aria-expanded', 'true');
+      // The visible label and the accessible name say the same thing (WCAG 2.5.3, label in name).
+      button.setAttribute('aria-label', `Close player for ${video.title}`);
       button.textContent = 'Close player';
     } catch (failure) {
-      replaceChildren(area, h('p', { class: 'error', role: 'alert' }, `The player could not load: ${(failure as Error).message}`));
+      const message = failure instanceof ApiError ? failure.describe() : (failure as Error).message;
+      replaceChildren(area, h('p', { class: 'error', role: 'alert' }, `The player could not load: ${message}`));
       area.hidden = false;
     } finally {
       button.disabled = false;
     }
+  }
+
+  /** Title and description edited in place (`PATCH /api/videos/{id}`); the card shows the API's answer. */
+  function openEditor(video: VideoJson, card: HTMLElement) {
+    const body = card.querySelector<HTMLElement>('.card-body');
+    if (!body) return;
+    const prefix = `edit-${video.id}`;
+    const title = h('input', { type: 'text', id: `${prefix}-title`, required: true, maxlength: 200, value: video.title, autocomplete: 'off' });
+    const description = h('textarea', { id: `${prefix}-description`, rows: 3, maxlength: 5000 }, video.description ?? '');
+    const problem = h('p', { class: 'error', role: 'alert', id: `${prefix}-error` });
+    const save = h('button', { type: 'submit', class: 'primary' }, 'Save');
+    const cancel = h('button', { type: 'button' }, 'Cancel');
+    const form = h(
+      'form',
+      { class: 'edit-form', 'aria-label': `Edit ${video.title}`, novalidate: true },
+      h('div', { class: 'field' }, h('label', { for: title.id }, 'Title'), title),
+      h('div', { class: 'field' }, h('label', { for: description.id }, 'Description ', h('span', { class: 'optional' }, '(optional)')), description),
+      h('div', { class: 'actions' }, save, cancel),
+      problem,
+    );
+    const closeWith = (shown: VideoJson) => {
+      rebuild(shown, true);
+      cards.get(shown.id)?.element.querySelector<HTMLButtonElement>('button.edit')?.focus();
+    };
+    cancel.addEventListener('click', () => closeWith(cards.get(video.id)?.video ?? video));
+    form.addEventListener('submit', async (event) => {
+      event.preventDefault();
+      if (!title.value.trim()) {
+        problem.textContent = 'Give the video a title.';
+        focusOn(title);
+        return;
+      }
+      save.disabled = true;
+      try {
+        const { video: edited } = await api.editVideo(video.id, { title: title.value.trim(), description: description.value.trim() || null });
+        status.textContent = `“${edited.title}” was saved.`;
+        closeWith(edited);
+      } catch (failure) {
+        save.disabled = false;
+        problem.textContent = `Could not save: ${failure instanceof ApiError ? failure.describe() : (failure as Error).message}`;
+        focusOn(problem);
+      }
+    });
+    replaceChildren(body, form);
+    title.focus();
   }
 
   function cardBody(video: VideoJson): Array<Node | false> {
@@ -90,10 +167,11 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
       ? h('button', { type: 'button', class: 'primary', 'aria-expanded': 'false', 'aria-controls': playerArea.id, 'aria-label': `Play ${video.title}` }, 'Play')
       : null;
     play?.addEventListener('click', () => void togglePlayer(video, play, playerArea));
-    const remove =
-      video.status === 'deleting'
-        ? null
-        : h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${video.title}` }, 'Delete');
+    // A video being deleted can be neither edited (the API answers 409) nor deleted again.
+    const changeable = video.status !== 'deleting';
+    const edit = changeable ? h('button', { type: 'button', class: 'edit', 'aria-label': `Edit ${video.title}` }, 'Edit') : null;
+    edit?.addEventListener('click', (event) => openEditor(video, (event.currentTarget as HTMLElement).closest('li') as HTMLElement));
+    const remove = changeable ? h('button', { type: 'button', class: 'danger', 'aria-label': `Delete ${video.title}` }, 'Delete') : null;
     remove?.addEventListener('click', () => void deleteVideo(video, remove));
     return [
       thumbnailOf(video),
@@ -102,7 +180,7 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
         h('span', { class: `badge status-${video.status}`, 'data-status': video.status }, statusLabels[video.status]),
         video.description ? h('p', { class: 'description' }, video.description) : false,
         detailsOf(video),
-        h('div', { class: 'card-actions' }, play ?? false, remove ?? false),
+        h('div', { class: 'card-actions' }, play ?? false, edit ?? false, remove ?? false),
       ),
       playerArea,
     ];
@@ -136,7 +214,7 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
         empty.hidden = cards.size > 0;
         status.textContent = `“${video.title}” was deleted.`;
       } else {
-        render([remaining], false);
+        rebuild(remaining, true);
         status.textContent = `“${video.title}” is being deleted.`;
       }
       error.textContent = '';
@@ -146,17 +224,26 @@ export function libraryView(options: { api: Api; session: Session; pollIntervalM
     }
   }
 
+  /** Rebuilds a card from `video`, unless a player or an editor is open in it and `force` is not given. */
+  function rebuild(video: VideoJson, force = false) {
+    const known = cards.get(video.id);
+    if (!known) return;
+    const busy = known.element.querySelector('.player:not([hidden]), .edit-form') !== null;
+    // Rebuilding an open player would stop it, and an open editor would lose what is typed; the next refresh after
+    // they close picks up the new data.
+    if (busy && !force) return;
+    replaceChildren(known.element, ...cardBody(video));
+    known.element.dataset.status = video.status;
+    known.video = video;
+  }
+
   function render(videos: readonly VideoJson[], append: boolean) {
     for (const video of videos) {
       const known = cards.get(video.id);
       if (known) {
-        if (known.video.updatedAt === video.updatedAt && known.video.status === video.status) continue;
+        if (shownState(known.video) === shownState(video)) continue;
         if (known.video.status !== video.status) status.textContent = `“${video.title}” is now ${statusLabels[video.status].toLowerCase()}.`;
-        const playerOpen = known.element.querySelector('.player:not([hidden])') !== null;
-        // Rebuilding an open player would stop it; the next close/open picks up the new data.
-        if (!playerOpen) replaceChildren(known.element, ...cardBody(video));
-        known.element.dataset.status = video.status;
-        known.video = video;
+        rebuild(video);
         continue;
       }
       const element = h('li', { class: 'video-card', 'data-video-id': video.id, 'data-status': video.status }, ...cardBody(video));

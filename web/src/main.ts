@@ -23,7 +23,7 @@ function signInView(config: ConsoleConfig, notice?: string): HTMLElement {
       error.textContent = session.error;
       return;
     }
-    location.hash = '#/';
+    // The view asked for (`#/admin`, say) is the one shown once signed in.
     render(config);
   };
 

@@ -36,7 +36,23 @@ export async function createPlayer(video: VideoJson): Promise<HTMLElement> {
   player.setAttribute('title', video.title);
   player.setAttribute('accent-color', '#3b5bdb');
   if (mux?.aspectRatio) player.style.aspectRatio = mux.aspectRatio.replace(':', ' / ');
+  disableCasting(player);
   return player;
+}
+
+/**
+ * No Chromecast: its sender SDK is Google's script (`cast_sender.js`, then two more) that the player would load from
+ * www.gstatic.com the first time its media element's `remote` is read — a CDN, where the console loads nothing from.
+ * Mux Player (3.x) has no attribute for it, but its media element, `<mux-video>`, checks the standard
+ * `disableremoteplayback` attribute before loading the SDK (castable-video), and the cast button goes with it
+ * (`--cast-button: none`, Mux Player's own switch for that button). The attributes set above have already rendered
+ * the player's shadow tree, so its media element exists here, before the player is connected and reads `remote`.
+ */
+function disableCasting(player: HTMLElement): void {
+  // Absent only if a later Mux Player renders differently; the console's browser test fails then (no request may
+  // leave the machine), rather than the player refusing to play here.
+  (player as HTMLElement & { media?: HTMLElement | null }).media?.setAttribute('disableremoteplayback', '');
+  player.style.setProperty('--cast-button', 'none');
 }
 
 /** Captions and transcript links shown under the player when Mux produced them. */

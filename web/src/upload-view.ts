@@ -28,6 +28,8 @@ export function uploadView(options: UploadViewOptions): HTMLElement {
   const { api, session } = options;
   let selected: File | null = null;
   let active: Upload | null = null;
+  /** The title the page last filled in from a file name: replaced when another file is picked, unlike one typed. */
+  let filledTitle = '';
 
   const fileInput = h('input', { type: 'file', id: 'upload-file', name: 'file', accept: 'video/*', 'aria-describedby': 'upload-file-help' });
   const fileHelp = h('p', { id: 'upload-file-help', class: 'help' }, 'Choose a video, or drop one on this box.');
@@ -80,8 +82,10 @@ export function uploadView(options: UploadViewOptions): HTMLElement {
     const pending = matchingPending(file);
     fileHelp.textContent = `${file.name}, ${formatBytes(file.size)}${pending ? ' — this file has an unfinished upload; it will resume where it stopped.' : ''}`;
     submit.textContent = pending ? 'Resume upload' : 'Upload';
+    const typed = titleInput.value.trim() !== '' && titleInput.value !== filledTitle;
     if (pending) titleInput.value = pending.title;
-    else if (!titleInput.value) titleInput.value = titleFromFileName(file.name);
+    else if (!typed) titleInput.value = titleFromFileName(file.name);
+    if (!typed || pending) filledTitle = titleInput.value;
   }
 
   function renderPending() {
@@ -166,6 +170,7 @@ export function uploadView(options: UploadViewOptions): HTMLElement {
             options: Object.fromEntries(['captions', 'normalizeAudio', 'mp4'].map((name) => [name, form.querySelector<HTMLInputElement>(`input[name="${name}"]`)?.checked ?? false])),
           });
       progressPanel.dataset.state = outcome.kind;
+      progressLabel.textContent = outcome.kind === 'done' ? `Uploaded ${file.name}` : `Upload of ${file.name} cancelled`;
       phase.textContent = outcome.kind === 'done' ? `Upload complete. ${file.name} is in your library and will be ready after processing.` : 'Upload cancelled.';
       if (outcome.kind === 'done') {
         form.reset();
@@ -173,6 +178,7 @@ export function uploadView(options: UploadViewOptions): HTMLElement {
       }
     } catch (error) {
       progressPanel.dataset.state = 'failed';
+      progressLabel.textContent = `Upload of ${file.name} failed`;
       const message = error instanceof ApiError ? error.describe() : (error as Error).message;
       phase.textContent = '';
       formError.textContent = `The upload did not go through: ${message}`;
