@@ -33,7 +33,7 @@ import { startLocalSqsServer } from './s3/sqs-server.js';
 import { parseCorsOrigins } from './cors.js';
 import { Cleanups } from './stack/cleanups.js';
 import { eventsPath, healthPath, legacyVersion, localEventBusName, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
-import { databaseSettings, functionsEnvironment } from './stack/env.js';
+import { databaseSettings, functionsEnvironment, localStaleClaimSeconds } from './stack/env.js';
 import { everyInterval, FunctionRegistry, scheduledEvent } from './stack/functions.js';
 import { MetricsRecorder, recordingLogger } from './stack/metrics.js';
 import {
@@ -181,6 +181,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         visibilityTimeoutSeconds: options.sqs?.visibilityTimeoutSeconds ?? cdkQueue.visibilityTimeoutSeconds,
         maxReceiveCount: options.sqs?.maxReceiveCount ?? cdkQueue.maxReceiveCount,
       },
+      // A queue at npm start's speed gets a stale-claim window to match (a caller's own timings set their own).
+      ...(options.sqs?.visibilityTimeoutMs === undefined && { staleClaimSeconds: localStaleClaimSeconds }),
       lambdaEnv: options.lambdaEnv ?? {},
     });
     functions.start(envFor);

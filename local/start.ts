@@ -25,7 +25,7 @@ interface StartArguments {
   /** Undefined: ADMIN_GROUP from the environment, else `admin` (local/stack.ts). */
   readonly adminGroup: string | undefined;
   readonly routeScopes: unknown;
-  /** Where the database, bucket, queue, emulator assets and token keys are kept: --state-dir, REELAY_STATE_DIR, `.local`. */
+  /** Where the database, bucket, queue, emulator assets and token keys are kept: --state-dir, else `.local` (or REELAY_LOCAL_DIR: local/stack/config.ts). */
   readonly stateDir: string;
 }
 
@@ -75,7 +75,7 @@ function parseStartArguments(args: readonly string[], env: NodeJS.ProcessEnv): S
     reconcileEverySeconds,
     adminGroup: values['admin-group'],
     routeScopes: parseRouteScopesArgument(values['route-scopes']),
-    stateDir: resolve(values['state-dir'] ?? (env.REELAY_STATE_DIR || localStateDir)),
+    stateDir: resolve(values['state-dir'] ?? localStateDir),
   };
 }
 

@@ -3,7 +3,7 @@
  * token that the local API emulator accepts:
  *   curl -H "Authorization: Bearer $(npm run -s token -- --sub alice)" http://127.0.0.1:3000/api/videos
  * `--admin` adds the admin group: `--admin-group`, else ADMIN_GROUP from the environment (as `npm start` reads it),
- * else `admin`. The key pair is the one `npm start` uses: `auth/` in `--state-dir`, else REELAY_STATE_DIR, else `.local`.
+ * else `admin`. The key pair is the one `npm start` uses: `auth/` in `--state-dir`, else in `.local` (or REELAY_LOCAL_DIR).
  */
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
     process.exitCode = values.help ? 0 : 2;
     return;
   }
-  const stateDir = resolve(values['state-dir'] ?? (process.env.REELAY_STATE_DIR || localStateDir));
+  const stateDir = resolve(values['state-dir'] ?? localStateDir);
   const auth = await createLocalAuth({ adminGroup: parseAdminGroup(values['admin-group'] ?? process.env.ADMIN_GROUP), dir: join(stateDir, 'auth') });
   const token = await auth.mintToken({ sub: values.sub, admin: values.admin, groups: values.group, scopes: values.scope, expiresIn: values['expires-in'] });
   process.stdout.write(`${token}\n`);

@@ -94,8 +94,8 @@ export interface LocalStackOptions {
   readonly database?: BackendConfig;
   /**
    * Where the stack keeps what outlives a restart: the parts below default to places inside it (`pglite/`, `s3/`,
-   * `auth/`, `sqs/ingest.json`, `mux/assets.json`, `mux-binding-key`). Default `.local` at the repository root;
-   * `npm start -- --state-dir` or REELAY_STATE_DIR sets it.
+   * `auth/`, `sqs/ingest.json`, `mux/assets.json`, `mux-binding-key`). Default `localStateDir` (`.local`, or REELAY_LOCAL_DIR);
+   * `npm start -- --state-dir` sets it.
    */
   readonly stateDir?: string;
   /** PGlite's files. Default `pglite/` in `stateDir`; `null` keeps the database in memory. */

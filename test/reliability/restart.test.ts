@@ -33,6 +33,9 @@ const killAfterSuccesses = 15;
 const readyWithinMs = 45_000;
 const unsettled = new Set(['awaiting_upload', 'uploaded', 'processing']);
 
+/** Every process started, so none outlives the file (a start that timed out included). */
+const spawned = new Set<ChildProcess>();
+
 interface StartedProcess {
   readonly child: ChildProcess;
   readonly api: string;
@@ -65,6 +68,7 @@ async function startStack(stateDir: string, port: number): Promise<StartedProces
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  spawned.add(child);
   const lines: string[] = [];
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
   let stderr = '';
@@ -72,7 +76,8 @@ async function startStack(stateDir: string, port: number): Promise<StartedProces
     stderr += chunk.toString();
   });
   const api = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not come up in 60 s:\n${lines.slice(-20).join('\n')}\n${stderr}`)), 60_000);
+    // Generous: the first start creates the database, and the machine may be busy.
+    const timer = setTimeout(() => reject(new Error(`npm start did not come up in 150 s:\n${lines.slice(-20).join('\n')}\n${stderr}`)), 150_000);
     let api: string | undefined;
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       lines.push(line);
@@ -134,6 +139,17 @@ function emulatorAssets(stateDir: string): Array<{ id: string; passthrough: stri
   return state.assets.map((asset) => ({ id: asset.id, passthrough: asset.json.passthrough, deleted: asset.deleted }));
 }
 
+async function stopAll(): Promise<void> {
+  for (const child of spawned) {
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGKILL');
+      await exited;
+    }
+  }
+  spawned.clear();
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 describe('npm start killed mid-burst and started again', () => {
@@ -155,6 +171,7 @@ describe('npm start killed mid-burst and started again', () => {
     expect(exit, started.lines.slice(-5).join('\n')).toEqual({ code: 0, signal: null });
   });
   afterAll(async () => {
+    await stopAll();
     for (const folder of folders.splice(0)) await rm(folder, { recursive: true, force: true });
   });
 
