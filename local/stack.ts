@@ -19,7 +19,7 @@
  * functions' EMF lines added up for `GET /_local/metrics`) and `cleanups.ts` (stopping in reverse order).
  */
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { S3EventRecord, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createLogger, logLevelFrom } from '../shared/log.js';
 import type { UpResult } from '../shared/migrations/engine.js';
@@ -32,8 +32,8 @@ import { cdkQueue, createSqsBridge } from './s3/sqs-bridge.js';
 import { startLocalSqsServer } from './s3/sqs-server.js';
 import { parseCorsOrigins } from './cors.js';
 import { Cleanups } from './stack/cleanups.js';
-import { eventsPath, healthPath, legacyVersion, localEventBusName, localStateDir, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
-import { databaseSettings, functionsEnvironment } from './stack/env.js';
+import { eventsPath, healthPath, legacyVersion, localEventBusName, metricsPath, localSecretRoles, repositoryRoot, type LocalStack, type LocalStackOptions } from './stack/config.js';
+import { databaseSettings, functionsEnvironment, localStaleClaimSeconds } from './stack/env.js';
 import { everyInterval, FunctionRegistry, scheduledEvent } from './stack/functions.js';
 import { MetricsRecorder, recordingLogger } from './stack/metrics.js';
 import {
@@ -42,7 +42,8 @@ import {
   firstExistingDir,
   onPreferredPort,
   openDatabase,
-  realMuxBindingKey,
+  keptBindingKey,
+  stateDirOf,
   startEventBridge,
   startMux,
   startS3,
@@ -102,7 +103,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       (await functions.handlerFor('ingest')(event, lambdaContext('ingest', { timeoutMs: 60_000 }))) as SQSBatchResponse | void;
     // The queue exists before the bucket can notify; a message that arrives before ingest can be built is redelivered.
     // Kept under .local/ beside the objects whose events it carries, so a restart (even after SIGKILL) loses none.
-    const sqsStateFile = options.sqs?.stateFile === undefined ? (options.s3Dir === undefined ? join(localStateDir, 'sqs', 'ingest.json') : undefined) : (options.sqs.stateFile ?? undefined);
+    const stateDir = stateDirOf(options);
+    const sqsStateFile = options.sqs?.stateFile === undefined ? (options.s3Dir === undefined ? join(stateDir, 'sqs', 'ingest.json') : undefined) : (options.sqs.stateFile ?? undefined);
     const sqs = createSqsBridge({
       handler: invokeIngest,
       region: localRegion,
@@ -117,7 +119,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     cleanups.add(() => sqsServer.close());
 
     const muxSecrets = realMux ? null : emulatorSecrets();
-    const bindingKey = realMux ? await realMuxBindingKey(environment) : randomBytes(32).toString('base64url');
+    // The emulator keeps its assets where the queue keeps its messages (a test stack with its own s3Dir: nowhere), and
+    // then the key that tags them too; an emulator that forgets its assets gets a fresh key each start.
+    const muxStateFile = options.muxStateFile === undefined ? (options.s3Dir === undefined ? join(stateDir, 'mux', 'assets.json') : undefined) : (options.muxStateFile ?? undefined);
+    const bindingKey = realMux
+      ? await keptBindingKey(environment, join(stateDir, 'mux-binding-key'))
+      : muxStateFile === undefined
+        ? randomBytes(32).toString('base64url')
+        : await keptBindingKey({}, join(dirname(muxStateFile), 'binding-key'));
     // Made beside the rest of start-up (an RSA key takes a few tens of ms), before the emulator that must know it.
     const signingKey = realMux ? Promise.resolve(null) : import('./mux-emulator/playback.js').then(({ generateSigningKey }) => generateSigningKey());
 
@@ -143,10 +152,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         }),
         (started) => () => started.s3.close(),
       ),
-      import('./auth/local-auth.js').then(({ createLocalAuth }) => createLocalAuth({ adminGroup, ...(options.authDir && { dir: options.authDir }) })),
+      import('./auth/local-auth.js').then(({ createLocalAuth }) => createLocalAuth({ adminGroup, dir: options.authDir ?? join(stateDir, 'auth') })),
       muxSecrets === null
         ? Promise.resolve(null)
-        : signingKey.then((key) => startMux(options, muxSecrets, key, logger.child({ component: 'mux-emulator' }))).then((started) => {
+        : signingKey.then((key) => startMux(options, { secrets: muxSecrets, signingKey: key, stateFile: muxStateFile, logger: logger.child({ component: 'mux-emulator' }) })).then((started) => {
             cleanups.add(() => started.close());
             return started;
           }),
@@ -179,6 +188,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         visibilityTimeoutSeconds: options.sqs?.visibilityTimeoutSeconds ?? cdkQueue.visibilityTimeoutSeconds,
         maxReceiveCount: options.sqs?.maxReceiveCount ?? cdkQueue.maxReceiveCount,
       },
+      // A queue at npm start's speed gets a stale-claim window to match (a caller's own timings set their own).
+      ...(options.sqs?.visibilityTimeoutMs === undefined && { staleClaimSeconds: localStaleClaimSeconds }),
       lambdaEnv: options.lambdaEnv ?? {},
     });
     functions.start(envFor);

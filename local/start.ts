@@ -1,12 +1,12 @@
 /**
- * `npm start [-- --port 3000] [--schema=legacy] [--fresh] [--log=pretty|json] [--reconcile-every 60]`: the local stack
+ * `npm start [-- --port 3000] [--schema=legacy] [--fresh] [--log=pretty|json] [--reconcile-every 60] [--state-dir .local]`: the local stack
  * (local/stack.ts), with a summary of where everything is, until Ctrl-C. Typing `r` + Enter runs reconcile at once.
  * The web console is rebuilt beside the stack when web/src changed (web/build.ts); the API never waits for it.
  *
  * `--schema=legacy` starts a separate, freshly created database kept at migration 0001 (the basic table production
  * had before the Mux columns), so the fallback can be watched and then fixed live with `npm run migrate -- up`.
  */
-import { relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createLogger, type LogFields, type Logger, type LogLevel } from '../shared/log.js';
 import { buildConsoleIfStale, defaultOutDir as consoleDir } from '../web/build.js';
@@ -14,7 +14,7 @@ import { localBucket, localStateDir, startLocalStack, type LocalStack, type Sche
 
 const usage =
   'usage: npm start -- [--port <n>] [--schema=latest|legacy] [--fresh] [--log=pretty|json] [--reconcile-every <seconds>] ' +
-  "[--admin-group <name>] [--route-scopes '<JSON, as -c routeScopes>']";
+  "[--admin-group <name>] [--route-scopes '<JSON, as -c routeScopes>'] [--state-dir <folder>]";
 
 interface StartArguments {
   readonly port: number;
@@ -25,6 +25,8 @@ interface StartArguments {
   /** Undefined: ADMIN_GROUP from the environment, else `admin` (local/stack.ts). */
   readonly adminGroup: string | undefined;
   readonly routeScopes: unknown;
+  /** Where the database, bucket, queue, emulator assets and token keys are kept: --state-dir, else `.local` (or REELAY_LOCAL_DIR: local/stack/config.ts). */
+  readonly stateDir: string;
 }
 
 function parseRouteScopesArgument(text: string | undefined): unknown {
@@ -47,6 +49,7 @@ function parseStartArguments(args: readonly string[], env: NodeJS.ProcessEnv): S
       'reconcile-every': { type: 'string', default: '60' },
       'admin-group': { type: 'string' },
       'route-scopes': { type: 'string' },
+      'state-dir': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -72,6 +75,7 @@ function parseStartArguments(args: readonly string[], env: NodeJS.ProcessEnv): S
     reconcileEverySeconds,
     adminGroup: values['admin-group'],
     routeScopes: parseRouteScopesArgument(values['route-scopes']),
+    stateDir: resolve(values['state-dir'] ?? localStateDir),
   };
 }
 
@@ -151,7 +155,7 @@ function summary(stack: LocalStack, args: StartArguments, seconds: string, keybo
     `  Health       ${urls.health}  (liveness; the full check: ${urls.api}/api/database/health/details with an admin token)`,
     `  Database     ${database}, schema version ${version}${args.schema === 'legacy' ? ' (legacy: only 0001 applied)' : ''}`,
     `  Data API     ${urls.dataApi}`,
-    `  S3           ${urls.s3}  bucket ${localBucket}, files in ${shown(`${localStateDir}/s3`)}`,
+    `  S3           ${urls.s3}  bucket ${localBucket}, files in ${shown(join(args.stateDir, 's3'))}`,
     `  Mux          ${mux}`,
     `  Events       ${urls.events}  (bus ${stack.env.EVENT_BUS_NAME} on the local EventBridge at ${urls.eventBridge}` +
       `${stack.eventBridge.forwarding ? `; reelay events forwarded to ${stack.eventBridge.forwarding.url}` : '; set EVENTS_FORWARD_URL to forward them'})`,
@@ -193,12 +197,13 @@ async function main(): Promise<void> {
     (error: unknown) => logger.warn('local_stack.console_build_failed', { error, hint: 'npm run build:web shows why' }),
   );
   const legacy = args.schema === 'legacy';
-  const stack = await startLocalStack({
+  const starting = startLocalStack({
     port: args.port,
     servicePorts: args.port === 0 ? {} : { dataApi: args.port + 1, s3: args.port + 2, mux: args.port + 3, eventBridge: args.port + 4 },
     schema: args.schema,
     // The legacy demo gets its own database, created fresh each time, so it always starts at 0001.
-    dataDir: `${localStateDir}/${legacy ? 'pglite-legacy' : 'pglite'}`,
+    stateDir: args.stateDir,
+    dataDir: join(args.stateDir, legacy ? 'pglite-legacy' : 'pglite'),
     freshDataDir: legacy || args.fresh,
     reconcileIntervalMs: args.reconcileEverySeconds * 1000,
     staticDir: consoleDir,
@@ -206,6 +211,28 @@ async function main(): Promise<void> {
     ...(args.routeScopes !== undefined && { routeScopes: args.routeScopes }),
     logger,
   });
+  // Listening before the stack is up: a signal that comes while it starts (or as the summary shows) stops it cleanly
+  // once it is up, instead of Node's default for an unhandled SIGTERM, which ends the process on the spot.
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) {
+      process.stdout.write('Stopping already; exiting now.\n');
+      process.exit(130);
+    }
+    stopping = true;
+    logger.info('local_stack.stopping', { signal });
+    // A console build under way finishes first, so it never leaves a half-written folder behind.
+    Promise.all([starting.then((stack) => stack.stop()), consoleBuild]).then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error('local_stack.stop_failed', { error });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  const stack = await starting;
   // Since the process started: what a developer waits for, module loading included.
   process.stdout.write(summary(stack, args, process.uptime().toFixed(1), process.stdin.isTTY === true));
 
@@ -220,25 +247,6 @@ async function main(): Promise<void> {
     });
   }
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) {
-      process.stdout.write('Stopping already; exiting now.\n');
-      process.exit(130);
-    }
-    stopping = true;
-    logger.info('local_stack.stopping', { signal });
-    // A console build under way finishes first, so it never leaves a half-written folder behind.
-    Promise.all([stack.stop(), consoleBuild]).then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error('local_stack.stop_failed', { error });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', () => stop('SIGINT'));
-  process.on('SIGTERM', () => stop('SIGTERM'));
 }
 
 main().catch((error: unknown) => {

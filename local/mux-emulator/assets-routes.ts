@@ -95,6 +95,7 @@ export async function handleAssetsApi(
     if (body.passthrough !== undefined) {
       if (!isPassthrough(body.passthrough)) throw new MuxHttpError(400, 'invalid_parameters', ['passthrough must be a string of at most 255 characters']);
       asset.json.passthrough = body.passthrough;
+      store.persist();
     }
     store.track(webhooks.deliver(prepareEvent('video.asset.updated', asset, snapshot(asset), now)));
     sendJson(res, 200, { data: asset.json });
@@ -110,6 +111,7 @@ export async function handleAssetsApi(
     }
     const asset = store.liveAsset(decodeURIComponent(assetMatch[1] ?? ''));
     asset.deleted = true;
+    store.persist();
     store.track(webhooks.deliver(prepareEvent('video.asset.deleted', asset, snapshot(asset), now)));
     res.writeHead(204).end();
     record.status = 204;

@@ -10,7 +10,7 @@ import { errorMessage, muxId, sleep } from './http.js';
 import { mediaFacts } from './media.js';
 import { snapshot, type EmulatorStore } from './store.js';
 import type { AssetJson, CreateAssetBody, EmulatedAsset, TrackJson } from './types.js';
-import type { AssetPlan } from './validation.js';
+import { validateCreate, type AssetPlan } from './validation.js';
 import { prepareEvent, type PreparedEvent, type WebhookSender } from './webhooks.js';
 
 export interface LifecycleOptions {
@@ -32,6 +32,15 @@ export class AssetLifecycle {
 
   #event(type: string, asset: EmulatedAsset, data: unknown): PreparedEvent {
     return prepareEvent(type, asset, data, this.options.now);
+  }
+
+  /** Events of the running lifecycles that were not delivered, by asset id. */
+  readonly #undelivered = new Map<string, number>();
+
+  /** Sends an event of a step; the step's change is written to the state file first (store.persist). */
+  async #send(event: PreparedEvent): Promise<void> {
+    this.store.persist();
+    if (!(await this.webhooks.deliver(event))) this.#undelivered.set(event.assetId, (this.#undelivered.get(event.assetId) ?? 0) + 1);
   }
 
   async #downloadInput(asset: EmulatedAsset): Promise<Buffer | null> {
@@ -68,10 +77,25 @@ export class AssetLifecycle {
     }
   }
 
+  /**
+   * The lifecycle, then the asset marked settled in the state file — unless the emulator closed first, or one of its
+   * events was not delivered (Mux retries a webhook for 24 hours; the emulator's few retries end with it, so the next
+   * start sends the lifecycle's events again).
+   */
+  async #runAndSettle(asset: EmulatedAsset, plan: AssetPlan, reorder: boolean): Promise<void> {
+    this.#undelivered.delete(asset.id);
+    await this.#run(asset, plan, reorder);
+    const undelivered = this.#undelivered.get(asset.id) ?? 0;
+    this.#undelivered.delete(asset.id);
+    if (this.store.shutdown.signal.aborted || undelivered > 0) return;
+    this.store.file?.settled(asset);
+    this.store.persist();
+  }
+
   async #run(asset: EmulatedAsset, plan: AssetPlan, reorder: boolean): Promise<void> {
     await sleep(this.options.delayMs);
     const created = this.#event('video.asset.created', asset, snapshot(asset));
-    if (!reorder) await this.webhooks.deliver(created);
+    if (!reorder) await this.#send(created);
 
     const head = await this.#downloadInput(asset);
     if (asset.deleted || this.store.shutdown.signal.aborted) return;
@@ -84,8 +108,8 @@ export class AssetLifecycle {
       asset.json.progress = { state: 'errored', progress: -1 };
       asset.json.errors = { type: 'invalid_input', messages: [`The input file could not be downloaded or read (${reason}).`] };
       for (const file of asset.json.static_renditions?.files ?? []) file.status = 'errored';
-      await this.webhooks.deliver(this.#event('video.asset.errored', asset, snapshot(asset)));
-      if (reorder) await this.webhooks.deliver(created);
+      await this.#send(this.#event('video.asset.errored', asset, snapshot(asset)));
+      if (reorder) await this.#send(created);
       return;
     }
 
@@ -106,22 +130,22 @@ export class AssetLifecycle {
       ? { id: muxId(), type: 'text', text_type: 'subtitles', text_source: 'generated_vod', status: 'preparing', ...plan.subtitles }
       : null;
     if (textTrack) asset.json.tracks.push(textTrack);
-    await this.webhooks.deliver(this.#event('video.asset.ready', asset, snapshot(asset)));
-    if (reorder) await this.webhooks.deliver(created);
+    await this.#send(this.#event('video.asset.ready', asset, snapshot(asset)));
+    if (reorder) await this.#send(created);
 
     for (const file of asset.json.static_renditions?.files ?? []) {
       await sleep(this.options.delayMs);
       if (asset.deleted || this.store.shutdown.signal.aborted) return;
       file.status = 'ready';
-      await this.webhooks.deliver(this.#event('video.asset.static_rendition.ready', asset, { ...file, asset_id: asset.id }));
+      await this.#send(this.#event('video.asset.static_rendition.ready', asset, { ...file, asset_id: asset.id }));
     }
 
     if (textTrack) {
-      await this.webhooks.deliver(this.#event('video.asset.track.created', asset, { ...textTrack, asset_id: asset.id }));
+      await this.#send(this.#event('video.asset.track.created', asset, { ...textTrack, asset_id: asset.id }));
       await sleep(this.options.delayMs);
       if (asset.deleted || this.store.shutdown.signal.aborted) return;
       textTrack.status = 'ready';
-      await this.webhooks.deliver(this.#event('video.asset.track.ready', asset, { ...textTrack, asset_id: asset.id }));
+      await this.#send(this.#event('video.asset.track.ready', asset, { ...textTrack, asset_id: asset.id }));
     }
   }
 
@@ -167,11 +191,18 @@ export class AssetLifecycle {
       input: { url: plan.inputUrl, status: null, bytes: null, contentType: null, container: null, error: null },
       deleted: false,
     };
+    this.store.file?.started(asset);
     this.store.add(asset);
     const reorder = this.store.reorderAssets > 0;
     if (reorder) this.store.reorderAssets -= 1;
     this.options.logger.info('mux_emulator.asset.created', { assetId: id, passthrough: json.passthrough });
-    this.store.track(this.#run(asset, plan, reorder));
+    this.store.track(this.#runAndSettle(asset, plan, reorder));
     return asset;
+  }
+
+  /** An asset of the last run whose lifecycle had not finished (persistence.ts): it runs again from the start. */
+  resume(asset: EmulatedAsset): void {
+    this.options.logger.info('mux_emulator.asset.resumed', { assetId: asset.id, passthrough: asset.json.passthrough });
+    this.store.track(this.#runAndSettle(asset, validateCreate(asset.request), false));
   }
 }

@@ -9,7 +9,8 @@
  * - `webhooks.ts` — signed deliveries, retried on a non-2xx or timeout, every attempt recorded.
  * - `playback-routes.ts` — the stream/image paths (HLS, MP4, thumbnail, text tracks); `media.ts` — what they serve;
  *   `playback.ts` — the signed-playback gate (a valid `?token=` for a signed playback id).
- * - `store.ts` — the state: assets, recorded deliveries and requests, queued faults, work in flight.
+ * - `store.ts` — the state: assets, recorded deliveries and requests, queued faults, work in flight;
+ *   `persistence.ts` — the assets kept in a file across restarts (`stateFile`).
  * - `types.ts` — the public shape and the wire shapes; `http.ts` — response helpers and ids.
  */
 import { createServer } from 'node:http';
@@ -20,6 +21,7 @@ import { errorMessage, MuxHttpError, sendJson } from './http.js';
 import { AssetLifecycle } from './lifecycle.js';
 import { createPlaybackGate } from './playback.js';
 import { handlePlayback } from './playback-routes.js';
+import { AssetFile } from './persistence.js';
 import { EmulatorStore } from './store.js';
 import type { ApiRequestRecord, MuxEmulator, MuxEmulatorOptions } from './types.js';
 import { WebhookSender } from './webhooks.js';
@@ -29,8 +31,11 @@ export type * from './types.js';
 export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<MuxEmulator> {
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
-  const store = new EmulatorStore(logger);
+  const file = options.stateFile === undefined ? null : new AssetFile(options.stateFile);
+  const restored = file?.load() ?? [];
+  const store = new EmulatorStore(logger, file);
   store.clock = now;
+  store.restore(restored.map(({ asset }) => asset));
   const playbackGate = createPlaybackGate(options.signingKeys ?? [], now);
   const webhooks = new WebhookSender(
     store,
@@ -71,7 +76,15 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
   });
 
   const { origin: baseUrl } = await listenOn(server, options.port ?? 0, options.host ?? '127.0.0.1');
-  logger.info('mux_emulator.started', { baseUrl, webhookUrl: webhooks.webhookUrl });
+  logger.info('mux_emulator.started', { baseUrl, webhookUrl: webhooks.webhookUrl, restoredAssets: restored.length });
+  // Unfinished lifecycles of the last run go on once their events have somewhere to go.
+  let toResume = restored.filter(({ resume }) => resume).map(({ asset }) => asset);
+  const resumeIfReady = () => {
+    if (webhooks.webhookUrl === null) return;
+    for (const asset of toResume) lifecycle.resume(asset);
+    toResume = [];
+  };
+  resumeIfReady();
 
   return {
     baseUrl,
@@ -81,6 +94,7 @@ export async function startMuxEmulator(options: MuxEmulatorOptions): Promise<Mux
     requests: store.requests,
     setWebhookUrl(url) {
       webhooks.webhookUrl = url;
+      resumeIfReady();
     },
     whenIdle: () => store.whenIdle(),
     async close() {

@@ -6,6 +6,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Logger } from '../../shared/log.js';
 import { errorMessage, MuxHttpError } from './http.js';
+import type { AssetFile } from './persistence.js';
 import type { ApiRequestRecord, AssetJson, CreateFault, EmulatedAsset, MuxEmulatorFaults, WebhookDelivery } from './types.js';
 
 export class EmulatorStore {
@@ -72,7 +73,17 @@ export class EmulatorStore {
     },
   };
 
-  constructor(private readonly logger: Logger) {}
+  constructor(
+    private readonly logger: Logger,
+    /** Where the assets are kept across restarts (persistence.ts); none: memory only. */
+    readonly file: AssetFile | null = null,
+  ) {}
+
+  /** Writes the assets to the state file, if there is one: called after every change, before it is answered. */
+  persist(): void {
+    if (this.file === null || this.shutdown.signal.aborted) return;
+    this.file.save(this.ordered);
+  }
 
   /** A signal that fires after `ms` or when the emulator closes. */
   until(ms: number): AbortSignal {
@@ -80,8 +91,8 @@ export class EmulatorStore {
   }
 
   /** Keeps background work (a lifecycle, a delivery) for `whenIdle()`; its failure is logged, never thrown. */
-  track(work: Promise<void>): void {
-    const tracked = work.catch((error: unknown) => this.logger.error('mux_emulator.lifecycle.failed', { error: errorMessage(error) }));
+  track(work: Promise<unknown>): void {
+    const tracked = work.then(() => undefined).catch((error: unknown) => this.logger.error('mux_emulator.lifecycle.failed', { error: errorMessage(error) }));
     this.#pending.add(tracked);
     void tracked.finally(() => this.#pending.delete(tracked));
   }
@@ -94,6 +105,16 @@ export class EmulatorStore {
     this.assets.set(asset.id, asset);
     this.ordered.unshift(asset);
     for (const playbackId of asset.json.playback_ids) this.byPlaybackId.set(playbackId.id, asset);
+    this.persist();
+  }
+
+  /** The assets of the last run (newest first), put back without writing the file again. */
+  restore(assets: readonly EmulatedAsset[]): void {
+    for (const asset of [...assets].reverse()) {
+      this.assets.set(asset.id, asset);
+      this.ordered.unshift(asset);
+      for (const playbackId of asset.json.playback_ids) this.byPlaybackId.set(playbackId.id, asset);
+    }
   }
 
   liveAsset(id: string): EmulatedAsset {

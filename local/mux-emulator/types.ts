@@ -27,6 +27,11 @@ export interface MuxEmulatorOptions {
   readonly signingKeys?: readonly EmulatorSigningKey[];
   /** The clock that signs webhooks and checks playback tokens, ms. */
   readonly now?: () => number;
+  /**
+   * Where the assets are kept across restarts (persistence.ts); assets whose lifecycle had not finished start it
+   * again once there is a webhook URL. Default none: memory only.
+   */
+  readonly stateFile?: string;
   readonly logger?: Logger;
 }
 

@@ -58,7 +58,7 @@ export class WebhookSender {
     this.webhookUrl = webhookUrl;
   }
 
-  async #deliverOnce(event: PreparedEvent, duplicate: boolean): Promise<void> {
+  async #deliverOnce(event: PreparedEvent, duplicate: boolean): Promise<boolean> {
     const record: WebhookDelivery = { eventId: event.id, type: event.type, assetId: event.assetId, body: event.body, duplicate, attempts: [], outcome: 'pending' };
     this.store.deliveries.push(record);
     for (let attempt = 0; attempt <= this.options.retryDelaysMs.length; attempt += 1) {
@@ -67,7 +67,7 @@ export class WebhookSender {
       const url = this.webhookUrl;
       if (!url) {
         record.outcome = 'no_webhook_url';
-        return;
+        return false;
       }
       const signature = muxSignatureHeader(event.body, this.options.secret, Math.floor(this.options.now() / 1000));
       try {
@@ -82,7 +82,7 @@ export class WebhookSender {
         if (response.ok) {
           record.outcome = 'delivered';
           this.options.logger.debug('mux_emulator.webhook.delivered', { type: event.type, eventId: event.id, status: response.status, attempt: attempt + 1 });
-          return;
+          return true;
         }
         this.options.logger.warn('mux_emulator.webhook.rejected', { type: event.type, eventId: event.id, status: response.status, attempt: attempt + 1 });
       } catch (error) {
@@ -91,13 +91,15 @@ export class WebhookSender {
       }
     }
     record.outcome = 'failed';
+    return false;
   }
 
-  /** Sends `event` (twice, same id, when the duplicate fault is armed). */
-  async deliver(event: PreparedEvent): Promise<void> {
+  /** Sends `event` (twice, same id, when the duplicate fault is armed); true when it was delivered. */
+  async deliver(event: PreparedEvent): Promise<boolean> {
     const duplicate = this.store.duplicateEvents > 0;
     if (duplicate) this.store.duplicateEvents -= 1;
-    await this.#deliverOnce(event, false);
+    const delivered = await this.#deliverOnce(event, false);
     if (duplicate) await this.#deliverOnce(event, true);
+    return delivered;
   }
 }

@@ -92,18 +92,24 @@ export interface LocalStackOptions {
    * A database passed in is not closed by `stop()`.
    */
   readonly database?: BackendConfig;
-  /** PGlite's files. Default `.local/pglite`; `null` keeps the database in memory. */
+  /**
+   * Where the stack keeps what outlives a restart: the parts below default to places inside it (`pglite/`, `s3/`,
+   * `auth/`, `sqs/ingest.json`, `mux/assets.json`, `mux-binding-key`). Default `localStateDir` (`.local`, or REELAY_LOCAL_DIR);
+   * `npm start -- --state-dir` sets it.
+   */
+  readonly stateDir?: string;
+  /** PGlite's files. Default `pglite/` in `stateDir`; `null` keeps the database in memory. */
   readonly dataDir?: string | null;
   /** Delete `dataDir` before starting (a fresh database). */
   readonly freshDataDir?: boolean;
-  /** The local S3's files. Default `.local/s3`. */
+  /** The local S3's files. Default `s3/` in `stateDir`. */
   readonly s3Dir?: string;
   /**
    * The web console's folder, served at `/`; it may appear later (npm start builds it beside the stack). Default:
    * the first of web/dist, console/dist, web, console that holds an index.html.
    */
   readonly staticDir?: string;
-  /** The local identity provider's key pair. Default `.local/auth`. */
+  /** The local identity provider's key pair. Default `auth/` in `stateDir`. */
   readonly authDir?: string;
   /**
    * `auto` (default): real Mux when MUX_TOKEN_ID and MUX_TOKEN_SECRET are in `environment`, the emulator otherwise.
@@ -128,7 +134,7 @@ export interface LocalStackOptions {
   /**
    * The SQS stand-in: how long the CDK app's 720 s visibility timeout lasts here (default 12 s: SQS time runs 60×
    * faster), the redrive limit (default the CDK app's 5), and where its queue and DLQ are kept across restarts
-   * (default `.local/sqs/ingest.json` when `s3Dir` is the default `.local/s3`, else memory only; null: memory only).
+   * (default `sqs/ingest.json` in `stateDir` when `s3Dir` is not given, else memory only; null: memory only).
    */
   readonly sqs?: {
     readonly visibilityTimeoutMs?: number;
@@ -137,6 +143,12 @@ export interface LocalStackOptions {
     readonly maxReceiveCount?: number;
     readonly stateFile?: string | null;
   };
+  /**
+   * Where the Mux emulator keeps its assets across restarts (local/mux-emulator/persistence.ts), with the binding key
+   * that tags them beside it: default `mux/assets.json` in `stateDir` when `s3Dir` is not given, else memory only
+   * (and a fresh key each start); null: memory only.
+   */
+  readonly muxStateFile?: string | null;
   /** The functions and routes to run. Default functions/routes.json. */
   readonly routeTable?: RouteTable;
   /**

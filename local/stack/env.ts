@@ -83,6 +83,8 @@ export interface FunctionsEnvironmentInput {
   readonly eventBridge: { readonly endpoint: string; readonly busName: string };
   /** The local SQS endpoint and the ingest queue (told to the SQS-triggered function only, as in AWS). */
   readonly sqs?: { readonly endpoint: string; readonly queueUrl: string; readonly deadLetterQueueUrl: string; readonly visibilityTimeoutSeconds: number; readonly maxReceiveCount: number };
+  /** INGEST_STALE_CLAIM_SECONDS unless the shell sets it (see localStaleClaimSeconds); undefined: the functions' default. */
+  readonly staleClaimSeconds?: number;
   /** Set last (a test's overrides). */
   readonly lambdaEnv: Env;
 }
@@ -93,6 +95,17 @@ export interface FunctionsEnvironment {
   /** One function's: `env` with only the database settings its `uses` allow. */
   envFor(name: string): Record<string, string>;
 }
+
+/**
+ * How long an ingest's claim is held before another delivery (or reconcile) takes it over, when the queue runs at
+ * `npm start`'s speed. In AWS the 900 s window sits between the ingest's 2-minute timeout and the five receives of
+ * 720 s each, so a delivery whose holder died (a crash, a timeout) takes over before SQS gives up on the message.
+ * Locally the queue runs 60× faster (five receives span 48 s) while the window would stay 900 real seconds: a video
+ * whose ingest died between claim and create (`npm start` killed) was dead-lettered and then waited 15 minutes for
+ * reconcile. 30 s keeps AWS's order: longer than an ingest's longest Mux call (20 s), shorter than the 36 s after
+ * which the fourth receive comes.
+ */
+export const localStaleClaimSeconds = 30;
 
 export function functionsEnvironment(input: FunctionsEnvironmentInput): FunctionsEnvironment {
   const { environment, schema, routeTable, adminGroup, bindingKey } = input;
@@ -147,6 +160,7 @@ export function functionsEnvironment(input: FunctionsEnvironmentInput): Function
           MUX_SIGNING_KEY_ID: environment.MUX_SIGNING_KEY_ID,
           MUX_SIGNING_PRIVATE_KEY: environment.MUX_SIGNING_PRIVATE_KEY,
         })),
+    ...(input.staleClaimSeconds !== undefined && { INGEST_STALE_CLAIM_SECONDS: String(input.staleClaimSeconds) }),
     ...passedThrough,
     ...definedEntries(input.lambdaEnv),
   };

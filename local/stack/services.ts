@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { S3EventRecord } from 'aws-lambda';
 import type { Logger } from '../../shared/log.js';
@@ -19,6 +19,11 @@ import { createPgliteCluster, hasPgliteCluster } from '../pglite-cluster.js';
 import type { LocalS3 } from '../s3/server.js';
 import { localAccountId, localRegion } from '../api-gateway/event.js';
 import { conditionalWritesExemptKeys, localBucket, localEventBusName, localStateDir, localUploadPrefix, type LocalStackOptions } from './config.js';
+
+/** The folder the stack's state defaults into (LocalStackOptions.stateDir). */
+export function stateDirOf(options: Pick<LocalStackOptions, 'stateDir'>): string {
+  return options.stateDir ?? localStateDir;
+}
 
 function isAddressInUse(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === 'EADDRINUSE';
@@ -43,17 +48,15 @@ export interface OpenedDatabase {
 }
 
 /**
- * The asset binding key for real Mux: MUX_BINDING_KEY when set, else one generated on first use and kept in `.local/`,
- * so assets created before a restart still verify after it (the emulator's assets do not survive a restart, so the
- * emulator gets a fresh key each time).
+ * The asset binding key: MUX_BINDING_KEY when set (real Mux), else one generated on first use and kept in `file`, so
+ * assets created before a restart still verify after it — real Mux's, or the emulator's when it keeps its assets.
  */
-export async function realMuxBindingKey(environment: Env): Promise<string> {
+export async function keptBindingKey(environment: Env, file: string): Promise<string> {
   if (environment.MUX_BINDING_KEY) return environment.MUX_BINDING_KEY;
-  const file = join(localStateDir, 'mux-binding-key');
   const kept = await readFile(file, 'utf8').catch(() => '');
   if (kept.trim().length > 0) return kept.trim();
   const key = randomBytes(32).toString('base64url');
-  await mkdir(localStateDir, { recursive: true });
+  await mkdir(dirname(file), { recursive: true });
   await writeFile(file, key, { mode: 0o600 });
   return key;
 }
@@ -68,7 +71,7 @@ export async function openDatabase(options: LocalStackOptions, environment: Env)
   }
   const url = environment.DATABASE_URL;
   if (url) return { config: { kind: 'postgres', url }, kind: 'postgres', dataDir: null, close: async () => {} };
-  const dataDir = options.dataDir === undefined ? join(localStateDir, 'pglite') : options.dataDir;
+  const dataDir = options.dataDir === undefined ? join(stateDirOf(options), 'pglite') : options.dataDir;
   if (dataDir !== null) {
     if (options.freshDataDir) await rm(dataDir, { recursive: true, force: true });
     await mkdir(dataDir, { recursive: true });
@@ -89,7 +92,7 @@ export async function startS3(
   const s3 = await onPreferredPort(options.servicePorts?.s3 ?? 0, (port) =>
     startLocalS3({
       port,
-      directory: options.s3Dir ?? join(localStateDir, 's3'),
+      directory: options.s3Dir ?? join(stateDirOf(options), 's3'),
       bucket: localBucket,
       region: localRegion,
       notificationPrefix: localUploadPrefix,
@@ -119,11 +122,16 @@ export function emulatorSecrets(): EmulatorSecrets {
  * The Mux emulator on its preferred port, opening signed playback ids to tokens of `signingKey`; webhooks go nowhere
  * until the API is up (`setWebhookUrl`).
  */
-export async function startMux(options: LocalStackOptions, secrets: EmulatorSecrets, signingKey: GeneratedSigningKey | null, logger: Logger): Promise<MuxEmulator> {
+export async function startMux(
+  options: LocalStackOptions,
+  settings: { readonly secrets: EmulatorSecrets; readonly signingKey: GeneratedSigningKey | null; readonly stateFile: string | undefined; readonly logger: Logger },
+): Promise<MuxEmulator> {
+  const { secrets, signingKey, logger } = settings;
   const { startMuxEmulator } = await import('../mux-emulator/server.js');
   return onPreferredPort(options.servicePorts?.mux ?? 0, (port) =>
     startMuxEmulator({
       port,
+      ...(settings.stateFile !== undefined && { stateFile: settings.stateFile }),
       ...secrets,
       signingKeys: signingKey === null ? [] : [{ keyId: signingKey.keyId, publicKey: signingKey.publicKeyPem }],
       webhookUrl: null,
