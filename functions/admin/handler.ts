@@ -17,7 +17,7 @@
  *
  * Only Mux's configuration is read (shared/mux/config.ts, no SDK); no S3 client is loaded.
  */
-import * as z from 'zod';
+import * as z from '../../shared/zod.js';
 import {
   applyMuxMigration,
   checkDatabaseHealth,
@@ -120,7 +120,7 @@ export function healthDetailsBody(health: DatabaseHealth, muxIsConfigured: boole
 }
 
 const migrateQuery = z.object({
-  to: z.coerce.number({ error: 'must be a migration version' }).int().positive().optional(),
+  to: z.optional(z.coerce.number({ error: 'must be a migration version' }).check(z.int(), z.positive())),
 });
 
 /** The GET body: the engine's status, the live Mux columns and the connection, for one operator's look. */

@@ -16,7 +16,7 @@
  * Same engine as the CLI (shared/migrations/cli.ts); it logs every step as JSON lines. Errors are thrown, never
  * turned into a result, so both `aws lambda invoke` and the trigger see the failure.
  */
-import * as z from 'zod';
+import * as z from '../../shared/zod.js';
 import type { Env } from '../../shared/config/reader.js';
 import { createDriver, driverConfigFromEnv, type DriverConfig } from '../../shared/db/create-driver.js';
 import { MigrationError, ValidationError } from '../../shared/errors.js';
@@ -31,12 +31,12 @@ import { lazyHandler } from '../../shared/runtime/lazy.js';
 import { pendingNotesFor, pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
 import { readRoleSecret, roleSecretSettingsFromEnv, type RoleSecretOptions, type RoleSecretSettings } from '../../shared/runtime/role-secrets.js';
 
-const versionSchema = z.number({ error: 'must be a migration version' }).int().positive();
+const versionSchema = z.number({ error: 'must be a migration version' }).check(z.int(), z.positive());
 
 export const migratePayloadSchema = z.discriminatedUnion('action', [
   z.strictObject({ action: z.literal('status') }),
-  z.strictObject({ action: z.literal('plan'), to: versionSchema.optional() }),
-  z.strictObject({ action: z.literal('up'), to: versionSchema.optional() }),
+  z.strictObject({ action: z.literal('plan'), to: z.optional(versionSchema) }),
+  z.strictObject({ action: z.literal('up'), to: z.optional(versionSchema) }),
 ]);
 
 export type MigratePayload = z.infer<typeof migratePayloadSchema>;

@@ -8,7 +8,7 @@
  * (shared/videos/reconcile-service.ts); a scheduled run adds `gate` (why it ran or skipped) and, when it skipped,
  * `skipped: true`. Its thresholds, batch and time budget are the RECONCILE_* variables ({@link reconcileSweepSettingsFromEnv}).
  */
-import * as z from 'zod';
+import * as z from '../../shared/zod.js';
 import { readDuration, readInteger, type Env } from '../../shared/config/reader.js';
 import { ValidationError } from '../../shared/errors.js';
 import { muxSettingsFromEnv, type MuxSettings } from '../../shared/mux/config.js';
@@ -125,7 +125,7 @@ function isScheduledEvent(event: unknown): boolean {
 
 const invocation = z.strictObject({
   action: z.enum(reconcileActions),
-  limit: z.number().int().min(1).max(1000).optional(),
+  limit: z.optional(z.number().check(z.int(), z.minimum(1), z.maximum(1000))),
 });
 
 /** A direct invocation names an action; anything without one (the schedule's EventBridge event) runs them all. */

@@ -2,12 +2,12 @@
  * The upload routes: create a video with presigned URLs, sign more multipart parts, list uploaded parts (resume),
  * complete, abort. Parse → UploadService → respond.
  */
-import * as z from 'zod';
 import type { Env } from '../../shared/config/reader.js';
 import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
 import { functionLogger, functionMetrics, httpFunctionConfigFromEnv, type HttpFunctionConfig } from '../../shared/runtime/config.js';
 import { databaseConfigFromEnv, functionDatabase, functionPendingWork, httpDataApiRetry, type DatabaseConfig, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
+import * as z from '../../shared/zod.js';
 import { eventBusSettingsFromEnv, type EventBusSettings } from '../../shared/events/config.js';
 import { functionEventPublishing, type EventFunctionOptions } from '../../shared/runtime/events.js';
 import { pendingWorkSettingsFromEnv, type PendingWorkSettings } from '../../shared/storage/pending-work.js';
@@ -18,34 +18,36 @@ import type { MuxPlaybackPolicy } from '../../shared/mux/assets.js';
 import { UploadService } from '../../shared/videos/upload-service.js';
 import { videoDescription, videoTitle } from '../../shared/videos/video-text.js';
 
-const partNumber = z.number().int().min(1).max(S3Limits.maxParts);
+const partNumber = z.number().check(z.int(), z.minimum(1), z.maximum(S3Limits.maxParts));
 
 const distinct = (numbers: readonly number[]) => new Set(numbers).size === numbers.length;
 
 export const createUploadBody = z.strictObject({
   title: videoTitle(),
-  description: videoDescription().optional(),
-  filename: text().min(1).max(255),
+  description: z.optional(videoDescription()),
+  filename: text().check(z.minLength(1), z.maxLength(255)),
   // The allowlist is checked by the service, so an unaccepted type is a 415, not a schema error.
-  contentType: text().min(1).max(255),
+  contentType: text().check(z.minLength(1), z.maxLength(255)),
   // No upper bound here: over the configured maximum is a 413 from the service.
-  size: z.number().int().positive(),
-  options: z
-    .strictObject({ captions: z.boolean().optional(), normalizeAudio: z.boolean().optional(), mp4: z.boolean().optional() })
-    .optional(),
+  size: z.number().check(z.int(), z.positive()),
+  options: z.optional(
+    z.strictObject({ captions: z.optional(z.boolean()), normalizeAudio: z.optional(z.boolean()), mp4: z.optional(z.boolean()) }),
+  ),
 });
 
 export const signPartsBody = z.strictObject({
-  partNumbers: z.array(partNumber).min(1).max(1_000).refine(distinct, 'part numbers must be distinct'),
+  partNumbers: z.array(partNumber).check(z.minLength(1), z.maxLength(1_000), z.refine(distinct, 'part numbers must be distinct')),
 });
 
 export const completeBody = z.strictObject({
   parts: z
     // An ETag is S3's quoted hex digest: printable ASCII (S3 refuses other characters in the XML with a 400).
-    .array(z.strictObject({ partNumber, etag: text().min(1).max(1_024).regex(/^[\x20-\x7e]*$/, 'must be the ETag S3 returned for the part') }))
-    .min(1)
-    .max(S3Limits.maxParts)
-    .refine((parts) => distinct(parts.map((part) => part.partNumber)), 'part numbers must be distinct'),
+    .array(z.strictObject({ partNumber, etag: text().check(z.minLength(1), z.maxLength(1_024), z.regex(/^[\x20-\x7e]*$/, 'must be the ETag S3 returned for the part')) }))
+    .check(
+      z.minLength(1),
+      z.maxLength(S3Limits.maxParts),
+      z.refine((parts) => distinct(parts.map((part) => part.partNumber)), 'part numbers must be distinct'),
+    ),
 });
 
 /** Route key (as in functions/routes.json) → route. */

@@ -3,7 +3,6 @@
  * video is a 404, like a missing one. The answer is the video as `GET /api/videos/{id}` shows it (signed playback
  * tokens included). It logs in as the application role (it writes rows), where the videos function stays read-only.
  */
-import * as z from 'zod';
 import type { Env } from '../../shared/config/reader.js';
 import type { Driver } from '../../shared/db/driver.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
@@ -11,6 +10,7 @@ import { httpHandler, idParams, route, type HttpHandler, type Route } from '../.
 import { functionLogger, functionMetrics } from '../../shared/runtime/config.js';
 import { functionDatabase, httpDataApiRetry, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
+import * as z from '../../shared/zod.js';
 import { bucketLinker, playbackSigning, videoAnswersConfigFromEnv, type VideoAnswersConfig } from '../../shared/runtime/video-links.js';
 import { presentWithLinks, type StoredObjectLinker } from '../../shared/videos/access.js';
 import type { PlaybackSigning } from '../../shared/videos/playback.js';
@@ -19,8 +19,8 @@ import { videoDescription, videoTitle } from '../../shared/videos/video-text.js'
 
 /** The fields of a video a caller may change, validated as at creation; at least one, nothing else. */
 export const editVideoBody = z
-  .strictObject({ title: videoTitle().optional(), description: videoDescription().optional() })
-  .refine((body) => body.title !== undefined || body.description !== undefined, { message: 'give title, description or both' });
+  .strictObject({ title: z.optional(videoTitle()), description: z.optional(videoDescription()) })
+  .check(z.refine((body) => body.title !== undefined || body.description !== undefined, { message: 'give title, description or both' }));
 
 /** Route key (as in functions/routes.json) → route. */
 export function videoChangeRoutes(edits: VideoEdits, link: StoredObjectLinker | undefined, signing?: PlaybackSigning): Record<string, Route> {

@@ -2,13 +2,13 @@
  * Reading videos: the caller's list (everyone's for admins), newest first with keyset pagination, and one video.
  * Another owner's video is a 404, like a missing one.
  */
-import * as z from 'zod';
 import type { Env } from '../../shared/config/reader.js';
 import type { VideoDB } from '../../shared/db/video-db.js';
 import { httpHandler, idParams, route, text, type HttpHandler, type Route } from '../../shared/http/index.js';
 import { functionLogger, functionMetrics } from '../../shared/runtime/config.js';
 import { functionDatabase, httpDataApiRetry, type DatabaseFunctionOptions } from '../../shared/runtime/database.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';
+import * as z from '../../shared/zod.js';
 import { bucketLinker, playbackSigning, videoAnswersConfigFromEnv, type VideoAnswersConfig } from '../../shared/runtime/video-links.js';
 import type { PlaybackSigning } from '../../shared/videos/playback.js';
 import {
@@ -21,8 +21,8 @@ import {
 } from '../../shared/videos/access.js';
 
 export const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(maxPageSize).default(defaultPageSize),
-  cursor: text().min(1).max(512).optional(),
+  limit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(maxPageSize)), defaultPageSize),
+  cursor: z.optional(text().check(z.minLength(1), z.maxLength(512))),
 });
 
 /** Route key (as in functions/routes.json) → route. */

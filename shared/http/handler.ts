@@ -8,7 +8,7 @@
  *   } });
  */
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { principalFromEvent, type Principal } from './principal.js';
@@ -17,7 +17,7 @@ import { errorToHttpResult, toHttpResult, type RouteResponse } from './response.
 import type { AuthLevel, HttpEvent, HttpResult, LambdaContext } from './types.js';
 
 export type PrincipalFor<A extends AuthLevel> = A extends 'none' ? Principal | undefined : Principal;
-type Parsed<S, Fallback> = S extends z.ZodType ? z.output<S> : Fallback;
+type Parsed<S, Fallback> = S extends z.ZodMiniType ? z.output<S> : Fallback;
 type StringMap = Readonly<Record<string, string | undefined>>;
 
 export interface RouteRequest<A extends AuthLevel, Body, Params, Query> {
@@ -37,7 +37,7 @@ export interface RouteRequest<A extends AuthLevel, Body, Params, Query> {
   readonly context: LambdaContext;
 }
 
-export interface RouteOptions<A extends AuthLevel, B extends z.ZodType | undefined, P extends z.ZodType | undefined, Q extends z.ZodType | undefined> {
+export interface RouteOptions<A extends AuthLevel, B extends z.ZodMiniType | undefined, P extends z.ZodMiniType | undefined, Q extends z.ZodMiniType | undefined> {
   readonly auth: A;
   /** The JSON body's schema. Without one the body is not parsed at all (raw routes such as webhooks). */
   readonly body?: B;
@@ -74,16 +74,16 @@ function authorize<A extends AuthLevel>(auth: A, principal: Principal | undefine
   return principal as PrincipalFor<A>;
 }
 
-function parseOptional(schema: z.ZodType | undefined, value: unknown, part: RequestPart): unknown {
+function parseOptional(schema: z.ZodMiniType | undefined, value: unknown, part: RequestPart): unknown {
   return schema === undefined ? value : validateRequestPart(schema, value, part);
 }
 
 /** Declares one route; the generics flow from the schemas into `handle`'s argument. */
 export function route<
   A extends AuthLevel,
-  B extends z.ZodType | undefined = undefined,
-  P extends z.ZodType | undefined = undefined,
-  Q extends z.ZodType | undefined = undefined,
+  B extends z.ZodMiniType | undefined = undefined,
+  P extends z.ZodMiniType | undefined = undefined,
+  Q extends z.ZodMiniType | undefined = undefined,
 >(options: RouteOptions<A, B, P, Q>): Route {
   return {
     auth: options.auth,

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from '../zod.js';
 import {
   MalformedJsonError,
   PayloadTooLargeError,
@@ -51,7 +51,7 @@ function issuePath(path: readonly PropertyKey[]): Array<string | number> {
 }
 
 /** Validates one part of the request, naming every offending field in the message and in `details`. */
-export function validateRequestPart<S extends z.ZodType>(schema: S, value: unknown, part: RequestPart): z.output<S> {
+export function validateRequestPart<S extends z.ZodMiniType>(schema: S, value: unknown, part: RequestPart): z.output<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const details: ValidationIssue[] = result.error.issues.map((issue) => ({ path: issuePath(issue.path), message: issue.message }));

@@ -7,7 +7,7 @@
  * query parameter and path parameter of every route goes through {@link text}, and such input is a 400 naming the
  * field.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 
 const unpairedSurrogate = /\p{Cs}/u;
 
@@ -18,8 +18,8 @@ export function unstorableTextProblem(value: string): string | undefined {
   return undefined;
 }
 
-/** `z.string()` that refuses what PostgreSQL text cannot store; chain `.trim()`, `.min()`, `.max()` as usual. */
-export function text(): z.ZodString {
+/** `z.string()` that refuses what PostgreSQL text cannot store; add `z.trim()`, `z.minLength()`… with `.check()`. */
+export function text(): z.ZodMiniString<string> {
   return z.string().check((context) => {
     const problem = unstorableTextProblem(context.value);
     if (problem !== undefined) context.issues.push({ code: 'custom', message: problem, input: context.value });

@@ -6,7 +6,7 @@
  * seen with empty data), so everything but the asset id is optional and unknown fields are ignored. A payload that is
  * not an object at all, an asset without an id, or a stored field outside its column's bounds fails to parse.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 
 export const muxAssetStatuses = ['preparing', 'ready', 'errored'] as const;
 export type MuxAssetStatus = (typeof muxAssetStatuses)[number];
@@ -63,7 +63,7 @@ export interface MuxAsset {
   readonly createdAt: Date | null;
 }
 
-const optionalString = z.string().nullish();
+const optionalString = z.nullish(z.string());
 
 /*
  * Bounds on everything that reaches a column or a URL, checked here so that an asset from a webhook or from the API
@@ -76,14 +76,14 @@ const optionalString = z.string().nullish();
  * VARCHAR(255). Mux's own are letters and digits (event ids are UUIDs); playback and track ids are put into URLs, so
  * nothing beyond `_ . -` is accepted.
  */
-export const muxIdSchema = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/, 'expected a Mux id: 1–255 letters, digits, "_", "." or "-"');
+export const muxIdSchema = z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/, 'expected a Mux id: 1–255 letters, digits, "_", "." or "-"'));
 
 // eslint-disable-next-line no-control-regex -- NUL is exactly what must be found
 const unstorable = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Text for a `text` column: PostgreSQL text cannot hold NUL (SQLSTATE 22021), and a lone surrogate is not UTF-8. */
 export function storableText(maxLength: number) {
-  return z.string().max(maxLength).refine((text) => !unstorable.test(text), 'expected text without NUL characters or lone surrogates');
+  return z.string().check(z.maxLength(maxLength), z.refine((text) => !unstorable.test(text), 'expected text without NUL characters or lone surrogates'));
 }
 
 /** 9999-12-31T23:59:59Z: the last second every driver and the Data API's `YYYY-MM-DD` timestamps can carry. */
@@ -91,13 +91,14 @@ export const latestStorableUnixSeconds = 253_402_300_799;
 /** `mux_duration_seconds` is INTEGER. */
 const maxDurationSeconds = 2_147_483_647;
 
-const optionalId = muxIdSchema.nullish();
+const optionalId = z.nullish(muxIdSchema);
 
 /** Mux sends `created_at` as a string of Unix seconds in the API and as a number in webhooks. */
-const unixSeconds = z
-  .union([z.string().regex(/^\d{1,12}$/, 'expected Unix seconds'), z.number()])
-  .refine((value) => Number(value) >= 0 && Number(value) <= latestStorableUnixSeconds, 'expected a time between 1970 and 9999')
-  .nullish();
+const unixSeconds = z.nullish(
+  z
+    .union([z.string().check(z.regex(/^\d{1,12}$/, 'expected Unix seconds')), z.number()])
+    .check(z.refine((value) => Number(value) >= 0 && Number(value) <= latestStorableUnixSeconds, 'expected a time between 1970 and 9999')),
+);
 
 const trackSchema = z.looseObject({
   id: optionalId,
@@ -118,23 +119,23 @@ const staticRenditionSchema = z.looseObject({
 });
 
 const assetErrorsSchema = z.looseObject({
-  type: storableText(255).nullish(),
-  messages: z.array(storableText(10_000)).max(100).nullish(),
+  type: z.nullish(storableText(255)),
+  messages: z.nullish(z.array(storableText(10_000)).check(z.maxLength(100))),
 });
 
 const assetSchema = z.looseObject({
   id: muxIdSchema,
   status: optionalString,
-  playback_ids: z.array(z.looseObject({ id: muxIdSchema, policy: optionalString })).max(100).nullish(),
-  duration: z.number().min(0).max(maxDurationSeconds).nullish(),
+  playback_ids: z.nullish(z.array(z.looseObject({ id: muxIdSchema, policy: optionalString })).check(z.maxLength(100))),
+  duration: z.nullish(z.number().check(z.minimum(0), z.maximum(maxDurationSeconds))),
   /** `mux_aspect_ratio` is VARCHAR(20); Mux writes `16:9`. */
-  aspect_ratio: z.string().regex(/^[\x21-\x7E]{1,20}$/, 'expected an aspect ratio such as 16:9').nullish(),
+  aspect_ratio: z.nullish(z.string().check(z.regex(/^[\x21-\x7E]{1,20}$/, 'expected an aspect ratio such as 16:9'))),
   /** Anyone in the Mux environment can write it, and it never reaches a column: not bounded (shared/mux/binding.ts). */
   passthrough: optionalString,
   upload_id: optionalId,
-  tracks: z.array(trackSchema).nullish(),
-  static_renditions: z.looseObject({ status: optionalString, files: z.array(staticRenditionSchema).nullish() }).nullish(),
-  errors: assetErrorsSchema.nullish(),
+  tracks: z.nullish(z.array(trackSchema)),
+  static_renditions: z.nullish(z.looseObject({ status: optionalString, files: z.nullish(z.array(staticRenditionSchema)) })),
+  errors: z.nullish(assetErrorsSchema),
   created_at: unixSeconds,
 });
 

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type Mux from '@mux/mux-node';
 import { Webhooks } from '@mux/mux-node/resources/webhooks';
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { UnauthorizedError, type ValidationIssue } from '../errors.js';
 import {
   describeAssetError,
@@ -121,8 +121,8 @@ const storableDate = (text: string) => {
 const envelopeSchema = z.looseObject({
   id: muxIdSchema,
   type: muxIdSchema,
-  created_at: z.string().max(64).refine(storableDate, 'expected an ISO 8601 time between 1970 and 9999'),
-  object: z.looseObject({ type: z.string().max(255).nullish(), id: muxIdSchema.nullish() }).nullish(),
+  created_at: z.string().check(z.maxLength(64), z.refine(storableDate, 'expected an ISO 8601 time between 1970 and 9999')),
+  object: z.nullish(z.looseObject({ type: z.nullish(z.string().check(z.maxLength(255))), id: z.nullish(muxIdSchema) })),
   data: z.unknown(),
 });
 
@@ -130,7 +130,7 @@ function includes<T extends string>(list: readonly T[], value: string): value is
   return (list as readonly string[]).includes(value);
 }
 
-const issuesOf = (error: z.ZodError, prefix: readonly (string | number)[] = []): ValidationIssue[] =>
+const issuesOf = (error: z.core.$ZodError, prefix: readonly (string | number)[] = []): ValidationIssue[] =>
   error.issues.map((issue) => ({ path: [...prefix, ...issue.path.map((key) => (typeof key === 'symbol' ? String(key) : key))], message: issue.message }));
 
 const digest = (text: string) => `sha256:${createHash('sha256').update(text).digest('hex')}`;

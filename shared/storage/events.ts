@@ -7,7 +7,7 @@
  * Every message is judged on its own, so one malformed body fails only itself (its id goes to
  * `batchItemFailures`, and after the queue's maxReceiveCount to the DLQ) and never the whole batch.
  */
-import * as z from 'zod';
+import * as z from '../zod.js';
 import { ValidationError } from '../errors.js';
 import type { ValidationIssue } from '../errors.js';
 
@@ -33,7 +33,7 @@ export type S3SqsMessage =
   | { readonly kind: 'invalid'; readonly messageId: string; readonly error: ValidationError };
 
 const sqsRecordSchema = z.object({
-  messageId: z.string().min(1),
+  messageId: z.string().check(z.minLength(1)),
   body: z.string(),
 });
 
@@ -42,22 +42,22 @@ const sqsEventSchema = z.object({ Records: z.array(z.unknown()) });
 const s3TestEventSchema = z.object({ Event: z.literal('s3:TestEvent') });
 
 const s3RecordSchema = z.object({
-  eventName: z.string().min(1),
-  eventTime: z.string().optional(),
+  eventName: z.string().check(z.minLength(1)),
+  eventTime: z.optional(z.string()),
   s3: z.object({
-    bucket: z.object({ name: z.string().min(1) }),
+    bucket: z.object({ name: z.string().check(z.minLength(1)) }),
     object: z.object({
-      key: z.string().min(1),
-      size: z.number().int().nonnegative().optional(),
-      eTag: z.string().optional(),
-      sequencer: z.string().optional(),
+      key: z.string().check(z.minLength(1)),
+      size: z.optional(z.number().check(z.int(), z.nonnegative())),
+      eTag: z.optional(z.string()),
+      sequencer: z.optional(z.string()),
     }),
   }),
 });
 
-const s3NotificationSchema = z.object({ Records: z.array(s3RecordSchema).min(1) });
+const s3NotificationSchema = z.object({ Records: z.array(s3RecordSchema).check(z.minLength(1)) });
 
-function issuesOf(error: z.ZodError, prefix: ReadonlyArray<string | number>): ValidationIssue[] {
+function issuesOf(error: z.core.$ZodError, prefix: ReadonlyArray<string | number>): ValidationIssue[] {
   return error.issues.map((issue) => ({
     path: [...prefix, ...issue.path.filter((part): part is string | number => typeof part !== 'symbol')],
     message: issue.message,

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DatabaseError, callerInputError, isDatabaseError, SqlState } from '../../shared/errors.js';
 import { errorToHttpResult, text, unstorableTextProblem } from '../../shared/http/index.js';
 import { memoryLogger } from '../../shared/log.js';
+import * as z from '../../shared/zod.js';
 import { backends, openTestDatabase, type TestDatabase } from '../support/databases.js';
 import { startDataApi, type StartedDataApi } from '../support/data-api.js';
 
@@ -21,11 +22,18 @@ describe('text()', () => {
     expect(unstorableTextProblem('a\ud800')).toMatch(/unpaired surrogate/);
     expect(unstorableTextProblem('\udfffa')).toMatch(/unpaired surrogate/);
     expect(unstorableTextProblem('\ud83d\ude00')).toBeUndefined();
-    const title = text().trim().min(1).max(5);
+    const title = text().check(z.trim(), z.minLength(1), z.maxLength(5));
     expect(title.safeParse('  ab ')).toEqual({ success: true, data: 'ab' });
     expect(title.safeParse('a\u0000').error?.issues.map((issue) => issue.message)).toEqual(['must not contain NUL characters (\\u0000)']);
     expect(title.safeParse('').success).toBe(false);
     expect(title.safeParse(42).success).toBe(false);
+  });
+});
+
+describe('shared/zod.ts', () => {
+  it('gives zod/mini the English messages classic zod has, which the 400s carry', () => {
+    expect(z.string().safeParse(1).error?.issues.map((issue) => issue.message)).toEqual(['Invalid input: expected string, received number']);
+    expect(z.strictObject({}).safeParse({ extra: 1 }).error?.issues.map((issue) => issue.message)).toEqual(['Unrecognized key: "extra"']);
   });
 });
 
