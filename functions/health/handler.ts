@@ -12,7 +12,8 @@
  * configuration — is `GET /api/database/health/details`, for the admin group (functions/admin/handler.ts).
  */
 import type { Env } from '../../shared/config/reader.js';
-import { httpHandler, route, type HttpLambdaHandler } from '../../shared/http/index.js';
+import { httpHandler, route } from '../../shared/http/handler.js';
+import type { HttpLambdaHandler } from '../../shared/http/types.js';
 import { createLogger, logLevelFrom } from '../../shared/log.js';
 import type { FunctionOptions } from '../../shared/runtime/config.js';
 import { lazyHandler } from '../../shared/runtime/lazy.js';

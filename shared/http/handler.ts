@@ -8,7 +8,8 @@
  *   } });
  */
 import middy, { type MiddlewareObj, type MiddyfiedHandler } from '@middy/core';
-import * as z from '../zod.js';
+// Types only: a function whose routes take no schema (health) bundles no zod (docs/PERFORMANCE.md, P2).
+import type * as z from '../zod.js';
 import { ForbiddenError, NotFoundError, UnauthorizedError } from '../errors.js';
 import { createLogger, type Logger } from '../log.js';
 import { principalFromEvent, type Principal } from './principal.js';
@@ -64,8 +65,6 @@ export interface Route {
 }
 
 /** A path parameter `{id}` that must be a UUID: a malformed id is the caller's mistake (400), not a 404 or 500. */
-// Marked pure so that a bundle whose routes take no id (health) drops it, and with it zod (docs/PERFORMANCE.md, P2).
-export const idParams = /* @__PURE__ */ z.object({ id: /* @__PURE__ */ z.uuid({ error: 'must be a UUID' }) });
 
 function authorize<A extends AuthLevel>(auth: A, principal: Principal | undefined): PrincipalFor<A> {
   if (auth !== 'none' && principal === undefined) throw new UnauthorizedError('A valid bearer token is required.');

@@ -25,3 +25,6 @@ export function text(): z.ZodMiniString<string> {
     if (problem !== undefined) context.issues.push({ code: 'custom', message: problem, input: context.value });
   });
 }
+
+/** The `{id}` path parameter of the video routes. */
+export const idParams = /* @__PURE__ */ z.object({ id: /* @__PURE__ */ z.uuid({ error: 'must be a UUID' }) });

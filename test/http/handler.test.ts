@@ -8,7 +8,8 @@ import {
   NotFoundError,
 } from '../../shared/errors.js';
 import { memoryLogger } from '../../shared/log.js';
-import { httpHandler, idParams, route } from '../../shared/http/handler.js';
+import { httpHandler, route } from '../../shared/http/handler.js';
+import { idParams } from '../../shared/http/text.js';
 import type { Principal } from '../../shared/http/principal.js';
 import type { HttpEvent, HttpResult, JwtClaims } from '../../shared/http/types.js';
 import { buildHttpEvent, lambdaContext, type HttpEventInput } from '../../local/api-gateway/event.js';
