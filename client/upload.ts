@@ -118,9 +118,7 @@ class UploadRun {
     };
     // Saved before the create: if its answer is lost with the page, the same key still finds the video.
     await store?.set(this.#key, entry);
-    const video = await this.#create(entry);
-    if (!video) throw new Error('upload: the new upload was refused');
-    return video;
+    return this.#create(entry);
   }
 
   /** Cancels at the API what this run created (harmless when nothing was, or it is gone already). */
@@ -130,8 +128,8 @@ class UploadRun {
     await this.client.abortUpload(this.videoId).catch(() => undefined);
   }
 
-  /** Creates (or, with a saved key, re-creates) the upload and sends the file; undefined when the saved entry is stale. */
-  async #create(entry: ResumeEntry): Promise<Video | undefined> {
+  /** Creates (or, with a saved key, re-creates) the upload and sends the file. */
+  async #create(entry: ResumeEntry): Promise<Video> {
     const created = await this.client.createUpload(
       {
         title: this.options.title,
@@ -227,7 +225,7 @@ class UploadRun {
         {},
         (loaded) => (inFlight.set(partNumber, loaded), report()),
         // A URL past its expiry is refused with 403: sign the part again before the next try.
-        async (status) => (status === 403 ? (await sign([partNumber]), true) : false),
+        () => sign([partNumber]),
         parts.signal,
       );
       if (!answer.etag) throw new StorageError(answer.status, `Storage accepted part ${partNumber} but did not expose its ETag (the bucket's CORS must expose ETag).`);
@@ -273,17 +271,16 @@ class UploadRun {
     }
   }
 
-  /** One PUT with retries; `beforeRetry` may fix a refusal (re-sign) and says whether another try is worth it. */
+  /** One PUT with retries; with `resign`, a 403 (an expired URL) is signed again and tried again. */
   async #put(
     url: string | (() => string),
     body: Blob,
     headers: Readonly<Record<string, string>>,
     onProgress: (loaded: number) => void,
-    beforeRetry?: (status: number) => Promise<boolean>,
+    resign?: () => Promise<void>,
     signal: AbortSignal = this.signal,
   ): Promise<{ status: number; etag: string | null }> {
     const { retry } = this.client.connection;
-    let mayHaveLanded = false;
     for (let attempt = 1; ; attempt += 1) {
       let status: number;
       let etag: string | null = null;
@@ -295,15 +292,15 @@ class UploadRun {
         status = 0;
       }
       if (status >= 200 && status < 300) return { status, etag };
-      // Written once: a 412 after an attempt whose outcome was unknown is that attempt's success.
-      if (status === 412 && (mayHaveLanded || headers['if-none-match'] === '*')) return { status, etag };
-      if (status === 0 || status >= 500) mayHaveLanded = true;
-      const retryable = putRetryable(status) || (beforeRetry !== undefined && status === 403);
+      // A write-once URL (If-None-Match: *) answers 412 when the object is there: an earlier attempt or run stored it.
+      if (status === 412 && headers['if-none-match'] === '*') return { status, etag };
+      const expired = status === 403 && resign !== undefined;
+      const retryable = putRetryable(status) || expired;
       if (!retryable || attempt >= retry.attempts) {
         throw new StorageError(status, status === 0 ? 'Upload to storage failed: the connection failed.' : `Upload to storage failed: storage answered ${status}.`);
       }
       await retry.sleep(retry.delay(attempt), signal);
-      if (beforeRetry && !putRetryable(status) && !(await beforeRetry(status))) throw new StorageError(status, `Upload to storage failed: storage answered ${status}.`);
+      if (expired) await resign();
     }
   }
 
